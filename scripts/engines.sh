@@ -1,0 +1,578 @@
+#!/usr/bin/env bash
+# Run real OpenSearch and Elasticsearch on loopback without Docker.
+#
+# Distributions and plugins come from Maven Central through `mvn` (cached in ~/.m2) and are
+# unpacked under $ESRERANK_ENGINES_DIR. The engines refuse to run as root, so as root they run as
+# an ordinary user ($ESRERANK_ENGINE_USER, created on demand) that owns their folders.
+#
+#   scripts/engines.sh fetch  [opensearch|elasticsearch]   download + unpack + install plugins
+#   scripts/engines.sh start  [opensearch|elasticsearch]   fetch if needed, start, wait for yellow
+#   scripts/engines.sh stop   [opensearch|elasticsearch]   stop (pidfiles) and wait for exit
+#   scripts/engines.sh status [opensearch|elasticsearch]   root endpoint of each, or "down"
+#
+# Environment (defaults in brackets):
+#   ESRERANK_OS_VERSION [2.19.6]   ESRERANK_ES_VERSION [8.19.21]
+#   ESRERANK_OS_PORT [9201]        ESRERANK_ES_PORT [9202]
+#   ESRERANK_ENGINES_DIR [~/.cache/esrerank/engines]   ESRERANK_ENGINE_USER [esrerank]
+#   ESRERANK_HEAP [1g]             ESRERANK_START_TIMEOUT [240] seconds
+#   ESRERANK_OS_KNN_VERSION [<os version>.0]
+#   ESRERANK_OS_JAVA_HOME / ESRERANK_ES_JAVA_HOME   force a JDK (else picked per engine version)
+#   ESRERANK_OS_NEURAL=1 + ESRERANK_OS_NEURAL_ZIP=/path/or/url.zip
+#       also install the neural-search plugin (it is not published on Maven Central).
+#   ESRERANK_MVN_ARGS   extra arguments for mvn (e.g. -Dmaven.repo.local=...)
+#
+# Notes: OpenSearch 2.x and Elasticsearch 8.x run on Java 17; 3.x / 9.x need Java 21+ (both were
+# checked with OS 3.6.0 / ES 9.3.2 on Temurin 25). The Maven k-NN zip has no native libraries:
+# map vectors with engine "lucene" only. The ES integ-test-zip has no painless, analysis-common,
+# rank-rrf or rest-root; this script adds a small module that answers GET / .
+set -euo pipefail
+
+OS_VERSION="${ESRERANK_OS_VERSION:-2.19.6}"
+ES_VERSION="${ESRERANK_ES_VERSION:-8.19.21}"
+OS_KNN_VERSION="${ESRERANK_OS_KNN_VERSION:-${OS_VERSION}.0}"
+OS_PORT="${ESRERANK_OS_PORT:-9201}"
+ES_PORT="${ESRERANK_ES_PORT:-9202}"
+ENGINES_DIR="${ESRERANK_ENGINES_DIR:-$HOME/.cache/esrerank/engines}"
+ENGINE_USER="${ESRERANK_ENGINE_USER:-esrerank}"
+HEAP="${ESRERANK_HEAP:-1g}"
+START_TIMEOUT="${ESRERANK_START_TIMEOUT:-240}"
+OS_NEURAL="${ESRERANK_OS_NEURAL:-0}"
+OS_NEURAL_ZIP="${ESRERANK_OS_NEURAL_ZIP:-}"
+MVN_DEP_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.6.1"
+
+RUN_DIR="$ENGINES_DIR/run"
+OS_HOME="$ENGINES_DIR/opensearch-$OS_VERSION"
+ES_HOME="$ENGINES_DIR/elasticsearch-$ES_VERSION"
+
+log() { echo "[engines] $*" >&2; }
+die() { echo "[engines] ERROR: $*" >&2; exit 1; }
+major() { echo "${1%%.*}"; }
+
+# ---------------------------------------------------------------- prerequisites
+
+APT_UPDATED=0
+apt_install() {  # apt_install PKG... (root only, never interactive)
+  [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null ||
+    die "missing $*; install it (apt-get install $*) and retry"
+  if [[ $APT_UPDATED -eq 0 ]]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    APT_UPDATED=1
+  fi
+  log "apt-get install $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
+}
+
+need_cmd() {  # need_cmd COMMAND DEBIAN_PACKAGE
+  command -v "$1" >/dev/null || apt_install "$2"
+}
+
+# java_major DIR -> major version of the JDK in DIR (empty if not a JDK)
+java_major() {
+  local v=""
+  [[ -x "$1/bin/java" ]] || return 0
+  if [[ -f "$1/release" ]]; then
+    v=$(sed -n 's/^JAVA_VERSION="\([0-9][0-9]*\).*/\1/p' "$1/release")
+  fi
+  if [[ -z "$v" ]]; then
+    v=$("$1/bin/java" -version 2>&1 | sed -n 's/.*version "\([0-9][0-9]*\).*/\1/p' | head -1)
+  fi
+  [[ "$v" == 1 ]] && v=8
+  echo "$v"
+}
+
+# find_java MIN MAX -> JDK home with the lowest major version in [MIN, MAX]
+find_java() {
+  local min=$1 max=$2 best="" best_v=999 d v
+  for d in ${JAVA_HOME:+"$JAVA_HOME"} /usr/lib/jvm/* /opt/java/* /opt/jdk*; do
+    [[ -d "$d" ]] || continue
+    d=$(readlink -f "$d")
+    v=$(java_major "$d")
+    [[ -n "$v" ]] || continue
+    if (( v >= min && v <= max && v < best_v )); then best=$d; best_v=$v; fi
+  done
+  echo "$best"
+}
+
+# java_for ENGINE VERSION -> JDK home for that engine version (installs Java 17 if needed)
+java_for() {
+  local engine=$1 version=$2 override min max jh
+  if [[ $engine == opensearch ]]; then
+    override="${ESRERANK_OS_JAVA_HOME:-}"
+    # 1.x/2.x: Java 11..21 (they need the security manager, gone in Java 24); 3.x: Java 21+
+    if (( $(major "$version") >= 3 )); then min=21 max=99; else min=11 max=23; fi
+  else
+    override="${ESRERANK_ES_JAVA_HOME:-}"
+    if (( $(major "$version") >= 9 )); then min=21 max=99; else min=17 max=99; fi
+  fi
+  if [[ -n "$override" ]]; then echo "$override"; return; fi
+  jh=$(find_java "$min" "$max")
+  if [[ -z "$jh" && $min -le 17 && $max -ge 17 ]]; then
+    apt_install openjdk-17-jdk-headless
+    jh=$(find_java "$min" "$max")
+  fi
+  [[ -n "$jh" ]] || die "$engine $version needs a JDK $min..$max (none under /usr/lib/jvm);" \
+    "install one or set ESRERANK_$([[ $engine == opensearch ]] && echo OS || echo ES)_JAVA_HOME"
+  echo "$jh"
+}
+
+# ensure_user: as root, create the unprivileged engine user and let it reach ENGINES_DIR
+ensure_user() {
+  [[ $EUID -eq 0 ]] || return 0
+  if ! id -u "$ENGINE_USER" >/dev/null 2>&1; then
+    log "creating user $ENGINE_USER"
+    useradd --system --create-home --shell /bin/bash "$ENGINE_USER"
+  fi
+  # The user needs search (x) permission on every ancestor, e.g. /root is 0700.
+  local d
+  d=$(dirname "$ENGINES_DIR")
+  while [[ "$d" != / ]]; do
+    if ! runuser -u "$ENGINE_USER" -- test -x "$d" 2>/dev/null; then
+      log "chmod o+x $d (so $ENGINE_USER can reach $ENGINES_DIR)"
+      chmod o+x "$d"
+    fi
+    d=$(dirname "$d")
+  done
+}
+
+AS_USER=()  # command prefix that switches to the engine user (for setsid, which needs a program)
+[[ $EUID -eq 0 ]] && AS_USER=(runuser -u "$ENGINE_USER" --)
+
+own() {  # give a folder to the engine user
+  [[ $EUID -eq 0 ]] && chown -R "$ENGINE_USER:" "$@"
+  return 0
+}
+
+# ---------------------------------------------------------------- fetch
+
+# mvn_fetch DEST "group:artifact:version:type[:excluded-group]"... : resolve through ~/.m2 (cached)
+# and copy to DEST/zips and DEST/jars.
+mvn_fetch() {
+  local dest=$1 pom spec g a v t excl deps=""
+  shift
+  for spec in "$@"; do
+    IFS=: read -r g a v t excl <<<"$spec"
+    deps+="<dependency><groupId>$g</groupId><artifactId>$a</artifactId><version>$v</version>"
+    deps+="<type>$t</type>"
+    # e.g. painless-spi depends on the whole org.opensearch:opensearch core, which is in lib/
+    [[ -n "$excl" ]] && deps+="<exclusions><exclusion><groupId>$excl</groupId><artifactId>*</artifactId></exclusion></exclusions>"
+    deps+="</dependency>"
+  done
+  mkdir -p "$dest"
+  pom="$dest/pom.xml"
+  cat >"$pom" <<EOF
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>esrerank</groupId><artifactId>engines</artifactId><version>0</version>
+  <packaging>pom</packaging>
+  <dependencies>$deps</dependencies>
+</project>
+EOF
+  # shellcheck disable=SC2086
+  if ! mvn -B -ntp ${ESRERANK_MVN_ARGS:-} -f "$pom" "$MVN_DEP_PLUGIN:copy-dependencies" \
+      -DoutputDirectory="$dest" -Dmdep.useSubDirectoryPerType=true >"$dest.mvn.log" 2>&1; then
+    tail -n 40 "$dest.mvn.log" >&2
+    die "mvn could not fetch: $*"
+  fi
+  rm -f "$dest.mvn.log"
+}
+
+unpack_zip() {  # unpack_zip ZIP TOPDIR_NAME TARGET
+  local zip=$1 top=$2 target=$3 tmp="$ENGINES_DIR/.unpack.$$"
+  rm -rf "$tmp" "$target"
+  mkdir -p "$tmp"
+  unzip -q "$zip" -d "$tmp"
+  mv "$tmp/$top" "$target"
+  rm -rf "$tmp"
+}
+
+OS_STAMP="os=$OS_VERSION knn=$OS_KNN_VERSION painless=1 neural=$OS_NEURAL"
+ES_STAMP="es=$ES_VERSION rest-root=1"
+installed() {  # installed ENGINE: unpacked and set up (by this version of the script)
+  local home stamp
+  home=$(home_of "$1")
+  if [[ $1 == opensearch ]]; then stamp=$OS_STAMP; else stamp=$ES_STAMP; fi
+  [[ -f "$home/.esrerank-ready" && "$(cat "$home/.esrerank-ready")" == "$stamp" ]]
+}
+
+artifacts_opensearch() {  # Maven coordinates, one a line
+  echo "org.opensearch.distribution.integ-test-zip:opensearch:$OS_VERSION:zip"
+  echo "org.opensearch.plugin:opensearch-knn:$OS_KNN_VERSION:zip"
+  echo "org.opensearch.plugin:lang-painless:$OS_VERSION:jar:org.opensearch"
+}
+artifacts_elasticsearch() {
+  echo "org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip"
+}
+
+# The 2.x integ-test-zip has no lang-painless, which the k-NN plugin declares as an extended
+# plugin (extended.plugins=lang-painless). Build the module from its Maven jars
+# (lang-painless, opensearch-scripting-painless-spi, antlr4-runtime, asm-*).
+install_painless_module() {  # install_painless_module HOME JARS_DIR JAVA_VERSION
+  local home=$1 jars=$2 java_v=$3 mod="$1/modules/lang-painless" cls
+  mkdir -p "$mod"
+  cp "$jars"/*.jar "$mod/"
+  # the plugin class was renamed PainlessPlugin -> PainlessModulePlugin in 3.x
+  cls=org.opensearch.painless.PainlessPlugin
+  if unzip -l "$mod/lang-painless-$OS_VERSION.jar" | grep -q 'painless/PainlessModulePlugin.class'; then
+    cls=org.opensearch.painless.PainlessModulePlugin
+  fi
+  cat >"$mod/plugin-descriptor.properties" <<EOF
+description=An easy, safe and fast scripting language for OpenSearch (module built by esrerank)
+version=$OS_VERSION
+name=lang-painless
+classname=$cls
+java.version=$java_v
+opensearch.version=$OS_VERSION
+extended.plugins=
+has.native.controller=false
+EOF
+  cat >"$mod/plugin-security.policy" <<'EOF'
+grant {
+  // needed to generate runtime classes
+  permission java.lang.RuntimePermission "createClassLoader";
+  // needed to find the classloader to load allowlisted classes from
+  permission java.lang.RuntimePermission "getClassLoader";
+};
+EOF
+}
+
+install_opensearch() {  # install_opensearch DOWNLOADS
+  local dl=$1 java_home java_v
+  java_home=$(java_for opensearch "$OS_VERSION")
+  unpack_zip "$dl/zips/opensearch-$OS_VERSION.zip" "opensearch-$OS_VERSION" "$OS_HOME"
+  if [[ -d "$OS_HOME/modules/lang-painless" ]]; then
+    log "lang-painless is bundled with this distribution"   # 3.x integ-test-zips carry all modules
+  else
+    log "building the lang-painless module from Maven jars"
+    java_v=$(( $(major "$OS_VERSION") >= 3 ? 21 : 11 ))
+    install_painless_module "$OS_HOME" "$dl/jars" "$java_v"
+  fi
+  log "installing opensearch-knn $OS_KNN_VERSION"
+  OPENSEARCH_JAVA_HOME="$java_home" "$OS_HOME/bin/opensearch-plugin" install --batch \
+    "file://$dl/zips/opensearch-knn-$OS_KNN_VERSION.zip" >"$dl/knn-install.log" 2>&1 ||
+    { cat "$dl/knn-install.log" >&2; die "could not install opensearch-knn"; }
+  if [[ "$OS_NEURAL" == 1 ]]; then
+    # neural-search is published to the OpenSearch snapshot repository only, not Maven Central.
+    [[ -n "$OS_NEURAL_ZIP" ]] || die "ESRERANK_OS_NEURAL=1 needs ESRERANK_OS_NEURAL_ZIP" \
+      "(opensearch-neural-search-$OS_KNN_VERSION.zip; it is not on Maven Central)"
+    [[ "$OS_NEURAL_ZIP" == *://* ]] || OS_NEURAL_ZIP="file://$(readlink -f "$OS_NEURAL_ZIP")"
+    log "installing neural-search from $OS_NEURAL_ZIP"
+    OPENSEARCH_JAVA_HOME="$java_home" "$OS_HOME/bin/opensearch-plugin" install --batch \
+      "$OS_NEURAL_ZIP" >&2
+  fi
+  own "$OS_HOME"
+  echo "$OS_STAMP" >"$OS_HOME/.esrerank-ready"
+}
+
+# The Elasticsearch integ-test-zip lacks the rest-root module, so `GET /` answers 405 there
+# (clients read the version from it). Compile a tiny stand-in module against the distribution's
+# own jars; it answers GET / and HEAD / like the real one (name, cluster, version, tagline).
+install_es_rest_root() {
+  local home=$1 java_home=$2 java_v=$3 src mod="$1/modules/esrerank-rest-root"
+  [[ -x "$java_home/bin/javac" ]] || die "no javac in $java_home (a JDK is needed, not a JRE)"
+  src=$(mktemp -d)
+  mkdir -p "$src/esrerank/restroot"
+  cat >"$src/esrerank/restroot/RestRootPlugin.java" <<'EOF_JAVA'
+package esrerank.restroot;
+
+import java.util.Collection;
+import java.util.List;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
+import org.elasticsearch.Build;
+import org.elasticsearch.client.internal.node.NodeClient;
+import org.elasticsearch.cluster.metadata.IndexNameExpressionResolver;
+import org.elasticsearch.cluster.node.DiscoveryNodes;
+import org.elasticsearch.cluster.service.ClusterService;
+import org.elasticsearch.common.bytes.BytesArray;
+import org.elasticsearch.common.io.stream.NamedWriteableRegistry;
+import org.elasticsearch.common.settings.ClusterSettings;
+import org.elasticsearch.common.settings.IndexScopedSettings;
+import org.elasticsearch.common.settings.Settings;
+import org.elasticsearch.common.settings.SettingsFilter;
+import org.elasticsearch.features.NodeFeature;
+import org.elasticsearch.plugins.ActionPlugin;
+import org.elasticsearch.plugins.Plugin;
+import org.elasticsearch.rest.RestChannel;
+import org.elasticsearch.rest.RestController;
+import org.elasticsearch.rest.RestHandler;
+import org.elasticsearch.rest.RestRequest;
+import org.elasticsearch.rest.RestResponse;
+import org.elasticsearch.rest.RestStatus;
+import org.elasticsearch.xcontent.XContentBuilder;
+
+/** GET / for Elasticsearch distributions built without the rest-root module. */
+public class RestRootPlugin extends Plugin implements ActionPlugin {
+    private volatile ClusterService clusterService;
+
+    @Override
+    public Collection<?> createComponents(PluginServices services) {
+        clusterService = services.clusterService();
+        return List.of();
+    }
+
+    @Override
+    public List<RestHandler> getRestHandlers(Settings settings, NamedWriteableRegistry registry,
+            RestController controller, ClusterSettings clusterSettings,
+            IndexScopedSettings indexScopedSettings, SettingsFilter settingsFilter,
+            IndexNameExpressionResolver resolver, Supplier<DiscoveryNodes> nodes,
+            Predicate<NodeFeature> features) {
+        return List.of(new RestHandler() {
+            @Override
+            public List<Route> routes() {
+                return List.of(new Route(RestRequest.Method.GET, "/"),
+                        new Route(RestRequest.Method.HEAD, "/"));
+            }
+
+            @Override
+            public void handleRequest(RestRequest request, RestChannel channel, NodeClient client)
+                    throws Exception {
+                if (request.method() == RestRequest.Method.HEAD) {
+                    channel.sendResponse(
+                            new RestResponse(RestStatus.OK, "application/json", BytesArray.EMPTY));
+                    return;
+                }
+                Build build = Build.current();
+                XContentBuilder b = channel.newBuilder();
+                b.startObject();
+                b.field("name", clusterService.getNodeName());
+                b.field("cluster_name", clusterService.getClusterName().value());
+                b.field("cluster_uuid", clusterService.state().metadata().clusterUUID());
+                b.startObject("version");
+                b.field("number", build.qualifiedVersion());
+                b.field("build_flavor", build.flavor());
+                b.field("build_type", build.type().displayName());
+                b.field("build_hash", build.hash());
+                b.field("build_date", build.date());
+                b.field("build_snapshot", build.isSnapshot());
+                b.field("lucene_version", org.apache.lucene.util.Version.LATEST.toString());
+                b.field("minimum_wire_compatibility_version", build.minWireCompatVersion());
+                b.field("minimum_index_compatibility_version", build.minIndexCompatVersion());
+                b.endObject();
+                b.field("tagline", "You Know, for Search");
+                b.endObject();
+                channel.sendResponse(new RestResponse(RestStatus.OK, b));
+            }
+        });
+    }
+}
+EOF_JAVA
+  "$java_home/bin/javac" -nowarn --release "$java_v" -cp "$home/lib/*" -d "$src/classes" \
+    "$src/esrerank/restroot/RestRootPlugin.java" >&2
+  mkdir -p "$mod"
+  "$java_home/bin/jar" --create --file "$mod/esrerank-rest-root.jar" -C "$src/classes" .
+  cat >"$mod/plugin-descriptor.properties" <<EOF
+description=GET / root endpoint (stand-in for rest-root, built by esrerank scripts/engines.sh)
+version=$ES_VERSION
+name=esrerank-rest-root
+classname=esrerank.restroot.RestRootPlugin
+java.version=$java_v
+elasticsearch.version=$ES_VERSION
+extended.plugins=
+has.native.controller=false
+EOF
+  rm -rf "$src"
+}
+
+install_elasticsearch() {  # install_elasticsearch DOWNLOADS
+  local dl=$1 java_home java_v
+  unpack_zip "$dl/zips/elasticsearch-$ES_VERSION.zip" "elasticsearch-$ES_VERSION" "$ES_HOME"
+  if [[ ! -d "$ES_HOME/modules/rest-root" ]]; then
+    log "building a GET / module (the integ-test-zip has no rest-root)"
+    java_home=$(java_for elasticsearch "$ES_VERSION")
+    java_v=$(( $(major "$ES_VERSION") >= 9 ? 21 : 17 ))
+    install_es_rest_root "$ES_HOME" "$java_home" "$java_v"
+  fi
+  own "$ES_HOME"
+  echo "$ES_STAMP" >"$ES_HOME/.esrerank-ready"
+}
+
+fetch() {  # fetch ENGINE...: download what is not installed yet (one mvn run), then install it
+  local e todo=() specs=() dl="$ENGINES_DIR/downloads"
+  for e in "$@"; do
+    if installed "$e"; then
+      log "$e already installed in $(home_of "$e")"
+    else
+      todo+=("$e")
+    fi
+  done
+  [[ ${#todo[@]} -gt 0 ]] || return 0
+  need_cmd unzip unzip
+  need_cmd curl curl
+  need_cmd mvn maven
+  mkdir -p "$ENGINES_DIR"
+  ensure_user
+  for e in "${todo[@]}"; do mapfile -t -O "${#specs[@]}" specs < <("artifacts_$e"); done
+  log "fetching via mvn: ${specs[*]}"
+  rm -rf "$dl"
+  mvn_fetch "$dl" "${specs[@]}"
+  for e in "${todo[@]}"; do "install_$e" "$dl"; done
+  rm -rf "$dl"
+}
+
+# ---------------------------------------------------------------- start / stop / status
+
+port_of() { [[ $1 == opensearch ]] && echo "$OS_PORT" || echo "$ES_PORT"; }
+home_of() { [[ $1 == opensearch ]] && echo "$OS_HOME" || echo "$ES_HOME"; }
+pid_of() {  # pid of a running engine, or nothing
+  local f="$RUN_DIR/$1.pid" p
+  [[ -f "$f" ]] || return 0
+  p=$(cat "$f" 2>/dev/null || true)
+  [[ -n "$p" ]] && kill -0 "$p" 2>/dev/null && echo "$p"
+  return 0
+}
+url_of() { echo "http://127.0.0.1:$(port_of "$1")"; }
+
+engine_log_tail() {
+  local e=$1 home
+  home=$(home_of "$e")
+  echo "----- $home/logs/$e.log (last 60 lines)" >&2
+  tail -n 60 "$home/logs/$e.log" >&2 2>/dev/null || true
+  echo "----- $RUN_DIR/$e.out: launcher output (last 40 lines)" >&2
+  tail -n 40 "$RUN_DIR/$e.out" >&2 2>/dev/null || true
+}
+
+declare -A LAUNCHER=()  # engine -> pid of the launcher this run started
+launch() {  # launch ENGINE: start the node in the background (returns at once)
+  local e=$1 home port java_home
+  home=$(home_of "$e")
+  port=$(port_of "$e")
+  if [[ -n "$(pid_of "$e")" ]]; then
+    log "$e already running (pid $(pid_of "$e"))"
+    return
+  fi
+  if curl -s -o /dev/null --max-time 2 "$(url_of "$e")"; then
+    die "port $port is already in use by another process"
+  fi
+  mkdir -p "$RUN_DIR"
+  own "$RUN_DIR"
+  rm -f "$RUN_DIR/$e.pid"
+  local common=(-p "$RUN_DIR/$e.pid"
+    -E discovery.type=single-node -E network.host=127.0.0.1 -E "http.port=$port"
+    -E cluster.routing.allocation.disk.threshold_enabled=false)
+  # OpenSearch runs in the foreground of a detached session (its -d returns before the JVM is
+  # up, so a failure would go unseen); Elasticsearch's -d waits until the node is started and
+  # exits non-zero when it fails, and saves the memory of its launcher JVM.
+  if [[ $e == opensearch ]]; then
+    java_home=$(java_for opensearch "$OS_VERSION")
+    log "starting opensearch $OS_VERSION on port $port (java: $java_home)"
+    # a fixed OPENSEARCH_TMPDIR spares the launcher one JVM run (seconds on two cores)
+    mkdir -p "$ENGINES_DIR/tmp/opensearch"
+    own "$ENGINES_DIR/tmp"
+    setsid "${AS_USER[@]}" env OPENSEARCH_JAVA_HOME="$java_home" JAVA_HOME= \
+      OPENSEARCH_TMPDIR="$ENGINES_DIR/tmp/opensearch" OPENSEARCH_JAVA_OPTS="-Xms$HEAP -Xmx$HEAP" \
+      "$home/bin/opensearch" "${common[@]}" \
+      >"$RUN_DIR/$e.out" 2>&1 </dev/null &
+  else
+    java_home=$(java_for elasticsearch "$ES_VERSION")
+    log "starting elasticsearch $ES_VERSION on port $port (java: $java_home)"
+    # The integ-test-zip has no ingest-geoip or ml modules, so their settings do not exist
+    # (and passing e.g. ingest.geoip.downloader.enabled would be an "unknown setting" error).
+    setsid "${AS_USER[@]}" env ES_JAVA_HOME="$java_home" JAVA_HOME= \
+      ES_JAVA_OPTS="-Xms$HEAP -Xmx$HEAP" \
+      "$home/bin/elasticsearch" -d "${common[@]}" -E xpack.security.enabled=false \
+      >"$RUN_DIR/$e.out" 2>&1 </dev/null &
+  fi
+  LAUNCHER[$e]=$!
+}
+
+wait_yellow() {  # wait_yellow ENGINE
+  local e=$1 url deadline launcher rc
+  url=$(url_of "$e")
+  deadline=$(( SECONDS + START_TIMEOUT ))
+  launcher="${LAUNCHER[$e]:-}"   # empty when the node was already running
+  while (( SECONDS < deadline )); do
+    if curl -sf --max-time 5 "$url/_cluster/health?wait_for_status=yellow&timeout=2s" \
+        >/dev/null 2>&1; then
+      return 0
+    fi
+    # Give up early when the launcher failed, or when it is gone and so is the node.
+    if [[ -n "$launcher" ]] && ! kill -0 "$launcher" 2>/dev/null; then
+      rc=0
+      wait "$launcher" 2>/dev/null || rc=$?
+      launcher=""
+      if (( rc != 0 )); then
+        engine_log_tail "$e"
+        die "$e failed to start (exit status $rc; see the logs above)"
+      fi
+    fi
+    if [[ -z "$launcher" && -z "$(pid_of "$e")" ]]; then
+      engine_log_tail "$e"
+      die "$e exited during startup (see the logs above)"
+    fi
+    sleep 1
+  done
+  engine_log_tail "$e"
+  die "$e did not reach yellow on $url within ${START_TIMEOUT}s"
+}
+
+start() {
+  local e t0=$SECONDS
+  fetch "$@"
+  for e in "$@"; do launch "$e"; done
+  for e in "$@"; do wait_yellow "$e"; done
+  log "ready after $(( SECONDS - t0 ))s"
+  for e in "$@"; do echo "$e: $(url_of "$e")"; done
+}
+
+stop() {
+  local e p i
+  for e in "$@"; do
+    p=$(pid_of "$e")
+    if [[ -z "$p" ]]; then
+      log "$e is not running"
+      rm -f "$RUN_DIR/$e.pid"
+      continue
+    fi
+    log "stopping $e (pid $p)"
+    kill -TERM "$p" 2>/dev/null || true
+    for (( i = 0; i < 60; i++ )); do
+      kill -0 "$p" 2>/dev/null || break
+      sleep 1
+    done
+    if kill -0 "$p" 2>/dev/null; then
+      log "$e did not exit within 60s; killing it"
+      kill -KILL "$p" 2>/dev/null || true
+      sleep 1
+    fi
+    rm -f "$RUN_DIR/$e.pid"
+  done
+}
+
+status() {
+  local e body pid
+  for e in "$@"; do
+    if body=$(curl -s --max-time 3 "$(url_of "$e")/?pretty" 2>/dev/null) && [[ -n "$body" ]]; then
+      pid=$(pid_of "$e")
+      echo "$e: $(url_of "$e")${pid:+ (pid $pid)}"
+      echo "$body"
+    else
+      echo "$e: down"
+    fi
+  done
+}
+
+# ---------------------------------------------------------------- main
+
+usage() {
+  sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
+  exit 2
+}
+
+cmd="${1:-}"
+shift || true
+engines=("$@")
+if [[ ${#engines[@]} -eq 0 ]]; then engines=(opensearch elasticsearch); fi
+for e in "${engines[@]}"; do
+  case "$e" in
+    opensearch | elasticsearch) ;;
+    *) die "unknown engine '$e' (expected opensearch or elasticsearch)" ;;
+  esac
+done
+
+case "$cmd" in
+  fetch) fetch "${engines[@]}" ;;
+  start) start "${engines[@]}" ;;
+  stop) stop "${engines[@]}" ;;
+  status) status "${engines[@]}" ;;
+  *) usage ;;
+esac

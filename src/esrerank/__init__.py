@@ -1,0 +1,39 @@
+"""esrerank: hybrid BM25 + kNN retrieval with cross-encoder reranking for Elasticsearch,
+OpenSearch and an embedded on-disk store."""
+
+from .corpus import ChunkSpec, Fields
+from .errors import (
+    BackendError,
+    ClusterUnreachableError,
+    ConfigError,
+    EsrerankError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    InputError,
+    ModelError,
+)
+from .fusion import FusionSpec
+from .pipeline import Searcher, SearchResult
+from .types import Hit, IngestReport, Passage, StageScore
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BackendError",
+    "ChunkSpec",
+    "ClusterUnreachableError",
+    "ConfigError",
+    "EsrerankError",
+    "Fields",
+    "FusionSpec",
+    "Hit",
+    "IndexMismatchError",
+    "IndexNotFoundError",
+    "IngestReport",
+    "InputError",
+    "ModelError",
+    "Passage",
+    "SearchResult",
+    "Searcher",
+    "StageScore",
+]

@@ -1,0 +1,5 @@
+"""``python -m esrerank``."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,89 @@
+"""The backend protocol: what esrerank needs from a store, and the metadata an index keeps."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..errors import IndexMismatchError
+from ..types import LegHit, Passage
+
+
+@dataclass(frozen=True)
+class IndexMeta:
+    """How an index was built; kept in the mapping's ``_meta`` or the embedded manifest."""
+
+    model: str
+    dimension: int
+    chunk_size: int
+    chunk_overlap: int
+    similarity: str = "cosine"
+    normalized: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. stored fusion settings
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> IndexMeta:
+        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        return cls(**known)
+
+    def check_model(self, index: str, model: str, dimension: int) -> None:
+        """Refuse a bi-encoder other than the one that built the index."""
+        if model != self.model or dimension != self.dimension:
+            raise IndexMismatchError(
+                f"Index '{index}' was built with bi-encoder '{self.model}' ({self.dimension} dims) "
+                f"but this run uses '{model}' ({dimension} dims). Use --bi-encoder {self.model}, "
+                "or rebuild the index with 'esrerank ingest FILE --recreate'."
+            )
+
+    def check_chunking(self, index: str, size: int, overlap: int) -> None:
+        """Refuse mixing two chunkings in one index."""
+        if (size, overlap) != (self.chunk_size, self.chunk_overlap):
+            raise IndexMismatchError(
+                f"Index '{index}' was chunked with --chunk-size {self.chunk_size} "
+                f"--chunk-overlap {self.chunk_overlap}, not {size}/{overlap}. Use the same values "
+                "or rebuild it with --recreate."
+            )
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """Outcome of one bulk upsert: ids stored, and ``(id, reason)`` for each failure."""
+
+    indexed: int
+    failures: tuple[tuple[str, str], ...] = ()
+
+
+class Backend(Protocol):
+    """A store holding passages with a BM25 field and a dense embedding."""
+
+    engine: str  # "embedded", "opensearch" or "elasticsearch"
+    version: str
+    location: str  # URL or folder, for messages
+
+    def index_exists(self, index: str) -> bool: ...
+    def create_index(self, index: str, meta: IndexMeta) -> None: ...
+    def delete_index(self, index: str) -> None: ...
+    def get_meta(self, index: str) -> IndexMeta: ...
+    def put_meta(self, index: str, meta: IndexMeta) -> None: ...
+    def upsert(
+        self, index: str, passages: Sequence[Passage], embeddings: np.ndarray
+    ) -> BulkResult: ...
+    def delete(self, index: str, passage_ids: Sequence[str]) -> int: ...
+    def existing_passages(self, index: str, doc_ids: Sequence[str]) -> dict[str, str]: ...
+    def bm25(self, index: str, text: str, k: int) -> list[LegHit]: ...
+    def knn(self, index: str, vector: np.ndarray, k: int) -> list[LegHit]: ...
+    def get(self, index: str, passage_ids: Sequence[str]) -> dict[str, Passage]: ...
+    def count(self, index: str) -> int: ...
+    def refresh(self, index: str) -> None: ...
+    def close(self) -> None: ...
+
+
+def rank_hits(scored: Sequence[tuple[Passage, float]]) -> list[LegHit]:
+    """Turn ``(passage, score)`` pairs, best first, into ranked leg hits."""
+    return [LegHit(passage=p, score=float(s), rank=i) for i, (p, s) in enumerate(scored, start=1)]

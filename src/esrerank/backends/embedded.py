@@ -1,0 +1,293 @@
+"""The embedded backend: an on-disk store that needs no server.
+
+Built on SQLite (Python's standard library): a well-kept, transactional, single-file database, so
+every bulk upsert is all-or-nothing and a failed ingest never corrupts what was indexed before.
+Python search libraries either rebuild their index on every change (bm25s) or keep vectors apart
+from text (tantivy); here one file holds passages, an inverted index (term -> passage, frequency)
+and the embeddings, and scoring follows Elasticsearch's (see ``analysis``): BM25 with k1=1.2,
+b=0.75 and exact cosine kNN, scored ``(1 + cos) / 2`` like OpenSearch and Elasticsearch.
+
+One database file per index: ``<data_dir>/<index>.sqlite``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..analysis import bm25_scores, encoded_length, term_frequencies
+from ..errors import BackendError, ConfigError, IndexNotFoundError
+from ..types import LegHit, Passage
+from .base import BulkResult, IndexMeta, rank_hits
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE passages (
+    row INTEGER PRIMARY KEY,
+    passage_id TEXT NOT NULL UNIQUE,
+    doc_id TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    source TEXT NOT NULL,
+    length INTEGER NOT NULL,
+    embedding BLOB NOT NULL
+);
+CREATE INDEX passages_doc ON passages (doc_id);
+CREATE TABLE postings (
+    term TEXT NOT NULL,
+    row INTEGER NOT NULL,
+    tf INTEGER NOT NULL,
+    PRIMARY KEY (term, row)
+) WITHOUT ROWID;
+CREATE INDEX postings_row ON postings (row);
+"""
+
+_INDEX_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+@dataclass
+class _Snapshot:
+    """What queries read, cached in memory until the database changes."""
+
+    version: tuple[int, int]
+    rows: np.ndarray  # row ids, ascending
+    lengths: np.ndarray  # Lucene-encoded field length per row
+    embeddings: np.ndarray  # (n, dim) float32, unit length
+    avg_length: float
+
+
+class EmbeddedBackend:
+    """Passages, BM25 postings and embeddings in one SQLite file per index."""
+
+    engine = "embedded"
+    version = sqlite3.sqlite_version
+
+    def __init__(self, data_dir: str | Path) -> None:
+        self.data_dir = Path(data_dir).expanduser()
+        self.location = str(self.data_dir)
+        self._connections: dict[str, sqlite3.Connection] = {}
+        self._snapshots: dict[str, _Snapshot] = {}
+        self._writes: Counter[str] = Counter()
+
+    # -- index lifecycle -------------------------------------------------------------------------
+
+    def _path(self, index: str) -> Path:
+        if not _INDEX_NAME.match(index):
+            raise ConfigError(
+                f"Invalid index name '{index}': use lowercase letters, digits, '_', '-' or '.', "
+                "starting with a letter or digit."
+            )
+        return self.data_dir / f"{index}.sqlite"
+
+    def index_exists(self, index: str) -> bool:
+        return self._path(index).is_file()
+
+    def _db(self, index: str) -> sqlite3.Connection:
+        if index not in self._connections:
+            if not self.index_exists(index):
+                raise IndexNotFoundError(
+                    f"Index '{index}' not found in {self.location}. "
+                    f"Run 'esrerank ingest FILE --index {index}' first."
+                )
+            self._connections[index] = self._connect(self._path(index))
+        return self._connections[index]
+
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(path, timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        return db
+
+    def create_index(self, index: str, meta: IndexMeta) -> None:
+        path = self._path(index)
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BackendError(f"Cannot create the data folder {self.data_dir}: {exc}") from exc
+        if path.exists():
+            raise BackendError(f"Index '{index}' already exists in {self.location}.")
+        db = self._connect(path)
+        with db:
+            db.executescript(_SCHEMA)
+            db.execute("INSERT INTO meta VALUES ('index', ?)", (json.dumps(meta.to_dict()),))
+        self._connections[index] = db
+
+    def delete_index(self, index: str) -> None:
+        db = self._connections.pop(index, None)
+        if db is not None:
+            db.close()
+        self._snapshots.pop(index, None)
+        path = self._path(index)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+    def get_meta(self, index: str) -> IndexMeta:
+        (value,) = self._db(index).execute("SELECT value FROM meta WHERE key='index'").fetchone()
+        return IndexMeta.from_dict(json.loads(value))
+
+    def put_meta(self, index: str, meta: IndexMeta) -> None:
+        db = self._db(index)
+        with db:
+            db.execute("UPDATE meta SET value=? WHERE key='index'", (json.dumps(meta.to_dict()),))
+
+    # -- writes ----------------------------------------------------------------------------------
+
+    def upsert(self, index: str, passages: Sequence[Passage], embeddings: np.ndarray) -> BulkResult:
+        """Insert or replace passages by id, all in one transaction."""
+        db = self._db(index)
+        vectors = np.asarray(embeddings, dtype=np.float32)
+        with db:
+            for passage, vector in zip(passages, vectors, strict=True):
+                self._delete_ids(db, [passage.passage_id])
+                counts, length = term_frequencies(passage.content)
+                cursor = db.execute(
+                    "INSERT INTO passages (passage_id, doc_id, content_hash, source, length,"
+                    " embedding) VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        passage.passage_id,
+                        passage.doc_id,
+                        passage.content_hash,
+                        json.dumps(passage.to_source(), ensure_ascii=False),
+                        length,
+                        vector.tobytes(),
+                    ),
+                )
+                row = cursor.lastrowid
+                db.executemany(
+                    "INSERT INTO postings VALUES (?, ?, ?)",
+                    [(term, row, tf) for term, tf in counts.items()],
+                )
+        self._writes[index] += 1
+        return BulkResult(indexed=len(passages))
+
+    def delete(self, index: str, passage_ids: Sequence[str]) -> int:
+        db = self._db(index)
+        with db:
+            deleted = self._delete_ids(db, passage_ids)
+        self._writes[index] += 1
+        return deleted
+
+    @staticmethod
+    def _delete_ids(db: sqlite3.Connection, passage_ids: Sequence[str]) -> int:
+        deleted = 0
+        for passage_id in passage_ids:
+            found = db.execute(
+                "SELECT row FROM passages WHERE passage_id=?", (passage_id,)
+            ).fetchone()
+            if found:
+                db.execute("DELETE FROM postings WHERE row=?", found)
+                db.execute("DELETE FROM passages WHERE row=?", found)
+                deleted += 1
+        return deleted
+
+    def refresh(self, index: str) -> None:
+        """Writes are visible as soon as they commit; nothing to do."""
+        self._db(index)
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def existing_passages(self, index: str, doc_ids: Sequence[str]) -> dict[str, str]:
+        db = self._db(index)
+        found: dict[str, str] = {}
+        for doc_id in doc_ids:
+            rows = db.execute(
+                "SELECT passage_id, content_hash FROM passages WHERE doc_id=?", (doc_id,)
+            )
+            found.update(rows.fetchall())
+        return found
+
+    def get(self, index: str, passage_ids: Sequence[str]) -> dict[str, Passage]:
+        db = self._db(index)
+        found = {}
+        for passage_id in passage_ids:
+            row = db.execute(
+                "SELECT source FROM passages WHERE passage_id=?", (passage_id,)
+            ).fetchone()
+            if row:
+                found[passage_id] = Passage.from_source(json.loads(row[0]))
+        return found
+
+    def count(self, index: str) -> int:
+        return self._db(index).execute("SELECT COUNT(*) FROM passages").fetchone()[0]
+
+    def bm25(self, index: str, text: str, k: int) -> list[LegHit]:
+        """Lucene BM25 over ``title + text``; a repeated query term counts once per repeat."""
+        db = self._db(index)
+        snapshot = self._snapshot(index)
+        doc_count = len(snapshot.rows)
+        if doc_count == 0:
+            return []
+        totals: dict[int, float] = {}
+        query_terms, _ = term_frequencies(text)
+        for term, repeats in query_terms.items():
+            postings = db.execute("SELECT row, tf FROM postings WHERE term=?", (term,)).fetchall()
+            if not postings:
+                continue
+            rows = np.fromiter((row for row, _ in postings), dtype=np.int64, count=len(postings))
+            tf = np.fromiter((tf for _, tf in postings), dtype=np.float64, count=len(postings))
+            lengths = snapshot.lengths[np.searchsorted(snapshot.rows, rows)]
+            scores = repeats * bm25_scores(
+                tf, lengths, len(postings), doc_count, snapshot.avg_length
+            )
+            for row, score in zip(rows.tolist(), scores.tolist(), strict=True):
+                totals[row] = totals.get(row, 0.0) + score
+        best = sorted(totals.items(), key=lambda item: -item[1])[:k]
+        return self._hits(db, best)
+
+    def knn(self, index: str, vector: np.ndarray, k: int) -> list[LegHit]:
+        """Exact cosine nearest neighbours, scored ``(1 + cos) / 2``."""
+        db = self._db(index)
+        snapshot = self._snapshot(index)
+        if len(snapshot.rows) == 0:
+            return []
+        query = np.asarray(vector, dtype=np.float32)
+        query = query / (np.linalg.norm(query) or 1.0)
+        cosine = snapshot.embeddings @ query
+        top = np.argpartition(-cosine, min(k, len(cosine)) - 1)[:k]
+        top = top[np.argsort(-cosine[top], kind="stable")]
+        best = [(int(snapshot.rows[i]), (1.0 + float(cosine[i])) / 2.0) for i in top]
+        return self._hits(db, best)
+
+    @staticmethod
+    def _hits(db: sqlite3.Connection, best: list[tuple[int, float]]) -> list[LegHit]:
+        sources = {}
+        for row, _ in best:
+            sources[row] = db.execute("SELECT source FROM passages WHERE row=?", (row,)).fetchone()
+        scored = [(Passage.from_source(json.loads(sources[row][0])), score) for row, score in best]
+        scored.sort(key=lambda item: (-item[1], item[0].passage_id))
+        return rank_hits(scored)
+
+    def _snapshot(self, index: str) -> _Snapshot:
+        """Row ids, lengths and embeddings, reloaded when this or another process wrote."""
+        db = self._db(index)
+        version = (db.execute("PRAGMA data_version").fetchone()[0], self._writes[index])
+        cached = self._snapshots.get(index)
+        if cached is not None and cached.version == version:
+            return cached
+        dimension = self.get_meta(index).dimension
+        records = db.execute("SELECT row, length, embedding FROM passages ORDER BY row").fetchall()
+        rows = np.array([r[0] for r in records], dtype=np.int64)
+        raw_lengths = np.array([r[1] for r in records], dtype=np.float64)
+        lengths = np.array([encoded_length(int(n)) for n in raw_lengths], dtype=np.float64)
+        embeddings = (
+            np.frombuffer(b"".join(r[2] for r in records), dtype=np.float32).reshape(-1, dimension)
+            if records
+            else np.zeros((0, dimension), dtype=np.float32)
+        )
+        avg_length = float(raw_lengths.mean()) if records else 0.0
+        snapshot = _Snapshot(version, rows, lengths, embeddings, avg_length)
+        self._snapshots[index] = snapshot
+        return snapshot
+
+    def close(self) -> None:
+        for db in self._connections.values():
+            db.close()
+        self._connections.clear()
+        self._snapshots.clear()

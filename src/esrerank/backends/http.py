@@ -1,0 +1,103 @@
+"""A small JSON-over-HTTP client for Elasticsearch and OpenSearch.
+
+Both engines speak the same REST dialect for what esrerank needs, and their official Python
+clients each refuse the other engine (and the Elasticsearch client refuses servers of another
+major version), so esrerank talks plain HTTP with ``requests`` and translates failures into
+``BackendError``s at this boundary.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import requests
+
+from ..errors import BackendError, ClusterUnreachableError, IndexNotFoundError
+
+RETRY_STATUSES = (429, 502, 503, 504)
+
+
+class HttpClient:
+    """JSON requests against one cluster URL, with retries on 429 and 5xx gateway errors."""
+
+    def __init__(self, url: str, timeout: float = 60.0, retries: int = 4) -> None:
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self.retries = retries
+        self.session = requests.Session()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        ndjson: list[dict] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Any:
+        """Send a request and return the decoded JSON answer; raise on any error status."""
+        data, headers = None, {"Accept": "application/json"}
+        if ndjson is not None:
+            data = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in ndjson)
+            headers["Content-Type"] = "application/x-ndjson"
+        elif body is not None:
+            data = json.dumps(body, ensure_ascii=False)
+            headers["Content-Type"] = "application/json"
+        for attempt in range(self.retries + 1):
+            try:
+                response = self.session.request(
+                    method,
+                    self.url + path,
+                    data=data.encode() if data is not None else None,
+                    headers=headers,
+                    params=params,
+                    timeout=self.timeout,
+                )
+            except requests.RequestException as exc:
+                raise ClusterUnreachableError(
+                    f"Cannot reach the cluster at {self.url} ({_reason(exc)}). Start it "
+                    "(scripts/engines.sh start) or point --url / ESRERANK_URL at a running one."
+                ) from exc
+            if response.status_code not in RETRY_STATUSES or attempt == self.retries:
+                break
+            time.sleep(min(0.5 * 2**attempt, 8.0))
+        return self._decode(method, path, response)
+
+    def _decode(self, method: str, path: str, response: requests.Response) -> Any:
+        try:
+            payload = response.json() if response.content else {}
+        except ValueError:
+            payload = {"error": response.text[:200]}
+        if response.status_code < 400:
+            return payload
+        error = payload.get("error") if isinstance(payload, dict) else None
+        kind, reason = _error_parts(error)
+        if kind == "index_not_found_exception":
+            index = path.strip("/").split("/")[0]
+            raise IndexNotFoundError(
+                f"Index '{index}' not found on {self.url}. "
+                f"Run 'esrerank ingest FILE --index {index}' first."
+            )
+        raise BackendError(
+            f"{method} {self.url}{path} failed with HTTP {response.status_code}: {kind}: {reason}"
+        )
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _error_parts(error: Any) -> tuple[str, str]:
+    if isinstance(error, dict):
+        root = (error.get("root_cause") or [error])[0]
+        return str(root.get("type", "error")), str(root.get("reason", error))
+    return "error", str(error)
+
+
+def _reason(exc: requests.RequestException) -> str:
+    if isinstance(exc, requests.Timeout):
+        return "timed out"
+    if isinstance(exc, requests.ConnectionError):
+        return "connection refused or host unknown"
+    return type(exc).__name__

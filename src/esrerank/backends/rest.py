@@ -1,0 +1,178 @@
+"""What OpenSearch and Elasticsearch backends share: everything but the vector field and query."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from ..errors import BackendError
+from ..types import LegHit, Passage
+from .base import BulkResult, IndexMeta, rank_hits
+from .http import HttpClient
+
+META_KEY = "esrerank"
+BULK_DOCS = 500
+BULK_BYTES = 8 * 1024 * 1024
+PAGE = 1000
+
+
+def load_mapping(engine: str) -> dict[str, Any]:
+    """The index definition shipped in ``mappings/<engine>.json``."""
+    text = resources.files("esrerank").joinpath("mappings", f"{engine}.json").read_text()
+    return json.loads(text)
+
+
+class RestBackend:
+    """An index on a cluster, reached over HTTP; subclasses set the vector mapping and query."""
+
+    engine = ""
+
+    def __init__(self, client: HttpClient, version: str) -> None:
+        self.client = client
+        self.version = version
+        self.location = client.url
+
+    # -- engine-specific --------------------------------------------------------------------------
+
+    def _index_body(self, meta: IndexMeta) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _knn_body(self, vector: list[float], k: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+    # -- index lifecycle -------------------------------------------------------------------------
+
+    def index_exists(self, index: str) -> bool:
+        answer = self.client.request("GET", "/_cat/indices", params={"format": "json"})
+        return any(entry.get("index") == index for entry in answer)
+
+    def create_index(self, index: str, meta: IndexMeta) -> None:
+        body = self._index_body(meta)
+        body["mappings"]["_meta"] = {META_KEY: meta.to_dict()}
+        self.client.request("PUT", f"/{index}", body)
+        self.client.request(
+            "GET",
+            "/_cluster/health/" + index,
+            params={"wait_for_status": "yellow", "timeout": "30s"},
+        )
+
+    def delete_index(self, index: str) -> None:
+        if self.index_exists(index):
+            self.client.request("DELETE", f"/{index}")
+
+    def get_meta(self, index: str) -> IndexMeta:
+        answer = self.client.request("GET", f"/{index}/_mapping")
+        mappings = next(iter(answer.values()))["mappings"]
+        meta = mappings.get("_meta", {}).get(META_KEY)
+        if meta is None:
+            raise BackendError(
+                f"Index '{index}' on {self.location} was not created by esrerank (no _meta). "
+                "Ingest into a new index name."
+            )
+        return IndexMeta.from_dict(meta)
+
+    def put_meta(self, index: str, meta: IndexMeta) -> None:
+        self.client.request("PUT", f"/{index}/_mapping", {"_meta": {META_KEY: meta.to_dict()}})
+
+    # -- writes ----------------------------------------------------------------------------------
+
+    def upsert(self, index: str, passages: Sequence[Passage], embeddings: np.ndarray) -> BulkResult:
+        """Bulk-index passages by id, in chunks bounded by count and bytes."""
+        actions = [
+            ({"index": {"_index": index, "_id": p.passage_id}}, p.to_source(vector.tolist()))
+            for p, vector in zip(passages, np.asarray(embeddings, dtype=np.float32), strict=True)
+        ]
+        indexed, failures = 0, []
+        for chunk in _chunks(actions):
+            answer = self.client.request(
+                "POST", "/_bulk", ndjson=[line for a in chunk for line in a]
+            )
+            for item in answer.get("items", []):
+                result = next(iter(item.values()))
+                if result.get("status", 500) < 300:
+                    indexed += 1
+                else:
+                    error = result.get("error", {})
+                    failures.append(
+                        (result.get("_id", "?"), f"{error.get('type')}: {error.get('reason')}")
+                    )
+        return BulkResult(indexed=indexed, failures=tuple(failures))
+
+    def delete(self, index: str, passage_ids: Sequence[str]) -> int:
+        if not passage_ids:
+            return 0
+        lines = [{"delete": {"_index": index, "_id": passage_id}} for passage_id in passage_ids]
+        answer = self.client.request("POST", "/_bulk", ndjson=lines)
+        return sum(
+            1 for item in answer.get("items", []) if item["delete"].get("result") == "deleted"
+        )
+
+    def refresh(self, index: str) -> None:
+        self.client.request("POST", f"/{index}/_refresh")
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def existing_passages(self, index: str, doc_ids: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        body: dict[str, Any] = {
+            "size": PAGE,
+            "query": {"terms": {"doc_id": list(doc_ids)}},
+            "_source": ["content_hash"],
+            "sort": [{"passage_id": "asc"}],
+        }
+        while True:
+            hits = self.client.request("POST", f"/{index}/_search", body)["hits"]["hits"]
+            found.update((hit["_id"], hit["_source"].get("content_hash", "")) for hit in hits)
+            if len(hits) < PAGE:
+                return found
+            body["search_after"] = hits[-1]["sort"]
+
+    def get(self, index: str, passage_ids: Sequence[str]) -> dict[str, Passage]:
+        answer = self.client.request(
+            "POST",
+            f"/{index}/_mget",
+            {"ids": list(passage_ids)},
+            params={"_source_excludes": "embedding"},
+        )
+        return {
+            doc["_id"]: Passage.from_source(doc["_source"])
+            for doc in answer["docs"]
+            if doc.get("found")
+        }
+
+    def count(self, index: str) -> int:
+        return int(self.client.request("GET", f"/{index}/_count")["count"])
+
+    def bm25(self, index: str, text: str, k: int) -> list[LegHit]:
+        return self._search(index, {"size": k, "query": {"match": {"content": text}}})
+
+    def knn(self, index: str, vector: np.ndarray, k: int) -> list[LegHit]:
+        return self._search(index, self._knn_body(np.asarray(vector, dtype=float).tolist(), k))
+
+    def _search(self, index: str, body: dict[str, Any]) -> list[LegHit]:
+        body = {**body, "_source": {"excludes": ["embedding"]}}
+        hits = self.client.request("POST", f"/{index}/_search", body)["hits"]["hits"]
+        scored = [(Passage.from_source(hit["_source"]), hit["_score"]) for hit in hits]
+        scored.sort(key=lambda item: (-item[1], item[0].passage_id))
+        return rank_hits(scored)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _chunks(actions: list[tuple[dict, dict]]) -> Iterator[list[tuple[dict, dict]]]:
+    chunk: list[tuple[dict, dict]] = []
+    size = 0
+    for action in actions:
+        action_size = len(json.dumps(action[1]))
+        if chunk and (len(chunk) >= BULK_DOCS or size + action_size > BULK_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(action)
+        size += action_size
+    if chunk:
+        yield chunk

@@ -1,0 +1,470 @@
+"""The ``esrerank`` command line: ingest, query and train.
+
+Options come from flags, then ``ESRERANK_*`` environment variables, then the config file
+(``esrerank.toml``), then defaults. Library errors print as one line and exit 1; bad flags exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from . import render
+from .config import (
+    DEFAULT_CANDIDATES,
+    DEFAULT_INDEX,
+    DEFAULT_RERANK_DEPTH,
+    DEFAULT_TOP_K,
+    default_data_dir,
+    load_config,
+)
+from .corpus import FORMATS, ChunkSpec, Fields
+from .errors import ConfigError, EsrerankError
+from .fusion import COMBINATIONS, METHODS, FusionSpec
+from .models import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER
+
+log = logging.getLogger("esrerank")
+
+
+def _store_options(command):
+    """Where the index lives: --url / --index / --data-dir / --bi-encoder, shared by commands."""
+    options = [
+        click.option(
+            "--url",
+            envvar="ESRERANK_URL",
+            show_envvar=True,
+            default=None,
+            help="OpenSearch or Elasticsearch URL; empty = the embedded store.",
+        ),
+        click.option(
+            "--index",
+            envvar="ESRERANK_INDEX",
+            show_envvar=True,
+            default=DEFAULT_INDEX,
+            show_default=True,
+            help="Index name.",
+        ),
+        click.option(
+            "--data-dir",
+            envvar="ESRERANK_DATA_DIR",
+            show_envvar=True,
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help=f"Embedded store folder [default: {default_data_dir()}].",
+        ),
+        click.option(
+            "--bi-encoder",
+            envvar="ESRERANK_BI_ENCODER",
+            show_envvar=True,
+            default=DEFAULT_BI_ENCODER,
+            show_default=True,
+            help="Bi-encoder: a model name or a local folder.",
+        ),
+        click.option(
+            "--progress/--no-progress",
+            default=None,
+            help="Progress bars [default: on when stderr is a terminal].",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("-v", "--verbose", is_flag=True, help="Log debug details.")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="ESRERANK_CONFIG",
+    default=None,
+    help="TOML config file [default: ./esrerank.toml, then ~/.config/esrerank/config.toml].",
+)
+@click.version_option(package_name="esrerank")
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool, quiet: bool, config_path: Path | None) -> None:
+    """Hybrid BM25 + kNN retrieval with cross-encoder reranking, on Elasticsearch, OpenSearch or
+    an embedded on-disk store."""
+    level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    _quiet_libraries(verbose)
+    config = load_config(config_path)
+    shared = config.pop("__shared__", {})
+    ctx.default_map = {
+        name: {**shared, **config.get(name, {})} for name in ("ingest", "query", "train")
+    }
+    ctx.obj = {"quiet": quiet}
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@_store_options
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="auto",
+    show_default=True,
+    help="Corpus layout: JSON array, JSONL, wiki dump keyed by id, BEIR corpus.jsonl.",
+)
+@click.option(
+    "--id-field",
+    default=None,
+    help="Field holding the document id [default: _id, id, "
+    "doc_id or document_id; a wiki dump's key].",
+)
+@click.option("--title-field", default="title", show_default=True)
+@click.option("--text-field", default="text", show_default=True)
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=1),
+    default=ChunkSpec.size,
+    show_default=True,
+    help="Passage length in bi-encoder tokens.",
+)
+@click.option(
+    "--chunk-overlap",
+    type=click.IntRange(min=0),
+    default=ChunkSpec.overlap,
+    show_default=True,
+    help="Tokens shared by consecutive passages.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=32,
+    show_default=True,
+    help="Passages embedded per batch.",
+)
+@click.option("--recreate", is_flag=True, help="Delete the index first and rebuild it.")
+@click.pass_context
+def ingest(
+    ctx,
+    file,
+    url,
+    index,
+    data_dir,
+    bi_encoder,
+    progress,
+    fmt,
+    id_field,
+    title_field,
+    text_field,
+    chunk_size,
+    chunk_overlap,
+    batch_size,
+    recreate,
+):
+    """Read FILE, chunk it into passages, embed them and upsert them into the index."""
+    chunking = _usage(lambda: ChunkSpec(chunk_size, chunk_overlap))
+    searcher = _searcher(url, index, data_dir, bi_encoder)
+    with searcher:
+        report = searcher.ingest(
+            file,
+            fmt=fmt,
+            fields=Fields(id_field, title_field, text_field),
+            chunking=chunking,
+            batch_size=batch_size,
+            recreate=recreate,
+            progress=_progress(progress),
+        )
+    for failure in report.failures[:10]:
+        click.echo(f"failed: {failure}", err=True)
+    click.echo(f"{_where(searcher)} index '{index}': {report.summary()}")
+    if report.failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("text")
+@_store_options
+@click.option(
+    "--top-k",
+    type=click.IntRange(min=1),
+    default=DEFAULT_TOP_K,
+    show_default=True,
+    help="Hits to return.",
+)
+@click.option(
+    "--candidates",
+    type=click.IntRange(min=1),
+    default=DEFAULT_CANDIDATES,
+    show_default=True,
+    help="Hits each leg (BM25, kNN) returns.",
+)
+@click.option(
+    "--rerank-depth",
+    type=click.IntRange(min=1),
+    default=DEFAULT_RERANK_DEPTH,
+    show_default=True,
+    help="Fused hits sent through the cross-encoder.",
+)
+@click.option(
+    "--fusion",
+    type=click.Choice(METHODS),
+    default="min_max",
+    show_default=True,
+    help="Per-leg normalization, or rrf.",
+)
+@click.option(
+    "--combination",
+    type=click.Choice(list(COMBINATIONS)),
+    default=None,
+    help="How normalized scores combine [default: arithmetic]; not with rrf.",
+)
+@click.option("--weights", default="0.5,0.5", show_default=True, help="BM25,kNN weights.")
+@click.option(
+    "--rrf-k", type=float, default=None, help="RRF constant [default: 60]; only with rrf."
+)
+@click.option(
+    "--reranker",
+    envvar="ESRERANK_RERANKER",
+    show_envvar=True,
+    default=None,
+    help=f"Cross-encoder: a model name or local folder [default: {DEFAULT_CROSS_ENCODER}].",
+)
+@click.option("--no-rerank", is_flag=True, help="Skip the cross-encoder; return the fused order.")
+@click.option(
+    "--rerank-timeout",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds after which reranking gives up and the fused order is returned.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--explain", is_flag=True, help="Show how the final order came about.")
+def query(
+    text,
+    url,
+    index,
+    data_dir,
+    bi_encoder,
+    progress,
+    top_k,
+    candidates,
+    rerank_depth,
+    fusion,
+    combination,
+    weights,
+    rrf_k,
+    reranker,
+    no_rerank,
+    rerank_timeout,
+    as_json,
+    explain,
+):
+    """Search the index for TEXT: BM25 + kNN, fused, reranked, top k with every stage's score."""
+    if fusion == "rrf" and combination is not None:
+        raise click.UsageError("--combination does not apply to --fusion rrf.")
+    if fusion != "rrf" and rrf_k is not None:
+        raise click.UsageError("--rrf-k applies only to --fusion rrf.")
+    if no_rerank and reranker is not None:
+        raise click.UsageError("--reranker and --no-rerank contradict each other.")
+    spec = _usage(
+        lambda: FusionSpec(
+            fusion,
+            combination or "arithmetic",
+            _weights(weights),
+            rrf_k if rrf_k is not None else 60.0,
+        )
+    )
+    searcher = _searcher(url, index, data_dir, bi_encoder, reranker or DEFAULT_CROSS_ENCODER)
+    with searcher:
+        result = searcher.search(
+            text,
+            top_k=top_k,
+            candidates=candidates,
+            rerank_depth=rerank_depth,
+            fusion=spec,
+            rerank=not no_rerank,
+            rerank_timeout=rerank_timeout,
+        )
+    if as_json:
+        payload = result.to_dict()
+        payload["backend"] = {
+            "engine": searcher.backend.engine,
+            "location": searcher.backend.location,
+            "index": index,
+        }
+        if explain:
+            payload["explanation"] = render.explain(result)
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    click.echo(render.header(result, f"{_where(searcher)} index '{index}'"))
+    click.echo(render.table(result))
+    if explain:
+        click.echo("")
+        click.echo(render.explain(result))
+
+
+@cli.command()
+@click.option(
+    "--encoder",
+    type=click.Choice(["cross"]),
+    required=True,
+    help="What to train: the cross-encoder reranker.",
+)
+@click.option(
+    "--pairs",
+    "pairs_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help='JSONL of {"query", "passage", "label"} (label 1 relevant, 0 not).',
+)
+@click.option(
+    "--queries",
+    "queries_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Queries JSONL ({_id, text}); with --qrels, pairs are mined from the index.",
+)
+@click.option(
+    "--qrels",
+    "qrels_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Qrels TSV (query-id, corpus-id, score) naming documents in the index.",
+)
+@click.option(
+    "--negatives",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="BM25 hard negatives mined per query (with --queries/--qrels).",
+)
+@_store_options
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder to write the model to; 'query --reranker' accepts it.",
+)
+@click.option(
+    "--base",
+    default=DEFAULT_BI_ENCODER,
+    show_default=True,
+    help="Model to start from: a name or a local folder.",
+)
+@click.option("--epochs", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--max-length", type=click.IntRange(min=8), default=256, show_default=True)
+@click.option("--learning-rate", type=float, default=2e-5, show_default=True)
+def train(
+    encoder,
+    pairs_file,
+    queries_file,
+    qrels_file,
+    negatives,
+    url,
+    index,
+    data_dir,
+    bi_encoder,
+    progress,
+    output,
+    base,
+    epochs,
+    batch_size,
+    max_length,
+    learning_rate,
+):
+    """Train a cross-encoder reranker on labelled pairs, given as a file or mined from an index."""
+    from .corpus import read_qrels, read_queries
+    from .train import mine_pairs, read_pairs, train_cross_encoder
+
+    if (pairs_file is None) == (queries_file is None or qrels_file is None):
+        raise click.UsageError("Give either --pairs, or both --queries and --qrels.")
+    if pairs_file is not None:
+        pairs = read_pairs(pairs_file)
+    else:
+        queries, qrels = read_queries(queries_file), read_qrels(qrels_file)
+        with _searcher(url, index, data_dir, bi_encoder) as searcher:
+            pairs = mine_pairs(searcher.backend, index, queries, qrels, negatives)
+    report = train_cross_encoder(
+        pairs,
+        output,
+        base=base,
+        epochs=epochs,
+        batch_size=batch_size,
+        max_length=max_length,
+        learning_rate=learning_rate,
+        progress=_progress(progress),
+    )
+    click.echo(
+        f"trained cross-encoder from {base} on {report.pairs} pairs: {report.steps} steps in "
+        f"{report.seconds:.1f}s, final loss {report.final_loss:.4f}; saved to {report.output}"
+    )
+
+
+def _searcher(url, index, data_dir, bi_encoder, reranker=DEFAULT_CROSS_ENCODER):
+    from .pipeline import Searcher
+
+    return Searcher(url or None, index, data_dir=data_dir, bi_encoder=bi_encoder, reranker=reranker)
+
+
+def _where(searcher) -> str:
+    backend = searcher.backend
+    return f"{backend.engine} {backend.version} ({backend.location})"
+
+
+def _weights(text: str) -> tuple[float, float]:
+    try:
+        values = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 2:
+        raise click.BadParameter(
+            f"expected two numbers like 0.5,0.5, got '{text}'.", param_hint="--weights"
+        )
+    return values
+
+
+def _usage(build):
+    """Build an option object; its ConfigError is a usage error (exit 2)."""
+    try:
+        return build()
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+def _progress(flag: bool | None) -> bool:
+    return sys.stderr.isatty() if flag is None else flag
+
+
+def _quiet_libraries(verbose: bool) -> None:
+    if verbose:
+        return
+    import os
+
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    for name in ("transformers", "sentence_transformers", "huggingface_hub", "urllib3"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def main() -> None:
+    """Entry point: one line per library error (exit 1), click's usage errors (exit 2)."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except EsrerankError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)

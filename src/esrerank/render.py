@@ -1,0 +1,89 @@
+"""Text renderings of search results for the terminal: a table, and an explanation."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+
+from .pipeline import SearchResult
+from .types import Hit, StageScore
+
+STAGES = ("bm25", "knn", "fused", "rerank")
+
+
+def header(result: SearchResult, where: str) -> str:
+    counts = " ".join(f"{name}={len(hits)}" for name, hits in result.legs.items())
+    if result.reranked:
+        rerank = f"reranker {result.reranker} ({result.timings.get('rerank', 0):.2f}s)"
+    else:
+        rerank = f"reranked: false ({result.rerank_reason})"
+    return f"{where} | candidates {counts} | fusion {result.fusion.describe()} | {rerank}"
+
+
+def table(result: SearchResult) -> str:
+    """One row per hit: rank, passage, every stage's score and rank, title and text."""
+    width = shutil.get_terminal_size((120, 20)).columns
+    rows = [("#", "passage", *STAGES, "title / text")]
+    for hit in result.hits:
+        stages = [_cell(getattr(hit, stage)) for stage in STAGES]
+        rows.append((str(hit.rank), hit.passage_id, *stages, _snippet(hit)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    room = max(20, width - sum(widths) - 2 * len(widths))
+    lines = []
+    for row in rows:
+        cells = [cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)]
+        lines.append("  ".join([*cells, row[-1][:room]]).rstrip())
+    return "\n".join(lines)
+
+
+def explain(result: SearchResult) -> str:
+    """How each final hit got its place: raw leg scores, normalization, fusion, rerank."""
+    spec = result.fusion
+    w_bm25, w_knn = spec.weights
+    lines = [f"fusion: {spec.describe()}"]
+    if spec.method != "rrf":
+        lines.append(
+            f"  each leg's scores are {spec.method}-normalized over its own hits; a passage one "
+            "leg missed gets that leg's lowest normalized score"
+        )
+    lines.append(
+        "  then the fused top "
+        f"{len(result.fused.order)} were "
+        + (
+            f"reranked by {result.reranker}"
+            if result.reranked
+            else f"not reranked: {result.rerank_reason}"
+        )
+    )
+    for hit in result.hits:
+        lines.append("")
+        lines.append(f"#{hit.rank} {hit.passage_id}  {hit.title[:70]}")
+        for leg, weight in (("bm25", w_bm25), ("knn", w_knn)):
+            stage: StageScore = getattr(hit, leg)
+            if stage.score is None:
+                seen = "not returned by this leg"
+            else:
+                seen = f"raw {stage.score:.4f} (rank {stage.rank})"
+            norm = hit.normalized.get(leg)
+            norm_text = f" -> {spec.method} {norm:.4f}" if norm is not None else ""
+            if spec.method != "rrf" and stage.score is None and result.fused.normalized.get(leg):
+                floor = min(result.fused.normalized[leg].values())
+                norm_text = f" -> floor {floor:.4f}"
+            lines.append(f"   {leg:<6} {seen}{norm_text}  weight {weight:g}")
+        lines.append(f"   fused  {hit.fused.score:.4f} (fused rank {hit.fused.rank})")
+        if hit.rerank.score is not None:
+            move = f"moved from fused rank {hit.fused.rank} to {hit.rerank.rank}"
+            lines.append(f"   rerank {hit.rerank.score:.4f} (rank {hit.rerank.rank}): {move}")
+    return "\n".join(lines)
+
+
+def _cell(stage: StageScore) -> str:
+    if stage.score is None:
+        return "-"
+    return f"{stage.score:.3f} ({stage.rank})"
+
+
+def _snippet(hit: Hit) -> str:
+    text = " ".join(hit.text.split())
+    title = f"{hit.title} | " if hit.title else ""
+    return textwrap.shorten(title + text, 300, placeholder="...")

@@ -1,0 +1,92 @@
+"""The cross-encoder reranker: scores (query, passage) pairs in length-sorted batches."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import ModelError
+from .models import DEFAULT_CROSS_ENCODER, missing_model, resolve_model
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RerankOutcome:
+    """Scores aligned with the passages given, or ``scores=None`` with the reason."""
+
+    scores: np.ndarray | None
+    reason: str = ""
+    seconds: float = 0.0
+
+    @property
+    def reranked(self) -> bool:
+        return self.scores is not None
+
+
+class Reranker:
+    """A sentence-transformers ``CrossEncoder`` with one relevance score per pair."""
+
+    def __init__(
+        self,
+        name: str = DEFAULT_CROSS_ENCODER,
+        max_length: int = 256,
+        batch_size: int = 16,
+        device: str | None = None,
+    ) -> None:
+        from sentence_transformers import CrossEncoder
+
+        self.name = name
+        self.batch_size = batch_size
+        location = resolve_model(name, "cross-encoder")
+        try:
+            self.model = CrossEncoder(str(location), max_length=max_length, device=device)
+        except OSError as exc:
+            raise missing_model(name, "cross-encoder", f"loading failed ({exc})") from exc
+        except Exception as exc:
+            raise ModelError(
+                f"cross-encoder '{name}' could not be loaded from {location}: {exc}"
+            ) from exc
+        if self.model.num_labels != 1:
+            raise ModelError(
+                f"cross-encoder '{name}' has {self.model.num_labels} output labels; a reranker "
+                "needs exactly one relevance score."
+            )
+
+    def score(
+        self, query: str, passages: Sequence[str], timeout: float | None = None
+    ) -> RerankOutcome:
+        """Score every passage against ``query``; never raises for a failure of the model itself.
+
+        Pairs are sorted by length so each batch pads little. When ``timeout`` seconds pass
+        before all batches are done, the outcome says so and carries no scores.
+        """
+        started = time.perf_counter()
+        order = sorted(range(len(passages)), key=lambda i: len(passages[i]))
+        scores = np.zeros(len(passages), dtype=np.float64)
+        try:
+            for begin in range(0, len(order), self.batch_size):
+                batch = order[begin : begin + self.batch_size]
+                pairs = [(query, passages[i]) for i in batch]
+                scores[batch] = self.model.predict(
+                    pairs, batch_size=len(pairs), show_progress_bar=False, convert_to_numpy=True
+                )
+                elapsed = time.perf_counter() - started
+                if (
+                    timeout is not None
+                    and elapsed > timeout
+                    and begin + self.batch_size < len(order)
+                ):
+                    return RerankOutcome(
+                        None, f"timed out after {elapsed:.1f}s (limit {timeout:g}s)", elapsed
+                    )
+        except Exception as exc:  # noqa: BLE001 - reported in the response, not swallowed
+            log.warning("reranking failed: %s", exc)
+            return RerankOutcome(
+                None, f"cross-encoder failed: {exc}", time.perf_counter() - started
+            )
+        return RerankOutcome(scores, "", time.perf_counter() - started)

@@ -1,0 +1,149 @@
+"""Plain data types passed between esrerank's stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Record:
+    """One source document as read from a corpus file."""
+
+    doc_id: str
+    title: str
+    text: str
+    source: str  # where it came from, e.g. "corpus.jsonl:12", for error messages
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A chunk of a document: the unit that is indexed, retrieved and reranked."""
+
+    passage_id: str
+    doc_id: str
+    title: str
+    text: str
+    position: int  # index of the chunk within its document
+    char_start: int
+    char_end: int
+    content_hash: str
+
+    @property
+    def content(self) -> str:
+        """The text BM25 sees: title and passage together."""
+        return f"{self.title}\n{self.text}" if self.title else self.text
+
+    def to_source(self, embedding: list[float] | None = None) -> dict[str, Any]:
+        """The stored document (``_source``) for this passage."""
+        source: dict[str, Any] = {
+            "passage_id": self.passage_id,
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "text": self.text,
+            "position": self.position,
+            "char_start": self.char_start,
+            "char_end": self.char_end,
+            "content_hash": self.content_hash,
+        }
+        if embedding is not None:
+            source["embedding"] = embedding
+        return source
+
+    @classmethod
+    def from_source(cls, source: dict[str, Any]) -> Passage:
+        return cls(
+            passage_id=source["passage_id"],
+            doc_id=source["doc_id"],
+            title=source.get("title", ""),
+            text=source.get("text", ""),
+            position=int(source.get("position", 0)),
+            char_start=int(source.get("char_start", 0)),
+            char_end=int(source.get("char_end", 0)),
+            content_hash=source.get("content_hash", ""),
+        )
+
+
+@dataclass(frozen=True)
+class LegHit:
+    """One hit of a first-stage leg (BM25 or kNN): raw engine score and 1-based rank."""
+
+    passage: Passage
+    score: float
+    rank: int
+
+
+@dataclass(frozen=True)
+class StageScore:
+    """A score and 1-based rank at one stage; ``None`` when the passage did not reach it."""
+
+    score: float | None = None
+    rank: int | None = None
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A final result with the score and rank it had at every stage."""
+
+    passage: Passage
+    rank: int
+    bm25: StageScore
+    knn: StageScore
+    fused: StageScore
+    rerank: StageScore
+    normalized: dict[str, float] = field(default_factory=dict)  # leg -> score after normalization
+
+    @property
+    def passage_id(self) -> str:
+        return self.passage.passage_id
+
+    @property
+    def doc_id(self) -> str:
+        return self.passage.doc_id
+
+    @property
+    def title(self) -> str:
+        return self.passage.title
+
+    @property
+    def text(self) -> str:
+        return self.passage.text
+
+    def to_dict(self) -> dict[str, Any]:
+        stages = {"bm25": self.bm25, "knn": self.knn, "fused": self.fused, "rerank": self.rerank}
+        return {
+            "rank": self.rank,
+            "passage_id": self.passage_id,
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "text": self.text,
+            "position": self.passage.position,
+            "scores": {name: stage.score for name, stage in stages.items()},
+            "ranks": {name: stage.rank for name, stage in stages.items()},
+            "normalized": dict(self.normalized),
+        }
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What an ingest run did."""
+
+    documents: int
+    passages: int
+    indexed: int
+    unchanged: int
+    deleted: int
+    failed: int
+    seconds: float
+    failures: tuple[str, ...] = ()
+
+    @property
+    def passages_per_second(self) -> float:
+        return self.passages / self.seconds if self.seconds > 0 else 0.0
+
+    def summary(self) -> str:
+        return (
+            f"documents={self.documents} passages={self.passages} indexed={self.indexed} "
+            f"unchanged={self.unchanged} deleted={self.deleted} failed={self.failed} "
+            f"seconds={self.seconds:.1f} passages/s={self.passages_per_second:.1f}"
+        )

@@ -1,0 +1,109 @@
+"""Ingest and query on every backend: the embedded store, OpenSearch and Elasticsearch."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from esrerank import ChunkSpec, FusionSpec, Searcher
+from esrerank.errors import IndexMismatchError, IndexNotFoundError, InputError
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+SMALL = ChunkSpec(size=64, overlap=16)
+
+
+@pytest.fixture
+def corpus(tmp_path, sample_dir):
+    """Twelve SciFact abstracts from the shipped sample."""
+    lines = (sample_dir / "corpus.jsonl").read_text().splitlines()[:12]
+    path = tmp_path / "corpus.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_ingest_then_query_reports_every_stage(searcher, corpus, tiny_reranker):
+    report = searcher.ingest(corpus, chunking=SMALL)
+    assert report.documents == 12
+    assert report.passages > 12  # abstracts are longer than 64 tokens
+    assert report.indexed == report.passages and report.failed == 0
+    assert searcher.count() == report.passages
+
+    first = json.loads(corpus.read_text().splitlines()[3])
+    searcher._reranker = tiny_reranker
+    result = searcher.search(first["title"], top_k=5, candidates=20)
+    assert result.reranked and result.reranker == tiny_reranker
+    assert len(result.hits) == 5
+    assert [hit.rank for hit in result.hits] == [1, 2, 3, 4, 5]
+    assert result.legs["bm25"][0].passage.doc_id == first["_id"]  # its own title finds it
+    top_fused = result.fused.order[0]
+    assert top_fused.startswith(first["_id"] + "#")
+    for hit in result.hits:
+        assert hit.fused.score is not None and hit.rerank.score is not None
+        assert hit.bm25.score is not None or hit.knn.score is not None
+    reranks = [hit.rerank.score for hit in result.hits]
+    assert reranks == sorted(reranks, reverse=True)
+
+
+def test_no_rerank_returns_fused_order(searcher, corpus):
+    searcher.ingest(corpus, chunking=SMALL)
+    result = searcher.search("cancer risk", top_k=8, rerank=False, fusion=FusionSpec("rrf"))
+    assert not result.reranked and "turned off" in result.rerank_reason
+    assert [hit.fused.rank for hit in result.hits] == list(range(1, 9))
+    assert all(hit.rerank.score is None for hit in result.hits)
+
+
+def test_reingest_is_idempotent(searcher, corpus):
+    first = searcher.ingest(corpus, chunking=SMALL)
+    again = searcher.ingest(corpus, chunking=SMALL)
+    assert again.indexed == 0 and again.unchanged == first.passages and again.deleted == 0
+    assert searcher.count() == first.passages
+
+
+def test_changed_document_replaces_its_passages(searcher, corpus):
+    first = searcher.ingest(corpus, chunking=SMALL)
+    lines = corpus.read_text().splitlines()
+    doc = json.loads(lines[0])
+    old = searcher.backend.existing_passages(searcher.index, [doc["_id"]])
+    assert len(old) > 1
+    doc["text"] = "A short replacement abstract about zebrafish fins."
+    lines[0] = json.dumps(doc)
+    corpus.write_text("\n".join(lines) + "\n")
+
+    again = searcher.ingest(corpus, chunking=SMALL)
+    assert again.indexed == 1 and again.deleted == len(old) - 1
+    assert searcher.count() == first.passages - (len(old) - 1)
+    [hit] = searcher.search("zebrafish fins", top_k=1, rerank=False).hits
+    assert hit.passage_id == f"{doc['_id']}#0" and "zebrafish" in hit.text
+
+
+def test_bad_input_leaves_the_index_untouched(searcher, corpus):
+    report = searcher.ingest(corpus, chunking=SMALL)
+    broken = corpus.with_name("broken.jsonl")
+    broken.write_text(corpus.read_text() + '{"_id": "x", "text": \n')
+    with pytest.raises(InputError, match=r"broken\.jsonl:13: invalid JSON"):
+        searcher.ingest(broken, chunking=SMALL)
+    assert searcher.count() == report.passages
+
+
+def test_another_bi_encoder_or_chunking_is_refused(
+    searcher, corpus, bi_encoder, backend_url, tmp_path
+):
+    searcher.ingest(corpus, chunking=SMALL)
+    with pytest.raises(IndexMismatchError, match="chunked with --chunk-size 64"):
+        searcher.ingest(corpus, chunking=ChunkSpec(128, 16))
+    renamed = copy.copy(bi_encoder)  # same weights under another name: still another model
+    renamed.name = "another/model"
+    with Searcher(
+        backend_url, searcher.index, data_dir=tmp_path / "store", bi_encoder=renamed
+    ) as other, pytest.raises(IndexMismatchError, match="built with bi-encoder"):
+        other.search("cancer", rerank=False)
+
+
+def test_missing_index(backend_url, bi_encoder, tmp_path):
+    searcher = Searcher(backend_url, "no-such-index", data_dir=tmp_path, bi_encoder=bi_encoder)
+    expected = "esrerank ingest FILE --index no-such-index"
+    with searcher, pytest.raises(IndexNotFoundError, match=expected):
+        searcher.search("anything", rerank=False)

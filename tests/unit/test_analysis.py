@@ -1,0 +1,48 @@
+"""The embedded store's analyzer and BM25 follow Lucene's standard analyzer and BM25Similarity."""
+
+import math
+
+import numpy as np
+import pytest
+
+from esrerank.analysis import analyze, bm25_scores, encoded_length, idf
+
+
+def test_standard_analyzer_tokens():
+    assert analyze("The U.S.A. isn't 3.5% of IL-6, e.g. don't") == [
+        "the",
+        "u.s.a",
+        "isn't",
+        "3.5",
+        "of",
+        "il",
+        "6",
+        "e.g",
+        "don't",
+    ]
+    assert analyze("1,000 people_here 2018;0") == ["1,000", "people_here", "2018;0"]
+    assert analyze("5 m² Acme® ©2020") == ["5", "m", "acme", "®", "©", "2020"]
+
+
+def test_hangul_words_and_han_characters():
+    assert analyze("대법원 재판연구관") == ["대법원", "재판연구관"]
+    assert analyze("中文字") == ["中", "文", "字"]
+
+
+def test_lucene_norm_encoding():
+    # Lengths below 24 are exact; above, Lucene keeps 4 significant bits (SmallFloat.intToByte4).
+    assert [encoded_length(n) for n in (0, 1, 23, 24, 25)] == [0, 1, 23, 24, 25]
+    assert encoded_length(40) == 40
+    assert encoded_length(41) == 40  # 24 + 17 -> 24 + 16
+    assert encoded_length(200) == 200  # 176 = 0b10110000 has 4 significant bits: exact
+    assert encoded_length(201) == 200  # 177 = 0b10110001 loses its last bit
+    assert all(encoded_length(n) <= n for n in range(2000))
+
+
+def test_bm25_formula():
+    tf, dl, avgdl, n_docs, df = 3.0, 10.0, 12.5, 100, 7
+    expected_idf = math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
+    expected = expected_idf * (1.2 + 1) * tf / (tf + 1.2 * (1 - 0.75 + 0.75 * dl / avgdl))
+    assert idf(n_docs, df) == pytest.approx(expected_idf)
+    got = bm25_scores(np.array([tf]), np.array([dl]), df, n_docs, avgdl)
+    assert got[0] == pytest.approx(expected)
