@@ -122,6 +122,7 @@ class Searcher:
         meta = IndexMeta(encoder.name, encoder.dimension, chunking.size, chunking.overlap)
         self._prepare_index(meta, recreate)
         indexed = unchanged = deleted = 0
+        embed_seconds = 0.0
         failures: list[str] = []
         total_passages = 0
         bar = tqdm(total=len(records), unit="doc", desc="ingest", disable=not progress)
@@ -135,7 +136,9 @@ class Searcher:
                 stored = self.backend.existing_passages(self.index, [r.doc_id for r in batch])
                 changed = [p for p in passages if stored.get(p.passage_id) != p.content_hash]
                 unchanged += len(passages) - len(changed)
+                embed_started = time.perf_counter()
                 vectors = encoder.encode([p.content for p in changed], batch_size)
+                embed_seconds += time.perf_counter() - embed_started
                 result = self.backend.upsert(self.index, changed, vectors)
                 indexed += result.indexed
                 failures.extend(f"{pid}: {reason}" for pid, reason in result.failures)
@@ -158,6 +161,7 @@ class Searcher:
             deleted=deleted,
             failed=len(failures),
             seconds=time.perf_counter() - started,
+            embed_seconds=embed_seconds,
             failures=tuple(failures),
         )
 

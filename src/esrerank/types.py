@@ -135,6 +135,7 @@ class IngestReport:
     deleted: int
     failed: int
     seconds: float
+    embed_seconds: float = 0.0  # of which computing embeddings
     failures: tuple[str, ...] = ()
 
     @property
@@ -145,5 +146,6 @@ class IngestReport:
         return (
             f"documents={self.documents} passages={self.passages} indexed={self.indexed} "
             f"unchanged={self.unchanged} deleted={self.deleted} failed={self.failed} "
-            f"seconds={self.seconds:.1f} passages/s={self.passages_per_second:.1f}"
+            f"seconds={self.seconds:.1f} (embedding {self.embed_seconds:.1f}) "
+            f"passages/s={self.passages_per_second:.1f}"
         )

@@ -96,9 +96,12 @@ def test_another_bi_encoder_or_chunking_is_refused(
         searcher.ingest(corpus, chunking=ChunkSpec(128, 16))
     renamed = copy.copy(bi_encoder)  # same weights under another name: still another model
     renamed.name = "another/model"
-    with Searcher(
-        backend_url, searcher.index, data_dir=tmp_path / "store", bi_encoder=renamed
-    ) as other, pytest.raises(IndexMismatchError, match="built with bi-encoder"):
+    with (
+        Searcher(
+            backend_url, searcher.index, data_dir=tmp_path / "store", bi_encoder=renamed
+        ) as other,
+        pytest.raises(IndexMismatchError, match="built with bi-encoder"),
+    ):
         other.search("cancer", rerank=False)
 
 

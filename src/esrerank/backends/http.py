@@ -56,14 +56,27 @@ class HttpClient:
                     timeout=self.timeout,
                 )
             except requests.RequestException as exc:
-                raise ClusterUnreachableError(
-                    f"Cannot reach the cluster at {self.url} ({_reason(exc)}). Start it "
-                    "(scripts/engines.sh start) or point --url / ESRERANK_URL at a running one."
-                ) from exc
+                raise self._unreachable(exc) from exc
             if response.status_code not in RETRY_STATUSES or attempt == self.retries:
                 break
             time.sleep(min(0.5 * 2**attempt, 8.0))
         return self._decode(method, path, response)
+
+    def exists(self, path: str) -> bool:
+        """``HEAD path``: True on 200, False on 404."""
+        try:
+            response = self.session.head(self.url + path, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise self._unreachable(exc) from exc
+        if response.status_code not in (200, 404):
+            raise BackendError(f"HEAD {self.url}{path} failed with HTTP {response.status_code}.")
+        return response.status_code == 200
+
+    def _unreachable(self, exc: requests.RequestException) -> ClusterUnreachableError:
+        return ClusterUnreachableError(
+            f"Cannot reach the cluster at {self.url} ({_reason(exc)}). Start it "
+            "(scripts/engines.sh start) or point --url / ESRERANK_URL at a running one."
+        )
 
     def _decode(self, method: str, path: str, response: requests.Response) -> Any:
         try:

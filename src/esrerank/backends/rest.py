@@ -47,8 +47,7 @@ class RestBackend:
     # -- index lifecycle -------------------------------------------------------------------------
 
     def index_exists(self, index: str) -> bool:
-        answer = self.client.request("GET", "/_cat/indices", params={"format": "json"})
-        return any(entry.get("index") == index for entry in answer)
+        return self.client.exists(f"/{index}")
 
     def create_index(self, index: str, meta: IndexMeta) -> None:
         body = self._index_body(meta)
