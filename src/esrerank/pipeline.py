@@ -24,7 +24,7 @@ from .errors import ConfigError
 from .fusion import FusionResult, FusionSpec, fuse
 from .models import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER
 from .rerank import Reranker, RerankOutcome
-from .types import Hit, IngestReport, LegHit, Passage, StageScore
+from .types import Hit, IngestReport, LegHit, Passage, Record, StageScore
 
 log = logging.getLogger(__name__)
 
@@ -121,48 +121,53 @@ class Searcher:
         encoder = self.encoder
         meta = IndexMeta(encoder.name, encoder.dimension, chunking.size, chunking.overlap)
         self._prepare_index(meta, recreate)
-        indexed = unchanged = deleted = 0
-        embed_seconds = 0.0
-        failures: list[str] = []
-        total_passages = 0
+        totals = _BatchOutcome()
         bar = tqdm(total=len(records), unit="doc", desc="ingest", disable=not progress)
         with bar:
             for begin in range(0, len(records), DOCS_PER_BATCH):
                 batch = records[begin : begin + DOCS_PER_BATCH]
-                passages = [
-                    p for r in batch for p in chunk_record(r, encoder.token_spans, chunking)
-                ]
-                total_passages += len(passages)
-                stored = self.backend.existing_passages(self.index, [r.doc_id for r in batch])
-                changed = [p for p in passages if stored.get(p.passage_id) != p.content_hash]
-                unchanged += len(passages) - len(changed)
-                embed_started = time.perf_counter()
-                vectors = encoder.encode([p.content for p in changed], batch_size)
-                embed_seconds += time.perf_counter() - embed_started
-                result = self.backend.upsert(self.index, changed, vectors)
-                indexed += result.indexed
-                failures.extend(f"{pid}: {reason}" for pid, reason in result.failures)
-                current = {p.passage_id for p in passages}
-                failed_docs = {pid.rsplit("#", 1)[0] for pid, _ in result.failures}
-                stale = [
-                    pid
-                    for pid in stored
-                    if pid not in current and pid.rsplit("#", 1)[0] not in failed_docs
-                ]
-                deleted += self.backend.delete(self.index, stale)
+                totals = totals + self._sync_documents(batch, chunking, batch_size)
                 bar.update(len(batch))
-                bar.set_postfix(passages=total_passages, refresh=False)
+                bar.set_postfix(passages=totals.passages, refresh=False)
         self.backend.refresh(self.index)
         return IngestReport(
             documents=len(records),
-            passages=total_passages,
-            indexed=indexed,
-            unchanged=unchanged,
-            deleted=deleted,
-            failed=len(failures),
+            passages=totals.passages,
+            indexed=totals.indexed,
+            unchanged=totals.unchanged,
+            deleted=totals.deleted,
+            failed=len(totals.failures),
             seconds=time.perf_counter() - started,
+            embed_seconds=totals.embed_seconds,
+            failures=totals.failures,
+        )
+
+    def _sync_documents(
+        self, batch: list[Record], chunking: ChunkSpec, batch_size: int
+    ) -> _BatchOutcome:
+        """Make the index hold exactly these documents' current passages.
+
+        Passages whose content hash is already stored are skipped; stale passages of a document
+        are deleted only once its new passages are stored.
+        """
+        encoder = self.encoder
+        passages = [p for r in batch for p in chunk_record(r, encoder.token_spans, chunking)]
+        stored = self.backend.existing_passages(self.index, [r.doc_id for r in batch])
+        changed = [p for p in passages if stored.get(p.passage_id) != p.content_hash]
+        embed_started = time.perf_counter()
+        vectors = encoder.encode([p.content for p in changed], batch_size)
+        embed_seconds = time.perf_counter() - embed_started
+        result = self.backend.upsert(self.index, changed, vectors)
+        current = {p.passage_id for p in passages}
+        failed_docs = {_doc_of(pid) for pid, _ in result.failures}
+        stale = [pid for pid in stored if pid not in current and _doc_of(pid) not in failed_docs]
+        return _BatchOutcome(
+            passages=len(passages),
+            indexed=result.indexed,
+            unchanged=len(passages) - len(changed),
+            deleted=self.backend.delete(self.index, stale),
+            failures=tuple(f"{pid}: {reason}" for pid, reason in result.failures),
             embed_seconds=embed_seconds,
-            failures=tuple(failures),
         )
 
     def _prepare_index(self, meta: IndexMeta, recreate: bool) -> None:
@@ -254,6 +259,33 @@ class Searcher:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+@dataclass(frozen=True)
+class _BatchOutcome:
+    """Counts of one ingest batch; ``+`` adds two up."""
+
+    passages: int = 0
+    indexed: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    failures: tuple[str, ...] = ()
+    embed_seconds: float = 0.0
+
+    def __add__(self, other: _BatchOutcome) -> _BatchOutcome:
+        return _BatchOutcome(
+            self.passages + other.passages,
+            self.indexed + other.indexed,
+            self.unchanged + other.unchanged,
+            self.deleted + other.deleted,
+            self.failures + other.failures,
+            self.embed_seconds + other.embed_seconds,
+        )
+
+
+def _doc_of(passage_id: str) -> str:
+    """The document id in a ``<doc id>#<position>`` passage id."""
+    return passage_id.rsplit("#", 1)[0]
 
 
 def _timed(timings: dict[str, float], stage: str, work: Callable):
