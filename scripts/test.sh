@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The whole test suite: install esrerank with its test extras, start OpenSearch and Elasticsearch
-# (fetched from Maven Central on first use), run pytest, stop the engines.
-# Extra arguments go to pytest, e.g. scripts/test.sh -k parity
+# The whole test suite: install esrerank with its test extras, then
+#   1. start OpenSearch 2.x and Elasticsearch 8.x (the defaults of scripts/engines.sh, fetched from
+#      Maven Central on first use) and run every test;
+#   2. start OpenSearch 3.x and Elasticsearch 9.x and run the engine tests again on them
+#      (skip with ESRERANK_TEST_NEXT_MAJORS=0).
+# Extra arguments go to the first pytest run, e.g. scripts/test.sh -k parity
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,3 +14,14 @@ export HF_HUB_OFFLINE=1  # tests never download a model
 scripts/engines.sh start
 trap 'scripts/engines.sh stop' EXIT
 python3 -m pytest "$@"
+scripts/engines.sh stop
+
+if [ "${ESRERANK_TEST_NEXT_MAJORS:-1}" != 0 ]; then
+  export ESRERANK_OS_VERSION=3.6.0 ESRERANK_ES_VERSION=9.3.2
+  export ESRERANK_OS_PORT=9211 ESRERANK_ES_PORT=9212
+  export ESRERANK_ENGINES_DIR="${ESRERANK_ENGINES_DIR:-$HOME/.cache/esrerank/engines}-next"
+  export ESRERANK_TEST_OPENSEARCH_URL=http://127.0.0.1:9211
+  export ESRERANK_TEST_ELASTICSEARCH_URL=http://127.0.0.1:9212
+  scripts/engines.sh start
+  python3 -m pytest tests/integration -k "opensearch or elasticsearch"
+fi
