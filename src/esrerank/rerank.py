@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ModelError
-from .models import DEFAULT_CROSS_ENCODER, missing_model, resolve_model
+from .models import DEFAULT_CROSS_ENCODER, load_model
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +42,11 @@ class Reranker:
 
         self.name = name
         self.batch_size = batch_size
-        location = resolve_model(name, "cross-encoder")
-        try:
-            self.model = CrossEncoder(str(location), max_length=max_length, device=device)
-        except OSError as exc:
-            raise missing_model(name, "cross-encoder", f"loading failed ({exc})") from exc
-        except Exception as exc:
-            raise ModelError(
-                f"cross-encoder '{name}' could not be loaded from {location}: {exc}"
-            ) from exc
+        self.model = load_model(
+            name,
+            "cross-encoder",
+            lambda location: CrossEncoder(location, max_length=max_length, device=device),
+        )
         if self.model.num_labels != 1:
             raise ModelError(
                 f"cross-encoder '{name}' has {self.model.num_labels} output labels; a reranker "

@@ -17,8 +17,8 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from .backends import Backend
-from .errors import ConfigError, InputError, ModelError
-from .models import DEFAULT_BI_ENCODER, resolve_model
+from .errors import ConfigError, InputError
+from .models import DEFAULT_BI_ENCODER, load_model
 
 log = logging.getLogger(__name__)
 
@@ -121,11 +121,11 @@ def train_cross_encoder(
         raise ConfigError(f"Output folder {output} is not writable: {exc}") from exc
     random.seed(seed)
     torch.manual_seed(seed)
-    location = resolve_model(base, "cross-encoder")
-    try:
-        model = CrossEncoder(str(location), num_labels=1, max_length=max_length)
-    except Exception as exc:
-        raise ModelError(f"Base model '{base}' could not be loaded from {location}: {exc}") from exc
+    model = load_model(
+        base,
+        "base model",
+        lambda location: CrossEncoder(location, num_labels=1, max_length=max_length),
+    )
     network, tokenizer = model.model, model.tokenizer
     optimizer = torch.optim.AdamW(network.parameters(), lr=learning_rate, weight_decay=0.01)
     steps = epochs * ((len(pairs) + batch_size - 1) // batch_size)
