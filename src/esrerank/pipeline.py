@@ -83,6 +83,7 @@ class Searcher:
         self.device = device
         self._encoder = bi_encoder
         self._reranker = reranker
+        self._meta: IndexMeta | None = None  # the index's build record, read once per searcher
 
     @property
     def encoder(self) -> BiEncoder:
@@ -121,6 +122,7 @@ class Searcher:
         encoder = self.encoder
         meta = IndexMeta(encoder.name, encoder.dimension, chunking.size, chunking.overlap)
         self._prepare_index(meta, recreate)
+        self._meta = None
         totals = _BatchOutcome()
         bar = tqdm(total=len(records), unit="doc", desc="ingest", disable=not progress)
         with bar:
@@ -205,7 +207,9 @@ class Searcher:
             if value < 1:
                 raise ConfigError(f"--{name.replace(' ', '-')} must be at least 1, got {value}.")
         timings: dict[str, float] = {}
-        meta = self.backend.get_meta(self.index)
+        if self._meta is None:
+            self._meta = self.backend.get_meta(self.index)
+        meta = self._meta
         encoder = self.encoder
         meta.check_model(self.index, encoder.name, encoder.dimension)
         reranker = self.reranker if rerank else None

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import uuid
 
 import pytest
+
+from tests.cli import run_cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -15,21 +15,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 @pytest.fixture
 def cli(backend_url, tmp_path):
     index = f"cli-{uuid.uuid4().hex[:8]}"
-    env = {
-        "ESRERANK_URL": backend_url or "",
-        "ESRERANK_INDEX": index,
-        "ESRERANK_DATA_DIR": str(tmp_path / "store"),
-        "HF_HUB_OFFLINE": "1",
-        "PATH": "",
-    }
 
     def run(*args):
-        return subprocess.run(
-            [sys.executable, "-m", "esrerank", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
+        return run_cli(
+            *args, data_dir=tmp_path / "store", ESRERANK_URL=backend_url or "", ESRERANK_INDEX=index
         )
 
     yield run

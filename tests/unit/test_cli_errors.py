@@ -3,21 +3,13 @@
 None of these loads a model: each fails before one is needed.
 """
 
-import subprocess
-import sys
-
 import pytest
+
+from tests.cli import run_cli
 
 
 def run(*args, tmp_path):
-    env = {"ESRERANK_DATA_DIR": str(tmp_path / "store"), "HF_HUB_OFFLINE": "1", "PATH": ""}
-    return subprocess.run(
-        [sys.executable, "-m", "esrerank", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    return run_cli(*args, data_dir=tmp_path / "store")
 
 
 def one_line_error(result, code, pattern):

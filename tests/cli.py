@@ -1,0 +1,19 @@
+"""Running the real ``esrerank`` command in a subprocess, offline, for tests."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run_cli(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess:
+    """``python -m esrerank ARGS`` with a private data folder and the model hub off."""
+    environment = {"ESRERANK_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", "PATH": "", **env}
+    return subprocess.run(
+        [sys.executable, "-m", "esrerank", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=600,
+    )
