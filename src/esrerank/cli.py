@@ -26,6 +26,7 @@ from .corpus import FORMATS, ChunkSpec, Fields
 from .errors import ConfigError, EsrerankError
 from .fusion import COMBINATIONS, METHODS, FusionSpec
 from .models import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER
+from .training.cross import LOSSES
 
 log = logging.getLogger("esrerank")
 
@@ -75,6 +76,20 @@ def _store_options(command):
     return command
 
 
+_embed_batch_option = click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=32,
+    show_default=True,
+    help="Passages embedded per batch.",
+)
+
+
+def _file_option(flag: str, dest: str, help: str):
+    """An optional path option of ``train``."""
+    return click.option(flag, dest, type=click.Path(path_type=Path), default=None, help=help)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("-v", "--verbose", is_flag=True, help="Log debug details.")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors.")
@@ -97,7 +112,7 @@ def cli(ctx: click.Context, verbose: bool, quiet: bool, config_path: Path | None
     config = load_config(config_path)
     shared = config.pop("__shared__", {})
     ctx.default_map = {
-        name: {**shared, **config.get(name, {})} for name in ("ingest", "query", "train")
+        name: {**shared, **config.get(name, {})} for name in ("ingest", "query", "train", "reembed")
     }
     ctx.obj = {"quiet": quiet}
 
@@ -135,13 +150,7 @@ def cli(ctx: click.Context, verbose: bool, quiet: bool, config_path: Path | None
     show_default=True,
     help="Tokens shared by consecutive passages.",
 )
-@click.option(
-    "--batch-size",
-    type=click.IntRange(min=1),
-    default=32,
-    show_default=True,
-    help="Passages embedded per batch.",
-)
+@_embed_batch_option
 @click.option("--recreate", is_flag=True, help="Delete the index first and rebuild it.")
 @click.pass_context
 def ingest(
@@ -174,11 +183,23 @@ def ingest(
             recreate=recreate,
             progress=_progress(progress),
         )
-    for failure in report.failures[:10]:
-        click.echo(f"failed: {failure}", err=True)
-    click.echo(f"{_where(searcher)} index '{index}': {report.summary()}")
-    if report.failed:
-        sys.exit(1)
+    _report_ingest(report, f"{_where(searcher)} index '{index}': ")
+
+
+@cli.command()
+@_store_options
+@_embed_batch_option
+def reembed(url, index, data_dir, bi_encoder, progress, batch_size):
+    """Rebuild the index's embeddings with --bi-encoder (e.g. one 'train --encoder bi' wrote).
+
+    The documents are read back from the index itself; no corpus file is needed."""
+    searcher = _searcher(url, index, data_dir, DEFAULT_BI_ENCODER)
+    with searcher:
+        old = searcher.backend.get_meta(index).model
+        report = searcher.reembed(bi_encoder, batch_size=batch_size, progress=_progress(progress))
+    _report_ingest(
+        report, f"{_where(searcher)} index '{index}': re-embedded with {bi_encoder} (was {old}): "
+    )
 
 
 @cli.command()
@@ -305,105 +326,228 @@ def query(
 @cli.command()
 @click.option(
     "--encoder",
-    type=click.Choice(["cross"]),
+    type=click.Choice(["cross", "bi"]),
     required=True,
-    help="What to train: the cross-encoder reranker.",
+    help="What to train: the cross-encoder (reranker or similarity scorer) or the bi-encoder.",
 )
-@click.option(
-    "--pairs",
-    "pairs_file",
-    type=click.Path(path_type=Path),
-    default=None,
-    help='JSONL of {"query", "passage", "label"} (label 1 relevant, 0 not).',
-)
-@click.option(
-    "--queries",
-    "queries_file",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Queries JSONL ({_id, text}); with --qrels, pairs are mined from the index.",
-)
-@click.option(
-    "--qrels",
-    "qrels_file",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Qrels TSV (query-id, corpus-id, score) naming documents in the index.",
-)
-@click.option(
-    "--negatives",
-    type=click.IntRange(min=0),
-    default=3,
-    show_default=True,
-    help="BM25 hard negatives mined per query (with --queries/--qrels).",
-)
-@_store_options
 @click.option(
     "--output",
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
-    help="Folder to write the model to; 'query --reranker' accepts it.",
+    help="Folder for the model; 'query --reranker' / '--bi-encoder' accept it.",
 )
+@_file_option(
+    "--beir",
+    "beir_dir",
+    "BEIR folder (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv); its corpus must be in --index.",
+)
+@click.option("--split", default="train", show_default=True, help="Qrels split of --beir.")
+@_file_option(
+    "--queries",
+    "queries_file",
+    "Queries JSONL ({_id, text}); with --qrels, pairs are mined from --index.",
+)
+@_file_option(
+    "--qrels", "qrels_file", "Qrels TSV (query-id, corpus-id, score) naming documents in --index."
+)
+@_file_option(
+    "--pairs",
+    "pairs_file",
+    'JSONL of {"query", "passage", "label"} pairs or {"query", "positive", "negative"} triples.',
+)
+@_file_option(
+    "--sts", "sts_file", "CSV of scored pairs sentence1,sentence2,score (cross-encoder only)."
+)
+@_file_option(
+    "--dev",
+    "dev_file",
+    "Dev split in the training data's format (qrels TSV, pairs JSONL or CSV) "
+    "[default: qrels/dev.tsv of --beir, else --dev-fraction of the training data].",
+)
+@click.option(
+    "--dev-fraction",
+    type=click.FloatRange(0, 0.9),
+    default=0.1,
+    show_default=True,
+    help="Share of the training data held out for dev when no --dev is given; 0 = no dev.",
+)
+@click.option(
+    "--loss",
+    type=click.Choice(LOSSES),
+    default="listwise",
+    show_default=True,
+    help="Reranker loss: softmax over a positive and its negatives, or per-pair BCE.",
+)
+@click.option(
+    "--negatives",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Hard negatives per positive [default: 7 for cross, 1 for bi].",
+)
+@click.option(
+    "--mine",
+    "mine_from",
+    default="bm25,dense",
+    show_default=True,
+    help="Where hard negatives come from: bm25, dense, or both (fused).",
+)
+@click.option(
+    "--depth",
+    type=click.IntRange(min=1),
+    default=30,
+    show_default=True,
+    help="Hits per source to mine negatives from (and for dev queries to rank).",
+)
+@click.option(
+    "--score-scale",
+    type=click.FloatRange(min=0, min_open=True),
+    default=5.0,
+    show_default=True,
+    help="Highest score in --sts data; scores are divided by it.",
+)
+@_store_options
 @click.option(
     "--base",
     default=DEFAULT_BI_ENCODER,
     show_default=True,
-    help="Model to start from: a name or a local folder.",
+    help="Model to start from: a name or a local sentence-transformers / Hugging Face folder.",
 )
 @click.option("--epochs", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=16,
+    show_default=True,
+    help="Pairs per step (bce, --sts), or queries per step (listwise, bi).",
+)
 @click.option("--max-length", type=click.IntRange(min=8), default=256, show_default=True)
 @click.option("--learning-rate", type=float, default=2e-5, show_default=True)
+@click.option("--warmup", type=click.FloatRange(0, 1), default=0.1, show_default=True)
+@click.option(
+    "--eval-steps",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Evaluate on dev every N steps as well as after each epoch.",
+)
+@click.option("--seed", type=int, default=13, show_default=True)
 def train(
     encoder,
-    pairs_file,
+    output,
+    beir_dir,
+    split,
     queries_file,
     qrels_file,
+    pairs_file,
+    sts_file,
+    dev_file,
+    dev_fraction,
+    loss,
     negatives,
+    mine_from,
+    depth,
+    score_scale,
     url,
     index,
     data_dir,
     bi_encoder,
     progress,
-    output,
     base,
     epochs,
     batch_size,
     max_length,
     learning_rate,
+    warmup,
+    eval_steps,
+    seed,
 ):
-    """Train a cross-encoder reranker on labelled pairs, given as a file or mined from an index."""
-    from .corpus import read_qrels, read_queries
-    from .train import mine_pairs, read_pairs, train_cross_encoder
+    """Train a cross-encoder or a bi-encoder; the best checkpoint on dev is kept in OUTPUT."""
+    from . import training
 
-    if (pairs_file is None) == (queries_file is None or qrels_file is None):
-        raise click.UsageError("Give either --pairs, or both --queries and --qrels.")
-    if pairs_file is not None:
-        pairs = read_pairs(pairs_file)
-    else:
-        queries, qrels = read_queries(queries_file), read_qrels(qrels_file)
-        with _searcher(url, index, data_dir, bi_encoder) as searcher:
-            pairs = mine_pairs(searcher.backend, index, queries, qrels, negatives)
-    report = train_cross_encoder(
-        pairs,
-        output,
-        base=base,
+    given = [
+        name
+        for name, value in (
+            ("--beir", beir_dir),
+            ("--queries/--qrels", queries_file or qrels_file),
+            ("--pairs", pairs_file),
+            ("--sts", sts_file),
+        )
+        if value is not None
+    ]
+    if len(given) != 1:
+        raise click.UsageError(
+            "Give exactly one source of training data: --beir, --queries with --qrels, "
+            f"--pairs or --sts (got {', '.join(given) or 'none'})."
+        )
+    if (queries_file is None) != (qrels_file is None):
+        raise click.UsageError("--queries and --qrels go together.")
+    if sts_file is not None and encoder == "bi":
+        raise click.UsageError("--sts trains a cross-encoder; use --encoder cross.")
+    sources = tuple(s.strip() for s in mine_from.split(",") if s.strip())
+    if not sources or set(sources) - set(training.SOURCES):
+        raise click.UsageError(f"--mine takes bm25, dense or both, not '{mine_from}'.")
+    settings = training.Settings(
         epochs=epochs,
         batch_size=batch_size,
-        max_length=max_length,
         learning_rate=learning_rate,
+        warmup=warmup,
+        seed=seed,
+        eval_steps=eval_steps,
         progress=_progress(progress),
     )
-    click.echo(
-        f"trained cross-encoder from {base} on {report.pairs} pairs: {report.steps} steps in "
-        f"{report.seconds:.1f}s, final loss {report.final_loss:.4f}; saved to {report.output}"
-    )
+    held = {"dev_fraction": dev_fraction, "seed": seed}
+    if sts_file is not None:
+        pairs, dev = training.from_scored_pairs(
+            sts_file, dev_file=dev_file, scale=score_scale, **held
+        )
+        report = training.train_similarity(
+            pairs, output, dev=dev, base=base, max_length=max_length, settings=settings
+        )
+        click.echo(report.summary())
+        return
+    if pairs_file is not None:
+        groups, dev = training.from_relevance_file(pairs_file, dev_file=dev_file, **held)
+    else:
+        if beir_dir is not None:
+            _, queries_file, qrels_file, beir_dev = training.beir_files(beir_dir, split)
+            dev_file = dev_file or beir_dev
+        with _searcher(url, index, data_dir, bi_encoder) as searcher:
+            groups, dev = training.from_qrels(
+                searcher.backend,
+                index,
+                queries_file,
+                qrels_file,
+                dev_qrels_file=dev_file,
+                encoder=searcher.encoder if "dense" in sources else None,
+                sources=sources,
+                depth=depth,
+                progress=_progress(progress),
+                **held,
+            )
+    options = {"dev": dev, "base": base, "max_length": max_length, "settings": settings}
+    if encoder == "bi":
+        report = training.train_bi_encoder(
+            groups, output, negatives=1 if negatives is None else negatives, **options
+        )
+    else:
+        report = training.train_reranker(
+            groups, output, loss=loss, negatives=7 if negatives is None else negatives, **options
+        )
+    click.echo(report.summary())
 
 
 def _searcher(url, index, data_dir, bi_encoder, reranker=DEFAULT_CROSS_ENCODER):
     from .pipeline import Searcher
 
     return Searcher(url or None, index, data_dir=data_dir, bi_encoder=bi_encoder, reranker=reranker)
+
+
+def _report_ingest(report, prefix: str) -> None:
+    """The first failures on stderr, the summary line, and exit 1 if anything failed."""
+    for failure in report.failures[:10]:
+        click.echo(f"failed: {failure}", err=True)
+    click.echo(prefix + report.summary())
+    if report.failed:
+        sys.exit(1)
 
 
 def _where(searcher) -> str:

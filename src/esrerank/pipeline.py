@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -29,6 +29,7 @@ from .types import Hit, IngestReport, LegHit, Passage, Record, StageScore
 log = logging.getLogger(__name__)
 
 DOCS_PER_BATCH = 64
+EMBED_CHUNK = 512  # passages embedded, then stored, per step of a re-embed
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,54 @@ class Searcher:
             embed_seconds=embed_seconds,
         )
 
+    def reembed(
+        self, bi_encoder: str | BiEncoder, *, batch_size: int = 32, progress: bool = False
+    ) -> IngestReport:
+        """Rebuild the index with another bi-encoder, from the documents it holds.
+
+        Documents are put back together from their passages, chunked with the new model's
+        tokenizer (same size and overlap) and embedded; only then is the index replaced, so a
+        model that fails to load or run leaves it as it was. Stored settings are kept.
+        """
+        started = time.perf_counter()
+        old = self.backend.get_meta(self.index)
+        records = documents_of(list(self.backend.passages(self.index)), self.index)
+        self._encoder = bi_encoder
+        encoder = self.encoder
+        chunking = ChunkSpec(old.chunk_size, old.chunk_overlap)
+        passages = [p for r in records for p in chunk_record(r, encoder.token_spans, chunking)]
+        vectors = []
+        bar = tqdm(total=len(passages), unit="passage", desc="embed", disable=not progress)
+        with bar:
+            for begin in range(0, len(passages), EMBED_CHUNK):
+                batch = passages[begin : begin + EMBED_CHUNK]
+                vectors.append(encoder.encode([p.content for p in batch], batch_size))
+                bar.update(len(batch))
+        embed_seconds = time.perf_counter() - started
+        meta = replace(old, model=encoder.name, dimension=encoder.dimension)
+        self.backend.delete_index(self.index)
+        self.backend.create_index(self.index, meta)
+        self._meta = None
+        failures: list[str] = []
+        indexed = 0
+        for number, begin in enumerate(range(0, len(passages), EMBED_CHUNK)):
+            batch = passages[begin : begin + EMBED_CHUNK]
+            result = self.backend.upsert(self.index, batch, vectors[number])
+            indexed += result.indexed
+            failures.extend(f"{pid}: {reason}" for pid, reason in result.failures)
+        self.backend.refresh(self.index)
+        return IngestReport(
+            documents=len(records),
+            passages=len(passages),
+            indexed=indexed,
+            unchanged=0,
+            deleted=0,
+            failed=len(failures),
+            seconds=time.perf_counter() - started,
+            embed_seconds=embed_seconds,
+            failures=tuple(failures),
+        )
+
     def _prepare_index(self, meta: IndexMeta, recreate: bool) -> None:
         if recreate:
             self.backend.delete_index(self.index)
@@ -285,6 +334,22 @@ class _BatchOutcome:
             self.failures + other.failures,
             self.embed_seconds + other.embed_seconds,
         )
+
+
+def documents_of(passages: list[Passage], index: str) -> list[Record]:
+    """Documents rebuilt from their stored passages: each passage is the exact slice of the
+    text it covers, so the slices laid at their offsets give the text back (gaps as spaces)."""
+    by_doc: dict[str, list[Passage]] = {}
+    for passage in passages:
+        by_doc.setdefault(passage.doc_id, []).append(passage)
+    records = []
+    for doc_id, parts in by_doc.items():
+        text = [" "] * max(p.char_end for p in parts)
+        for part in parts:
+            text[part.char_start : part.char_end] = part.text
+        title = parts[0].title
+        records.append(Record(doc_id, title, "".join(text).strip(), f"index '{index}'"))
+    return records
 
 
 def _doc_of(passage_id: str) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ModelError
-from .models import DEFAULT_CROSS_ENCODER, load_model
+from .models import DEFAULT_CROSS_ENCODER, OFFLINE_CROSS_ENCODER, bundled_available, load_model
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,10 @@ class RerankOutcome:
 
 
 class Reranker:
-    """A sentence-transformers ``CrossEncoder`` with one relevance score per pair."""
+    """A sentence-transformers ``CrossEncoder`` with one relevance score per pair.
+
+    When the default hub model cannot be loaded (offline, not cached), the reranker shipped with
+    esrerank is used and ``name`` says so."""
 
     def __init__(
         self,
@@ -40,13 +43,24 @@ class Reranker:
     ) -> None:
         from sentence_transformers import CrossEncoder
 
-        self.name = name
         self.batch_size = batch_size
-        self.model = load_model(
-            name,
-            "cross-encoder",
-            lambda location: CrossEncoder(location, max_length=max_length, device=device),
-        )
+
+        def load(model_name: str):
+            return load_model(
+                model_name,
+                "cross-encoder",
+                lambda location: CrossEncoder(location, max_length=max_length, device=device),
+            )
+
+        try:
+            self.model = load(name)
+        except ModelError as exc:
+            if name != DEFAULT_CROSS_ENCODER or not bundled_available(OFFLINE_CROSS_ENCODER):
+                raise
+            log.warning("%s Using the bundled %s instead.", exc, OFFLINE_CROSS_ENCODER)
+            name = OFFLINE_CROSS_ENCODER
+            self.model = load(name)
+        self.name = name
         if self.model.num_labels != 1:
             raise ModelError(
                 f"cross-encoder '{name}' has {self.model.num_labels} output labels; a reranker "

@@ -17,7 +17,7 @@ import requests
 
 from esrerank import Searcher
 from esrerank.encoders import BiEncoder
-from esrerank.train import Pair, train_cross_encoder
+from esrerank.training import Group, Settings, train_reranker
 
 ENGINE_URLS = {
     "opensearch": os.environ.get("ESRERANK_TEST_OPENSEARCH_URL", "http://127.0.0.1:9201"),
@@ -58,13 +58,11 @@ def bi_encoder() -> BiEncoder:
 def tiny_reranker(tmp_path_factory) -> str:
     """A cross-encoder trained for a few steps: enough to exercise the rerank stage."""
     output = tmp_path_factory.mktemp("reranker")
-    pairs = [
-        Pair("quick fox", "the quick brown fox", 1.0),
-        Pair("quick fox", "tax law in Belgium", 0.0),
-        Pair("lazy dog", "the lazy dog sleeps", 1.0),
-        Pair("lazy dog", "protein folding", 0.0),
+    groups = [
+        Group("quick fox", ("the quick brown fox",), ("tax law in Belgium",)),
+        Group("lazy dog", ("the lazy dog sleeps",), ("protein folding",)),
     ]
-    train_cross_encoder(pairs, output, batch_size=4, max_length=32)
+    train_reranker(groups, output, negatives=1, max_length=32, settings=Settings(batch_size=2))
     return str(output)
 
 

@@ -70,3 +70,92 @@ def test_wiki_dump_ingests_and_finds_korean(searcher):  # on every backend
     first = next(iter(json.loads(dump.read_text()).values()))
     [hit] = searcher.search(first["title"], top_k=1, rerank=False).hits
     assert hit.title == first["title"]
+
+
+def test_train_bi_encoder_then_reembed(cli, sample_dir, tmp_path):
+    docs = [json.loads(line) for line in (sample_dir / "corpus.jsonl").read_text().splitlines()]
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("\n".join(json.dumps(d) for d in docs[:8]) + "\n")
+    assert cli("ingest", str(corpus)).returncode == 0
+    triples = tmp_path / "triples.jsonl"
+    triples.write_text(
+        "\n".join(
+            json.dumps(
+                {"query": d["title"], "positive": d["text"][:300], "negative": o["text"][:300]}
+            )
+            for d, o in zip(docs[8:20], docs[20:32], strict=True)
+        )
+    )
+    model = tmp_path / "bi"
+    trained = cli(
+        "train",
+        "--encoder",
+        "bi",
+        "--pairs",
+        str(triples),
+        "--output",
+        str(model),
+        "--max-length",
+        "64",
+        "--batch-size",
+        "4",
+        "--dev-fraction",
+        "0.25",
+    )
+    assert trained.returncode == 0, trained.stderr
+    assert (
+        "trained bi-encoder from sentence-transformers/all-MiniLM-L6-v2 on 9 examples"
+        in (trained.stdout)
+        and "best dev mrr@10=" in trained.stdout
+    )
+
+    rebuilt = cli("reembed", "--bi-encoder", str(model))
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert (
+        f"re-embedded with {model} (was sentence-transformers/all-MiniLM-L6-v2)" in (rebuilt.stdout)
+        and "documents=8" in rebuilt.stdout
+        and "failed=0" in rebuilt.stdout
+    )
+
+    found = cli("query", "bariatric surgery", "--no-rerank", "--json", "--bi-encoder", str(model))
+    assert found.returncode == 0, found.stderr
+    assert len(json.loads(found.stdout)["hits"]) == 5
+    stale = cli("query", "bariatric surgery", "--no-rerank")
+    assert stale.returncode == 1 and f"built with bi-encoder '{model}'" in stale.stderr
+
+
+def test_train_cross_encoder_on_scored_pairs(tmp_path):
+    rows = [
+        ("A man is playing a guitar.", "A man plays the guitar.", 4.8),
+        ("A woman is slicing onions.", "Someone is cutting an onion.", 4.2),
+        ("A dog runs in the park.", "A cat sleeps on a sofa.", 0.4),
+        ("Kids play football.", "The stock market fell.", 0.0),
+        ("A plane is taking off.", "An airplane departs.", 4.6),
+        ("A man eats pasta.", "It is raining today.", 0.2),
+    ]
+    sts = tmp_path / "sts.csv"
+    sts.write_text(
+        "sentence1,sentence2,score\n" + "".join(f'"{a}","{b}",{s}\n' for a, b, s in rows)
+    )
+    output = tmp_path / "sts-model"
+    result = run_cli(
+        "train",
+        "--encoder",
+        "cross",
+        "--sts",
+        str(sts),
+        "--dev",
+        str(sts),
+        "--output",
+        str(output),
+        "--max-length",
+        "32",
+        "--batch-size",
+        "4",
+        data_dir=tmp_path / "store",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "on 12 examples" in result.stdout  # both orders of six pairs
+    record = json.loads((output / "training.json").read_text())
+    assert set(record["best"]) == {"pearson", "spearman", "step"}
+    assert record["recipe"]["both_orders"] is True

@@ -45,3 +45,20 @@ def test_ids_and_hashes_are_stable_and_change_with_content():
 def test_invalid_chunk_specs(size, overlap):
     with pytest.raises(ConfigError):
         ChunkSpec(size, overlap)
+
+
+def test_documents_rebuilt_from_overlapping_passages():
+    from esrerank.pipeline import documents_of
+
+    text = "  one two  three four five\nsix seven eight nine ten eleven twelve  "
+    record = Record("d1", "Title", text, "x")
+    passages = chunk_record(record, whitespace_spans, ChunkSpec(size=4, overlap=1))
+    assert len(passages) == 4
+    other = chunk_record(Record("d2", "", "solo", "y"), whitespace_spans, ChunkSpec(4, 1))
+    rebuilt = documents_of(list(reversed(passages)) + other, "idx")
+    assert [(r.doc_id, r.title, r.text) for r in rebuilt] == [
+        ("d1", "Title", text.strip()),
+        ("d2", "", "solo"),
+    ]
+    again = chunk_record(rebuilt[0], whitespace_spans, ChunkSpec(4, 1))
+    assert [p.content_hash for p in again] == [p.content_hash for p in passages]

@@ -93,3 +93,84 @@ def test_missing_model_names_it(tmp_path):
 )
 def test_invalid_option_combinations_exit_2(args, tmp_path):
     one_line_error(run(*args, tmp_path=tmp_path), 2, r"Error:")
+
+
+def train(*args, tmp_path):
+    return run("train", "--output", str(tmp_path / "model"), *args, tmp_path=tmp_path)
+
+
+def train_on_qrels(judgements, tmp_path):
+    """``train --queries --qrels`` with one query ('1') and the given qrels lines."""
+    queries = tmp_path / "q.jsonl"
+    queries.write_text('{"_id": "1", "text": "a claim"}\n')
+    qrels = tmp_path / "train.tsv"
+    qrels.write_text("query-id\tcorpus-id\tscore\n" + judgements)
+    return train(
+        "--encoder", "cross", "--queries", str(queries), "--qrels", str(qrels),
+        "--mine", "bm25", "--dev-fraction", "0", tmp_path=tmp_path,
+    )  # fmt: skip
+
+
+def test_train_qrels_with_unknown_query(tmp_path):
+    one_line_error(
+        train_on_qrels("1\td1\t1\n7\td2\t1\n", tmp_path),
+        1,
+        r"qrels name 1 queries missing from the queries file, e\.g\. '7'",
+    )
+
+
+def test_train_beir_without_train_split(tmp_path):
+    (tmp_path / "beir" / "qrels").mkdir(parents=True)
+    for name in ("corpus.jsonl", "queries.jsonl", "qrels/test.tsv"):
+        (tmp_path / "beir" / name).write_text("")
+    one_line_error(
+        train("--encoder", "bi", "--beir", str(tmp_path / "beir"), tmp_path=tmp_path),
+        1,
+        r"has no train split \(qrels/train\.tsv; found: test\.tsv\)",
+    )
+
+
+def test_train_empty_qrels(tmp_path):
+    one_line_error(train_on_qrels("", tmp_path), 1, r"train\.tsv: no judgements")
+
+
+def test_train_unreadable_csv_row(tmp_path):
+    csv = tmp_path / "sts.csv"
+    csv.write_text("A man plays.,A man plays music.,4.2\nA dog runs.,3.1\n")
+    one_line_error(
+        train("--encoder", "cross", "--sts", str(csv), tmp_path=tmp_path),
+        1,
+        r"sts\.csv:2: expected 3 columns sentence1,sentence2,score, got 2",
+    )
+
+
+def test_train_output_not_writable(tmp_path):
+    csv = tmp_path / "sts.csv"
+    csv.write_text("A man plays.,A man plays music.,4.2\nA dog runs.,A cat sleeps.,0.4\n")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = run(
+        "train",
+        "--encoder",
+        "cross",
+        "--sts",
+        str(csv),
+        "--output",
+        str(blocker / "model"),
+        tmp_path=tmp_path,
+    )
+    one_line_error(result, 1, r"Output folder '.*file/model' is not writable")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--encoder", "cross"), "exactly one source of training data"),
+        (("--encoder", "bi", "--sts", "x.csv"), "--sts trains a cross-encoder"),
+        (("--encoder", "cross", "--pairs", "p", "--sts", "s"), "got --pairs, --sts"),
+        (("--encoder", "cross", "--queries", "q"), "--queries and --qrels go together"),
+        (("--encoder", "cross", "--pairs", "p", "--mine", "sparse"), "--mine takes bm25"),
+    ],
+)
+def test_train_contradictory_options(tmp_path, args, message):
+    one_line_error(train(*args, tmp_path=tmp_path), 2, message)

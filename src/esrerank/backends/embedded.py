@@ -16,7 +16,7 @@ import json
 import re
 import sqlite3
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -213,6 +213,11 @@ class EmbeddedBackend:
             if row:
                 found[passage_id] = Passage.from_source(json.loads(row[0]))
         return found
+
+    def passages(self, index: str) -> Iterator[Passage]:
+        rows = self._db(index).execute("SELECT source FROM passages ORDER BY passage_id")
+        for (source,) in rows:
+            yield Passage.from_source(json.loads(source))
 
     def count(self, index: str) -> int:
         return self._db(index).execute("SELECT COUNT(*) FROM passages").fetchone()[0]

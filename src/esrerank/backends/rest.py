@@ -116,18 +116,26 @@ class RestBackend:
     # -- reads -----------------------------------------------------------------------------------
 
     def existing_passages(self, index: str, doc_ids: Sequence[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
+        hits = self._scan(index, {"terms": {"doc_id": list(doc_ids)}}, ["content_hash"])
+        return {hit["_id"]: hit["_source"].get("content_hash", "") for hit in hits}
+
+    def passages(self, index: str) -> Iterator[Passage]:
+        for hit in self._scan(index, {"match_all": {}}, {"excludes": ["embedding"]}):
+            yield Passage.from_source(hit["_source"])
+
+    def _scan(self, index: str, query: dict[str, Any], source: Any) -> Iterator[dict[str, Any]]:
+        """Every hit of ``query`` in passage id order, a page at a time."""
         body: dict[str, Any] = {
             "size": PAGE,
-            "query": {"terms": {"doc_id": list(doc_ids)}},
-            "_source": ["content_hash"],
+            "query": query,
+            "_source": source,
             "sort": [{"passage_id": "asc"}],
         }
         while True:
             hits = self.client.request("POST", f"/{index}/_search", body)["hits"]["hits"]
-            found.update((hit["_id"], hit["_source"].get("content_hash", "")) for hit in hits)
+            yield from hits
             if len(hits) < PAGE:
-                return found
+                return
             body["search_after"] = hits[-1]["sort"]
 
     def get(self, index: str, passage_ids: Sequence[str]) -> dict[str, Passage]:
