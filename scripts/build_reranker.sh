@@ -14,7 +14,7 @@ export HF_HUB_OFFLINE=1 ESRERANK_DATA_DIR="$work/data"
 esrerank ingest "$scifact/corpus.jsonl" --index scifact
 esrerank train --encoder cross --beir "$scifact" --split train --index scifact \
   --mine bm25,dense --depth 30 --negatives 7 --loss listwise \
-  --epochs 1 --batch-size 8 --learning-rate 5e-5 --max-length 256 --eval-steps 30 \
+  --epochs 1 --batch-size 8 --learning-rate 1e-4 --max-length 192 --eval-steps 30 \
   --output "$work/reranker"
 python3 - "$work/reranker" "$target" <<'PY'
 """Copy a trained cross-encoder with fp16 weights that load as float32."""
@@ -25,6 +25,15 @@ from pathlib import Path
 
 from sentence_transformers import CrossEncoder
 
+CARD = """# minilm-l6-scifact reranker
+
+The cross-encoder esrerank uses when the hub default (cross-encoder/ms-marco-MiniLM-L6-v2) cannot
+be loaded. Fine-tuned from all-MiniLM-L6-v2 by scripts/build_reranker.sh on the train split of
+BEIR SciFact only (Wadden et al. 2020); training.json records the recipe and dev figures. Weights
+are stored as fp16 and load as float32. Because it is trained on SciFact, its use follows
+SciFact's license, CC BY-NC 2.0. Its measured effect is in benchmarks/results/scifact-rerank.md.
+"""
+
 source, target = Path(sys.argv[1]), Path(sys.argv[2])
 model = CrossEncoder(str(source))
 model.model.half()
@@ -33,6 +42,9 @@ model.save(str(target))
 config = json.loads((target / "config.json").read_text())
 config["dtype"] = "float32"
 (target / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-shutil.copy(source / "training.json", target / "training.json")
+record = json.loads((source / "training.json").read_text())
+record["output"] = str(target)
+(target / "training.json").write_text(json.dumps(record, indent=2) + "\n")
+(target / "README.md").write_text(CARD)
 print(f"saved {target}")
 PY

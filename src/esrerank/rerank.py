@@ -57,7 +57,12 @@ class Reranker:
         except ModelError as exc:
             if name != DEFAULT_CROSS_ENCODER or not bundled_available(OFFLINE_CROSS_ENCODER):
                 raise
-            log.warning("%s Using the bundled %s instead.", exc, OFFLINE_CROSS_ENCODER)
+            log.warning(
+                "cross-encoder '%s' could not be loaded; using the bundled %s instead.",
+                name,
+                OFFLINE_CROSS_ENCODER,
+            )
+            log.debug("why: %s", exc)
             name = OFFLINE_CROSS_ENCODER
             self.model = load(name)
         self.name = name
