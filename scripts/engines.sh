@@ -17,8 +17,10 @@
 #   ESRERANK_HEAP [1g]             ESRERANK_START_TIMEOUT [240] seconds
 #   ESRERANK_OS_KNN_VERSION [<os version>.0]
 #   ESRERANK_OS_JAVA_HOME / ESRERANK_ES_JAVA_HOME   force a JDK (else picked per engine version)
-#   ESRERANK_OS_NEURAL=1 + ESRERANK_OS_NEURAL_ZIP=/path/or/url.zip
-#       also install the neural-search plugin (it is not published on Maven Central).
+#   ESRERANK_OS_NEURAL [1]   install the neural-search plugin (native hybrid query, search pipelines
+#       with normalization-processor), org.opensearch.plugin:neural-search:<os version>.0:zip
+#       from Maven Central; ESRERANK_OS_NEURAL_VERSION [<os version>.0] picks another version,
+#       ESRERANK_OS_NEURAL_ZIP=/path/or/url.zip installs that zip instead of fetching one.
 #   ESRERANK_MVN_ARGS   extra arguments for mvn (e.g. -Dmaven.repo.local=...)
 #
 # Notes: OpenSearch 2.x and Elasticsearch 8.x run on Java 17; 3.x / 9.x need Java 21+ (both were
@@ -36,8 +38,9 @@ ENGINES_DIR="${ESRERANK_ENGINES_DIR:-$HOME/.cache/esrerank/engines}"
 ENGINE_USER="${ESRERANK_ENGINE_USER:-esrerank}"
 HEAP="${ESRERANK_HEAP:-1g}"
 START_TIMEOUT="${ESRERANK_START_TIMEOUT:-240}"
-OS_NEURAL="${ESRERANK_OS_NEURAL:-0}"
+OS_NEURAL="${ESRERANK_OS_NEURAL:-1}"
 OS_NEURAL_ZIP="${ESRERANK_OS_NEURAL_ZIP:-}"
+OS_NEURAL_VERSION="${ESRERANK_OS_NEURAL_VERSION:-${OS_VERSION}.0}"
 MVN_DEP_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.6.1"
 
 RUN_DIR="$ENGINES_DIR/run"
@@ -186,6 +189,7 @@ unpack_zip() {  # unpack_zip ZIP TOPDIR_NAME TARGET
 }
 
 OS_STAMP="os=$OS_VERSION knn=$OS_KNN_VERSION painless=1 neural=$OS_NEURAL"
+if [[ "$OS_NEURAL" == 1 ]]; then OS_STAMP+=" neural-search=${OS_NEURAL_ZIP:-$OS_NEURAL_VERSION}"; fi
 ES_STAMP="es=$ES_VERSION rest-root=1"
 installed() {  # installed ENGINE: unpacked and set up (by this version of the script)
   local home stamp
@@ -198,6 +202,9 @@ artifacts_opensearch() {  # Maven coordinates, one a line
   echo "org.opensearch.distribution.integ-test-zip:opensearch:$OS_VERSION:zip"
   echo "org.opensearch.plugin:opensearch-knn:$OS_KNN_VERSION:zip"
   echo "org.opensearch.plugin:lang-painless:$OS_VERSION:jar:org.opensearch"
+  if [[ "$OS_NEURAL" == 1 && -z "$OS_NEURAL_ZIP" ]]; then
+    echo "org.opensearch.plugin:neural-search:$OS_NEURAL_VERSION:zip"
+  fi
 }
 artifacts_elasticsearch() {
   echo "org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip"
@@ -251,13 +258,17 @@ install_opensearch() {  # install_opensearch DOWNLOADS
     "file://$dl/zips/opensearch-knn-$OS_KNN_VERSION.zip" >"$dl/knn-install.log" 2>&1 ||
     { cat "$dl/knn-install.log" >&2; die "could not install opensearch-knn"; }
   if [[ "$OS_NEURAL" == 1 ]]; then
-    # neural-search is published to the OpenSearch snapshot repository only, not Maven Central.
-    [[ -n "$OS_NEURAL_ZIP" ]] || die "ESRERANK_OS_NEURAL=1 needs ESRERANK_OS_NEURAL_ZIP" \
-      "(opensearch-neural-search-$OS_KNN_VERSION.zip; it is not on Maven Central)"
-    [[ "$OS_NEURAL_ZIP" == *://* ]] || OS_NEURAL_ZIP="file://$(readlink -f "$OS_NEURAL_ZIP")"
-    log "installing neural-search from $OS_NEURAL_ZIP"
+    # neural-search extends opensearch-knn (and, in 3.x, the bundled transport-grpc module);
+    # hybrid queries and normalization-processor need no ml-commons at runtime.
+    local neural_zip="file://$dl/zips/neural-search-$OS_NEURAL_VERSION.zip"
+    if [[ -n "$OS_NEURAL_ZIP" ]]; then
+      neural_zip=$OS_NEURAL_ZIP
+      [[ "$neural_zip" == *://* ]] || neural_zip="file://$(readlink -f "$neural_zip")"
+    fi
+    log "installing neural-search from $neural_zip"
     OPENSEARCH_JAVA_HOME="$java_home" "$OS_HOME/bin/opensearch-plugin" install --batch \
-      "$OS_NEURAL_ZIP" >&2
+      "$neural_zip" >"$dl/neural-install.log" 2>&1 ||
+      { cat "$dl/neural-install.log" >&2; die "could not install neural-search"; }
   fi
   own "$OS_HOME"
   echo "$OS_STAMP" >"$OS_HOME/.esrerank-ready"

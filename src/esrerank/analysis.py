@@ -6,6 +6,13 @@ between letters and ``.`` ``,`` ``;`` between digits; each Han or Hiragana chara
 emoji-like symbol (``©``, ``®``) is its own token; superscripts and other non-decimal number signs
 (``²``) are not part of words.
 
+``analyze_cjk`` is the ``cjk`` analyzer for Korean, Chinese and Japanese: every run of Hangul,
+Han or Kana characters becomes its overlapping character bigrams (a lone character stays a
+unigram), as Lucene's CJK bigram filter does, and everything else is analyzed as above. With the
+standard analyzer a Korean word keeps its particles (``대한민국의`` never matches ``대한민국``);
+bigrams match across them. Indexes built with ``cjk`` are analyzed here, on the client, for every
+backend, so the engines need no plugin and score exactly the same tokens as the embedded store.
+
 ``bm25_scores`` is the BM25 Elasticsearch (every version) and OpenSearch 2.x score with (Lucene's
 LegacyBM25Similarity, k1=1.2, b=0.75): ``idf * (k1 + 1) * tf / (tf + k1 * (1 - b + b * dl /
 avgdl))`` with ``idf = ln(1 + (N - n + 0.5) / (n + 0.5))``, where the document length ``dl`` goes
@@ -20,6 +27,8 @@ import re
 from collections import Counter
 
 import numpy as np
+
+from .errors import ConfigError
 
 K1 = 1.2
 B = 0.75
@@ -36,14 +45,43 @@ _JOIN = rf"(?:(?<={_LETTER})[.:'’](?={_LETTER})|(?<=\d)[.,;](?=\d))"
 _TOKEN = re.compile(rf"[{_IDEOGRAPHIC}{_EMOJI}]|{_WORD}(?:{_JOIN}{_WORD})*")
 
 
+_CJK_RUN = re.compile(
+    "([\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff"
+    "\uac00-\ud7af\uf900-\ufaff]+)"
+)
+
+
 def analyze(text: str) -> list[str]:
     """Tokens of ``text`` as Lucene's standard analyzer would index them."""
     return [token.lower() for token in _TOKEN.findall(text)]
 
 
-def term_frequencies(text: str) -> tuple[Counter[str], int]:
+def analyze_cjk(text: str) -> list[str]:
+    """Character bigrams of each Hangul / Han / Kana run, standard tokens for the rest."""
+    tokens: list[str] = []
+    for number, part in enumerate(_CJK_RUN.split(text)):
+        if number % 2 == 0:
+            tokens.extend(analyze(part))
+        elif len(part) == 1:
+            tokens.append(part)
+        else:
+            tokens.extend(part[i : i + 2] for i in range(len(part) - 1))
+    return tokens
+
+
+ANALYZERS = {"standard": analyze, "cjk": analyze_cjk}
+
+
+def analyzer(name: str):
+    """The analyze function called ``name``."""
+    if name not in ANALYZERS:
+        raise ConfigError(f"Unknown analyzer '{name}'. Choose one of {', '.join(ANALYZERS)}.")
+    return ANALYZERS[name]
+
+
+def term_frequencies(text: str, analyzer_name: str = "standard") -> tuple[Counter[str], int]:
     """Each term's count in ``text``, and the field length in tokens."""
-    tokens = analyze(text)
+    tokens = analyzer(analyzer_name)(text)
     return Counter(tokens), len(tokens)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from . import render
+from .analysis import ANALYZERS
 from .config import (
     DEFAULT_CANDIDATES,
     DEFAULT_INDEX,
@@ -24,6 +25,7 @@ from .config import (
 )
 from .corpus import FORMATS, ChunkSpec, Fields
 from .errors import ConfigError, EsrerankError
+from .evaluation.strategies import DEFAULT_STRATEGIES
 from .fusion import COMBINATIONS, METHODS, FusionSpec
 from .models import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER
 from .training.cross import LOSSES
@@ -31,49 +33,89 @@ from .training.cross import LOSSES
 log = logging.getLogger("esrerank")
 
 
-def _store_options(command):
+def _store_options_with(index_default: str | None = DEFAULT_INDEX, index_help: str = "Index name."):
     """Where the index lives: --url / --index / --data-dir / --bi-encoder, shared by commands."""
-    options = [
-        click.option(
-            "--url",
-            envvar="ESRERANK_URL",
-            show_envvar=True,
-            default=None,
-            help="OpenSearch or Elasticsearch URL; empty = the embedded store.",
-        ),
-        click.option(
-            "--index",
-            envvar="ESRERANK_INDEX",
-            show_envvar=True,
-            default=DEFAULT_INDEX,
-            show_default=True,
-            help="Index name.",
-        ),
-        click.option(
-            "--data-dir",
-            envvar="ESRERANK_DATA_DIR",
-            show_envvar=True,
-            type=click.Path(file_okay=False, path_type=Path),
-            default=None,
-            help=f"Embedded store folder [default: {default_data_dir()}].",
-        ),
-        click.option(
-            "--bi-encoder",
-            envvar="ESRERANK_BI_ENCODER",
-            show_envvar=True,
-            default=DEFAULT_BI_ENCODER,
-            show_default=True,
-            help="Bi-encoder: a model name or a local folder.",
-        ),
-        click.option(
-            "--progress/--no-progress",
-            default=None,
-            help="Progress bars [default: on when stderr is a terminal].",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+
+    def decorate(command):
+        options = [
+            click.option(
+                "--url",
+                envvar="ESRERANK_URL",
+                show_envvar=True,
+                default=None,
+                help="OpenSearch or Elasticsearch URL; empty = the embedded store.",
+            ),
+            click.option(
+                "--index",
+                envvar="ESRERANK_INDEX",
+                show_envvar=True,
+                default=index_default,
+                show_default=index_default is not None,
+                help=index_help,
+            ),
+            click.option(
+                "--data-dir",
+                envvar="ESRERANK_DATA_DIR",
+                show_envvar=True,
+                type=click.Path(file_okay=False, path_type=Path),
+                default=None,
+                help=f"Embedded store folder [default: {default_data_dir()}].",
+            ),
+            click.option(
+                "--bi-encoder",
+                envvar="ESRERANK_BI_ENCODER",
+                show_envvar=True,
+                default=DEFAULT_BI_ENCODER,
+                show_default=True,
+                help="Bi-encoder: a model name or a local folder.",
+            ),
+            click.option(
+                "--progress/--no-progress",
+                default=None,
+                help="Progress bars [default: on when stderr is a terminal].",
+            ),
+        ]
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+_store_options = _store_options_with()
+
+_analyzer_option = click.option(
+    "--analyzer",
+    type=click.Choice(list(ANALYZERS)),
+    default="standard",
+    show_default=True,
+    help="BM25 analysis of a new index: standard, or cjk (character bigrams) for Korean, "
+    "Chinese and Japanese text.",
+)
+
+_candidates_option = click.option(
+    "--candidates",
+    type=click.IntRange(min=1),
+    default=DEFAULT_CANDIDATES,
+    show_default=True,
+    help="Hits each leg (BM25, kNN) returns.",
+)
+
+_rerank_depth_option = click.option(
+    "--rerank-depth",
+    type=click.IntRange(min=1),
+    default=DEFAULT_RERANK_DEPTH,
+    show_default=True,
+    help="Top hits the cross-encoder reorders.",
+)
+
+_reranker_option = click.option(
+    "--reranker",
+    envvar="ESRERANK_RERANKER",
+    show_envvar=True,
+    default=None,
+    help=f"Cross-encoder: a model name or local folder [default: {DEFAULT_CROSS_ENCODER}].",
+)
 
 
 _embed_batch_option = click.option(
@@ -112,7 +154,8 @@ def cli(ctx: click.Context, verbose: bool, quiet: bool, config_path: Path | None
     config = load_config(config_path)
     shared = config.pop("__shared__", {})
     ctx.default_map = {
-        name: {**shared, **config.get(name, {})} for name in ("ingest", "query", "train", "reembed")
+        name: {**shared, **config.get(name, {})}
+        for name in ("ingest", "query", "train", "reembed", "eval")
     }
     ctx.obj = {"quiet": quiet}
 
@@ -150,6 +193,7 @@ def cli(ctx: click.Context, verbose: bool, quiet: bool, config_path: Path | None
     show_default=True,
     help="Tokens shared by consecutive passages.",
 )
+@_analyzer_option
 @_embed_batch_option
 @click.option("--recreate", is_flag=True, help="Delete the index first and rebuild it.")
 @click.pass_context
@@ -167,6 +211,7 @@ def ingest(
     text_field,
     chunk_size,
     chunk_overlap,
+    analyzer,
     batch_size,
     recreate,
 ):
@@ -179,6 +224,7 @@ def ingest(
             fmt=fmt,
             fields=Fields(id_field, title_field, text_field),
             chunking=chunking,
+            analyzer=analyzer,
             batch_size=batch_size,
             recreate=recreate,
             progress=_progress(progress),
@@ -212,26 +258,13 @@ def reembed(url, index, data_dir, bi_encoder, progress, batch_size):
     show_default=True,
     help="Hits to return.",
 )
-@click.option(
-    "--candidates",
-    type=click.IntRange(min=1),
-    default=DEFAULT_CANDIDATES,
-    show_default=True,
-    help="Hits each leg (BM25, kNN) returns.",
-)
-@click.option(
-    "--rerank-depth",
-    type=click.IntRange(min=1),
-    default=DEFAULT_RERANK_DEPTH,
-    show_default=True,
-    help="Fused hits sent through the cross-encoder.",
-)
+@_candidates_option
+@_rerank_depth_option
 @click.option(
     "--fusion",
     type=click.Choice(METHODS),
-    default="min_max",
-    show_default=True,
-    help="Per-leg normalization, or rrf.",
+    default=None,
+    help="Per-leg normalization, or rrf [default: the index's tuned setting, else min_max].",
 )
 @click.option(
     "--combination",
@@ -239,17 +272,11 @@ def reembed(url, index, data_dir, bi_encoder, progress, batch_size):
     default=None,
     help="How normalized scores combine [default: arithmetic]; not with rrf.",
 )
-@click.option("--weights", default="0.5,0.5", show_default=True, help="BM25,kNN weights.")
+@click.option("--weights", default=None, help="BM25,kNN weights [default: 0.5,0.5].")
 @click.option(
     "--rrf-k", type=float, default=None, help="RRF constant [default: 60]; only with rrf."
 )
-@click.option(
-    "--reranker",
-    envvar="ESRERANK_RERANKER",
-    show_envvar=True,
-    default=None,
-    help=f"Cross-encoder: a model name or local folder [default: {DEFAULT_CROSS_ENCODER}].",
-)
+@_reranker_option
 @click.option("--no-rerank", is_flag=True, help="Skip the cross-encoder; return the fused order.")
 @click.option(
     "--rerank-timeout",
@@ -286,14 +313,16 @@ def query(
         raise click.UsageError("--rrf-k applies only to --fusion rrf.")
     if no_rerank and reranker is not None:
         raise click.UsageError("--reranker and --no-rerank contradict each other.")
-    spec = _usage(
-        lambda: FusionSpec(
-            fusion,
-            combination or "arithmetic",
-            _weights(weights),
-            rrf_k if rrf_k is not None else 60.0,
+    spec = None  # the index's stored setting, else the default
+    if any(value is not None for value in (fusion, combination, weights, rrf_k)):
+        spec = _usage(
+            lambda: FusionSpec(
+                fusion or "min_max",
+                combination or "arithmetic",
+                _weights(weights or "0.5,0.5"),
+                rrf_k if rrf_k is not None else 60.0,
+            )
         )
-    )
     searcher = _searcher(url, index, data_dir, bi_encoder, reranker or DEFAULT_CROSS_ENCODER)
     with searcher:
         result = searcher.search(
@@ -535,10 +564,159 @@ def train(
     click.echo(report.summary())
 
 
+@cli.command("eval")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--split", default="test", show_default=True, help="Qrels split to report on.")
+@_file_option(
+    "--corpus", "corpus_file", "Corpus file [default: corpus.jsonl or wiki.json in FOLDER]."
+)
+@_store_options_with(None, "Index name [default: FOLDER's name]; ingested first if missing.")
+@_analyzer_option
+@click.option(
+    "--strategies",
+    default=",".join(DEFAULT_STRATEGIES),
+    show_default=True,
+    help="Comma-separated strategies to compare.",
+)
+@click.option("--no-rerank", is_flag=True, help="Leave out the strategies that rerank.")
+@_reranker_option
+@_candidates_option
+@_rerank_depth_option
+@click.option(
+    "--max-queries",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Evaluate a seeded random sample of this many queries (for quick runs).",
+)
+@click.option(
+    "--tune",
+    is_flag=True,
+    help="Choose the fusion (normalization, combination, weights, RRF k) on tuning queries, "
+    "store it with the index for 'query', and report it on the split.",
+)
+@click.option(
+    "--tune-split",
+    default=None,
+    help="Qrels split to tune on [default: dev if FOLDER has one, else --tune-fraction of "
+    "--split held out].",
+)
+@click.option(
+    "--tune-fraction",
+    type=click.FloatRange(0.05, 0.95),
+    default=0.5,
+    show_default=True,
+    help="Share of --split's queries held out for tuning when there is no tuning split.",
+)
+@click.option("--seed", type=int, default=13, show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write OUT.md, OUT.json and OUT.png (top-k accuracy plot).",
+)
+@click.option(
+    "--cache",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Cross-encoder score cache [default: DATA_DIR/cache/rerank-scores.sqlite].",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def eval_command(
+    folder,
+    split,
+    corpus_file,
+    url,
+    index,
+    data_dir,
+    bi_encoder,
+    progress,
+    analyzer,
+    strategies,
+    no_rerank,
+    reranker,
+    candidates,
+    rerank_depth,
+    max_queries,
+    tune,
+    tune_split,
+    tune_fraction,
+    seed,
+    out,
+    cache,
+    as_json,
+):
+    """Compare retrieval strategies on FOLDER's judged queries (BEIR layout, or wiki.json with
+    queries.jsonl and qrels/): top-k accuracy, Recall@k, MRR@10 and nDCG@10 per document."""
+    from . import evaluation
+
+    if no_rerank and reranker is not None:
+        raise click.UsageError("--reranker and --no-rerank contradict each other.")
+    if tune_split and not tune:
+        raise click.UsageError("--tune-split applies only with --tune.")
+    chosen = _usage(
+        lambda: evaluation.check_strategies([s.strip() for s in strategies.split(",") if s.strip()])
+    )
+    if no_rerank:
+        chosen = [s for s in chosen if s not in evaluation.RERANKED]
+    data = evaluation.load_eval_data(folder, split, corpus_file)
+    tune_on = None
+    if tune:
+        if tune_split is None and (Path(folder) / "qrels" / "dev.tsv").is_file() and split != "dev":
+            tune_split = "dev"
+        if tune_split == split:
+            raise click.UsageError("--tune-split must differ from --split.")
+        if tune_split:
+            tune_on = evaluation.load_eval_data(folder, tune_split, corpus_file)
+        else:
+            tune_on, data = data.held_out(tune_fraction, seed)
+    if max_queries is not None and max_queries < len(data.queries):
+        data = data.sample(max_queries, seed)
+    index = index or evaluation.index_name_for(data)
+    searcher = _searcher(url, index, data_dir, bi_encoder, reranker or DEFAULT_CROSS_ENCODER)
+    with searcher:
+        if not searcher.backend.index_exists(index):
+            report = searcher.ingest(data.corpus, analyzer=analyzer, progress=_progress(progress))
+            click.echo(f"{_where(searcher)} index '{index}': {report.summary()}", err=True)
+        result = evaluation.run_eval(
+            searcher,
+            data,
+            chosen,
+            candidates=candidates,
+            depth=rerank_depth,
+            cache_path=cache or _cache_dir(data_dir) / "rerank-scores.sqlite",
+            tune_on=tune_on,
+            progress=_progress(progress),
+        )
+    command = "esrerank eval " + " ".join(_quote(arg) for arg in sys.argv[2:])
+    if out is not None:
+        for path in evaluation.write(result, out, command):
+            click.echo(f"wrote {path}", err=True)
+    if as_json:
+        click.echo(json.dumps({"command": command, **result.to_dict()}, indent=2))
+    else:
+        click.echo(evaluation.markdown(result))
+
+
+def _quote(arg: str) -> str:
+    return f"'{arg}'" if any(c in arg for c in " ,;&|") else arg
+
+
 def _searcher(url, index, data_dir, bi_encoder, reranker=DEFAULT_CROSS_ENCODER):
     from .pipeline import Searcher
 
-    return Searcher(url or None, index, data_dir=data_dir, bi_encoder=bi_encoder, reranker=reranker)
+    return Searcher(
+        url or None,
+        index,
+        data_dir=data_dir,
+        bi_encoder=bi_encoder,
+        reranker=reranker,
+        embedding_cache=_cache_dir(data_dir) / "embeddings.sqlite",
+    )
+
+
+def _cache_dir(data_dir: Path | None) -> Path:
+    """Where model outputs are cached: the embedded store folder's cache/."""
+    return (data_dir or default_data_dir()) / "cache"
 
 
 def _report_ingest(report, prefix: str) -> None:

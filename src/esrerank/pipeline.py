@@ -8,9 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 from tqdm.auto import tqdm
 
+from .analysis import analyzer as analyze_with
 from .backends import Backend, IndexMeta, open_backend
+from .cache import DiskCache, cache_key, model_identity
 from .config import (
     DEFAULT_CANDIDATES,
     DEFAULT_INDEX,
@@ -19,11 +22,11 @@ from .config import (
     default_data_dir,
 )
 from .corpus import ChunkSpec, Fields, chunk_record, read_corpus
-from .encoders import BiEncoder
+from .encoders import BiEncoder, load_bi_encoder
 from .errors import ConfigError
 from .fusion import FusionResult, FusionSpec, fuse
 from .models import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER
-from .rerank import Reranker, RerankOutcome
+from .rerank import Reranker, RerankOutcome, reranked_order
 from .types import Hit, IngestReport, LegHit, Passage, Record, StageScore
 
 log = logging.getLogger(__name__)
@@ -64,6 +67,8 @@ class Searcher:
 
     Models are given by name or folder and load on first use (the cross-encoder only when a
     search reranks), or as loaded ``BiEncoder`` / ``Reranker`` objects shared between searchers.
+    With ``embedding_cache`` (a file), passage embeddings are kept there and reused by any
+    index built with the same bi-encoder.
     """
 
     def __init__(
@@ -77,6 +82,7 @@ class Searcher:
         rerank_max_length: int = 256,
         rerank_batch_size: int = 16,
         device: str | None = None,
+        embedding_cache: str | Path | None = None,
     ) -> None:
         self.index = index
         self.backend: Backend = open_backend(url, data_dir or default_data_dir())
@@ -85,13 +91,18 @@ class Searcher:
         self._encoder = bi_encoder
         self._reranker = reranker
         self._meta: IndexMeta | None = None  # the index's build record, read once per searcher
+        self._embedding_cache = DiskCache(embedding_cache, "vectors") if embedding_cache else None
 
     @property
     def encoder(self) -> BiEncoder:
         """The bi-encoder, loaded on first use when given by name."""
         if isinstance(self._encoder, str):
-            self._encoder = BiEncoder(self._encoder, device=self.device)
+            self._encoder = load_bi_encoder(self._encoder, device=self.device)
         return self._encoder
+
+    @property
+    def rerank_max_length(self) -> int:
+        return self._rerank_options["max_length"]
 
     @property
     def reranker(self) -> Reranker:
@@ -109,6 +120,7 @@ class Searcher:
         fmt: str = "auto",
         fields: Fields = Fields(),
         chunking: ChunkSpec = ChunkSpec(),
+        analyzer: str = "standard",
         batch_size: int = 32,
         recreate: bool = False,
         progress: bool = False,
@@ -117,11 +129,16 @@ class Searcher:
 
         The whole file is validated before the index is touched, so bad input changes nothing.
         A document whose text changed has its old passages replaced (and surplus ones deleted).
+        ``analyzer`` is the BM25 analysis of a new index: ``standard``, or ``cjk`` for Korean,
+        Chinese and Japanese (see ``esrerank.analysis``).
         """
         started = time.perf_counter()
+        analyze_with(analyzer)  # an unknown name fails before anything is read
         records = read_corpus(path, fmt, fields)
         encoder = self.encoder
-        meta = IndexMeta(encoder.name, encoder.dimension, chunking.size, chunking.overlap)
+        meta = IndexMeta(
+            encoder.name, encoder.dimension, chunking.size, chunking.overlap, analyzer=analyzer
+        )
         self._prepare_index(meta, recreate)
         self._meta = None
         totals = _BatchOutcome()
@@ -158,7 +175,7 @@ class Searcher:
         stored = self.backend.existing_passages(self.index, [r.doc_id for r in batch])
         changed = [p for p in passages if stored.get(p.passage_id) != p.content_hash]
         embed_started = time.perf_counter()
-        vectors = encoder.encode([p.content for p in changed], batch_size)
+        vectors = self._embed(changed, batch_size)
         embed_seconds = time.perf_counter() - embed_started
         result = self.backend.upsert(self.index, changed, vectors)
         current = {p.passage_id for p in passages}
@@ -194,7 +211,7 @@ class Searcher:
         with bar:
             for begin in range(0, len(passages), EMBED_CHUNK):
                 batch = passages[begin : begin + EMBED_CHUNK]
-                vectors.append(encoder.encode([p.content for p in batch], batch_size))
+                vectors.append(self._embed(batch, batch_size))
                 bar.update(len(batch))
         embed_seconds = time.perf_counter() - started
         meta = replace(old, model=encoder.name, dimension=encoder.dimension)
@@ -221,6 +238,22 @@ class Searcher:
             failures=tuple(failures),
         )
 
+    def _embed(self, passages: list[Passage], batch_size: int) -> np.ndarray:
+        """Passage embeddings, from the embedding cache where it has them."""
+        encoder = self.encoder
+        if self._embedding_cache is None or not passages:
+            return encoder.encode([p.content for p in passages], batch_size)
+        model = model_identity(encoder.name)
+        keys = [cache_key(model, p.content) for p in passages]
+        found = self._embedding_cache.get_many(keys)
+        todo = [i for i, key in enumerate(keys) if key not in found]
+        if todo:
+            new = encoder.encode([passages[i].content for i in todo], batch_size)
+            fresh = {keys[i]: vector.tobytes() for i, vector in zip(todo, new, strict=True)}
+            self._embedding_cache.put_many(fresh.items())
+            found.update(fresh)
+        return np.stack([np.frombuffer(found[key], dtype=np.float32) for key in keys])
+
     def _prepare_index(self, meta: IndexMeta, recreate: bool) -> None:
         if recreate:
             self.backend.delete_index(self.index)
@@ -230,6 +263,7 @@ class Searcher:
         stored = self.backend.get_meta(self.index)
         stored.check_model(self.index, meta.model, meta.dimension)
         stored.check_chunking(self.index, meta.chunk_size, meta.chunk_overlap)
+        stored.check_analyzer(self.index, meta.analyzer)
 
     # -- search ----------------------------------------------------------------------------------
 
@@ -240,12 +274,15 @@ class Searcher:
         top_k: int = DEFAULT_TOP_K,
         candidates: int = DEFAULT_CANDIDATES,
         rerank_depth: int = DEFAULT_RERANK_DEPTH,
-        fusion: FusionSpec = FusionSpec(),
+        fusion: FusionSpec | None = None,
         rerank: bool = True,
         rerank_timeout: float | None = None,
     ) -> SearchResult:
         """BM25 and kNN legs of ``candidates`` hits each, fused; the fused top ``rerank_depth``
-        reranked by the cross-encoder; the best ``top_k`` returned with every stage's score."""
+        reranked by the cross-encoder; the best ``top_k`` returned with every stage's score.
+
+        ``fusion=None`` uses the setting stored with the index (``esrerank eval --tune``), else
+        min_max + arithmetic mean, 0.5/0.5."""
         if not query.strip():
             raise ConfigError("The query is empty. Pass some text to search for.")
         for name, value in (
@@ -256,23 +293,17 @@ class Searcher:
             if value < 1:
                 raise ConfigError(f"--{name.replace(' ', '-')} must be at least 1, got {value}.")
         timings: dict[str, float] = {}
-        if self._meta is None:
-            self._meta = self.backend.get_meta(self.index)
-        meta = self._meta
-        encoder = self.encoder
-        meta.check_model(self.index, encoder.name, encoder.dimension)
+        encoder = self.checked_encoder()
+        fusion = fusion or self.stored_fusion()
         reranker = self.reranker if rerank else None
 
-        legs = {
-            "bm25": _timed(
-                timings, "bm25", lambda: self.backend.bm25(self.index, query, candidates)
-            ),
-            "knn": _timed(
-                timings,
-                "knn",
-                lambda: self.backend.knn(self.index, encoder.encode([query])[0], candidates),
-            ),
-        }
+        vector = _timed(timings, "embed", lambda: encoder.encode_queries([query])[0])
+        bm25, knn = _timed(
+            timings,
+            "retrieve",
+            lambda: self.backend.both_legs(self.index, query, vector, candidates),
+        )
+        legs = {"bm25": bm25, "knn": knn}
         fused = _timed(
             timings,
             "fusion",
@@ -301,11 +332,55 @@ class Searcher:
             timings=timings,
         )
 
+    def checked_encoder(self) -> BiEncoder:
+        """The bi-encoder, once checked against the one that built the index."""
+        encoder = self.encoder
+        self.meta().check_model(self.index, encoder.name, encoder.dimension)
+        return encoder
+
+    def meta(self) -> IndexMeta:
+        """The index's build record, read once per searcher."""
+        if self._meta is None:
+            self._meta = self.backend.get_meta(self.index)
+        return self._meta
+
+    def stored_fusion(self) -> FusionSpec:
+        """The fusion stored with the index, else the default."""
+        stored = self.meta().extra.get("fusion")
+        return FusionSpec.from_dict(stored) if stored else FusionSpec()
+
+    def store_fusion(self, spec: FusionSpec, record: dict) -> None:
+        """Keep ``spec`` (and how it was chosen) with the index; ``search`` then uses it."""
+        meta = self.meta()
+        extra = {**meta.extra, "fusion": {**spec.to_dict(), **record}}
+        self.backend.put_meta(self.index, replace(meta, extra=extra))
+        self._meta = None
+
+    def legs_many(
+        self, queries: list[str], candidates: int, *, progress: bool = False
+    ) -> list[dict[str, list[LegHit]]]:
+        """The BM25 and kNN legs of many queries: batched encoding, batched searches."""
+        encoder = self.checked_encoder()
+        step = 200
+        legs: list[dict[str, list[LegHit]]] = []
+        bar = tqdm(total=len(queries), unit="query", desc="retrieve", disable=not progress)
+        with bar:
+            for begin in range(0, len(queries), step):
+                batch = queries[begin : begin + step]
+                vectors = encoder.encode_queries(batch)
+                bm25 = self.backend.bm25_many(self.index, batch, candidates)
+                knn = self.backend.knn_many(self.index, vectors, candidates)
+                legs += [{"bm25": b, "knn": k} for b, k in zip(bm25, knn, strict=True)]
+                bar.update(len(batch))
+        return legs
+
     def count(self) -> int:
         return self.backend.count(self.index)
 
     def close(self) -> None:
         self.backend.close()
+        if self._embedding_cache is not None:
+            self._embedding_cache.close()
 
     def __enter__(self) -> Searcher:
         return self
@@ -370,11 +445,7 @@ def _final_order(
     """Reranked pool by cross-encoder score (fused rank breaks ties), then the rest as fused."""
     if not outcome.reranked:
         return list(fused_order)
-    scores = outcome.scores
-    reranked = [
-        pid for _, pid in sorted(enumerate(pool), key=lambda item: (-scores[item[0]], item[0]))
-    ]
-    return reranked + list(fused_order[len(pool) :])
+    return reranked_order(pool, outcome.scores, fused_order[len(pool) :])
 
 
 def _hits(

@@ -105,3 +105,11 @@ class Reranker:
                 None, f"cross-encoder failed: {exc}", time.perf_counter() - started
             )
         return RerankOutcome(scores, "", time.perf_counter() - started)
+
+
+def reranked_order(
+    pool: Sequence[str], scores: Sequence[float], following: Sequence[str] = ()
+) -> list[str]:
+    """The pool by score, best first (pool position breaks ties), then ``following``."""
+    ranked = sorted(range(len(pool)), key=lambda i: (-scores[i], i))
+    return [pool[i] for i in ranked] + list(following)

@@ -110,3 +110,32 @@ def test_missing_index(backend_url, bi_encoder, tmp_path):
     expected = "esrerank ingest FILE --index no-such-index"
     with searcher, pytest.raises(IndexNotFoundError, match=expected):
         searcher.search("anything", rerank=False)
+
+
+def test_embedding_cache_serves_another_index_without_the_model(bi_encoder, corpus, tmp_path):
+    cache = tmp_path / "cache" / "embeddings.sqlite"
+    first = Searcher(None, "one", data_dir=tmp_path, bi_encoder=bi_encoder, embedding_cache=cache)
+    with first:
+        first.ingest(corpus, chunking=SMALL)
+        vectors = {h.passage.passage_id: h.score for h in first.backend.knn("one", _probe(), 50)}
+
+    class NoEmbedding(type(bi_encoder)):
+        def encode(self, texts, batch_size=32):
+            assert not texts, "every passage should come from the cache"
+            return super().encode(texts, batch_size)
+
+    second_encoder = NoEmbedding()
+    second = Searcher(
+        None, "two", data_dir=tmp_path, bi_encoder=second_encoder, embedding_cache=cache
+    )
+    with second:
+        report = second.ingest(corpus, chunking=SMALL)
+        assert report.indexed == report.passages > 12
+        again = {h.passage.passage_id: h.score for h in second.backend.knn("two", _probe(), 50)}
+    assert again == pytest.approx(vectors)
+
+
+def _probe():
+    import numpy as np
+
+    return np.random.default_rng(3).standard_normal(384).astype("float32")

@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from esrerank.analysis import analyze, bm25_scores, encoded_length, idf
+from esrerank.analysis import analyze, analyze_cjk, analyzer, bm25_scores, encoded_length, idf
+from esrerank.errors import ConfigError
 
 
 def test_standard_analyzer_tokens():
@@ -46,3 +47,29 @@ def test_bm25_formula():
     assert idf(n_docs, df) == pytest.approx(expected_idf)
     got = bm25_scores(np.array([tf]), np.array([dl]), df, n_docs, avgdl)
     assert got[0] == pytest.approx(expected)
+
+
+def test_cjk_analyzer_bigrams_korean_runs_and_keeps_other_tokens():
+    assert analyze_cjk("대한민국의 수도 및 COVID-19") == [
+        "대한",
+        "한민",
+        "민국",
+        "국의",
+        "수도",
+        "및",
+        "covid",
+        "19",
+    ]
+    # Han and Kana runs are bigrammed too; a lone character stays a unigram.
+    assert analyze_cjk("東京タワー 中") == ["東京", "京タ", "タワ", "ワー", "中"]
+
+
+def test_cjk_bigrams_match_a_word_across_its_particle():
+    # With the standard analyzer "대한민국의" and "대한민국" share no token; as bigrams they do.
+    assert not set(analyze("대한민국의")) & set(analyze("대한민국"))
+    assert set(analyze_cjk("대한민국")) <= set(analyze_cjk("대한민국의"))
+
+
+def test_unknown_analyzer_is_a_clear_error():
+    with pytest.raises(ConfigError, match="Unknown analyzer 'nori'.*standard, cjk"):
+        analyzer("nori")

@@ -22,6 +22,7 @@ class IndexMeta:
     chunk_overlap: int
     similarity: str = "cosine"
     normalized: bool = True
+    analyzer: str = "standard"  # BM25 analysis: "standard" (engine-side) or "cjk" (client-side)
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. stored fusion settings
 
     def to_dict(self) -> dict[str, Any]:
@@ -39,6 +40,14 @@ class IndexMeta:
                 f"Index '{index}' was built with bi-encoder '{self.model}' ({self.dimension} dims) "
                 f"but this run uses '{model}' ({dimension} dims). Use --bi-encoder {self.model}, "
                 "or rebuild the index with 'esrerank ingest FILE --recreate'."
+            )
+
+    def check_analyzer(self, index: str, analyzer: str) -> None:
+        """Refuse mixing two analyzers in one index."""
+        if analyzer != self.analyzer:
+            raise IndexMismatchError(
+                f"Index '{index}' was built with --analyzer {self.analyzer}, not {analyzer}. "
+                "Use the same analyzer or rebuild it with --recreate."
             )
 
     def check_chunking(self, index: str, size: int, overlap: int) -> None:
@@ -78,6 +87,11 @@ class Backend(Protocol):
     def existing_passages(self, index: str, doc_ids: Sequence[str]) -> dict[str, str]: ...
     def bm25(self, index: str, text: str, k: int) -> list[LegHit]: ...
     def knn(self, index: str, vector: np.ndarray, k: int) -> list[LegHit]: ...
+    def both_legs(
+        self, index: str, text: str, vector: np.ndarray, k: int
+    ) -> tuple[list[LegHit], list[LegHit]]: ...
+    def bm25_many(self, index: str, texts: Sequence[str], k: int) -> list[list[LegHit]]: ...
+    def knn_many(self, index: str, vectors: np.ndarray, k: int) -> list[list[LegHit]]: ...
     def get(self, index: str, passage_ids: Sequence[str]) -> dict[str, Passage]: ...
     def passages(self, index: str) -> Iterator[Passage]: ...
     def count(self, index: str) -> int: ...

@@ -60,6 +60,7 @@ class _Snapshot:
     lengths: np.ndarray  # Lucene-encoded field length per row
     embeddings: np.ndarray  # (n, dim) float32, unit length
     avg_length: float
+    analyzer: str  # the index's BM25 analyzer
 
 
 class EmbeddedBackend:
@@ -143,10 +144,11 @@ class EmbeddedBackend:
         """Insert or replace passages by id, all in one transaction."""
         db = self._db(index)
         vectors = np.asarray(embeddings, dtype=np.float32)
+        analyzer = self.get_meta(index).analyzer
         with db:
             for passage, vector in zip(passages, vectors, strict=True):
                 self._delete_ids(db, [passage.passage_id])
-                counts, length = term_frequencies(passage.content)
+                counts, length = term_frequencies(passage.content, analyzer)
                 cursor = db.execute(
                     "INSERT INTO passages (passage_id, doc_id, content_hash, source, length,"
                     " embedding) VALUES (?, ?, ?, ?, ?, ?)",
@@ -230,7 +232,7 @@ class EmbeddedBackend:
         if doc_count == 0:
             return []
         totals: dict[int, float] = {}
-        query_terms, _ = term_frequencies(text)
+        query_terms, _ = term_frequencies(text, snapshot.analyzer)
         for term, repeats in query_terms.items():
             postings = db.execute("SELECT row, tf FROM postings WHERE term=?", (term,)).fetchall()
             if not postings:
@@ -245,6 +247,17 @@ class EmbeddedBackend:
                 totals[row] = totals.get(row, 0.0) + score
         best = sorted(totals.items(), key=lambda item: -item[1])[:k]
         return self._hits(db, best)
+
+    def both_legs(
+        self, index: str, text: str, vector: np.ndarray, k: int
+    ) -> tuple[list[LegHit], list[LegHit]]:
+        return self.bm25(index, text, k), self.knn(index, vector, k)
+
+    def bm25_many(self, index: str, texts: Sequence[str], k: int) -> list[list[LegHit]]:
+        return [self.bm25(index, text, k) for text in texts]
+
+    def knn_many(self, index: str, vectors: np.ndarray, k: int) -> list[list[LegHit]]:
+        return [self.knn(index, vector, k) for vector in vectors]
 
     def knn(self, index: str, vector: np.ndarray, k: int) -> list[LegHit]:
         """Exact cosine nearest neighbours, scored ``(1 + cos) / 2``."""
@@ -276,7 +289,8 @@ class EmbeddedBackend:
         cached = self._snapshots.get(index)
         if cached is not None and cached.version == version:
             return cached
-        dimension = self.get_meta(index).dimension
+        meta = self.get_meta(index)
+        dimension = meta.dimension
         records = db.execute("SELECT row, length, embedding FROM passages ORDER BY row").fetchall()
         rows = np.array([r[0] for r in records], dtype=np.int64)
         raw_lengths = np.array([r[1] for r in records], dtype=np.float64)
@@ -287,7 +301,7 @@ class EmbeddedBackend:
             else np.zeros((0, dimension), dtype=np.float32)
         )
         avg_length = float(raw_lengths.mean()) if records else 0.0
-        snapshot = _Snapshot(version, rows, lengths, embeddings, avg_length)
+        snapshot = _Snapshot(version, rows, lengths, embeddings, avg_length, meta.analyzer)
         self._snapshots[index] = snapshot
         return snapshot
 

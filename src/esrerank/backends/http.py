@@ -85,7 +85,12 @@ class HttpClient:
             payload = {"error": response.text[:200]}
         if response.status_code < 400:
             return payload
+        self.raise_for_error(method, path, payload, response.status_code)
+
+    def raise_for_error(self, method: str, path: str, payload: Any, status: int = 0) -> None:
+        """Raise the error an answer (or one ``_msearch`` response) carries."""
         error = payload.get("error") if isinstance(payload, dict) else None
+        status = status or (payload.get("status", 0) if isinstance(payload, dict) else 0)
         kind, reason = _error_parts(error)
         if kind == "index_not_found_exception":
             index = path.strip("/").split("/")[0]
@@ -93,9 +98,7 @@ class HttpClient:
                 f"Index '{index}' not found on {self.url}. "
                 f"Run 'esrerank ingest FILE --index {index}' first."
             )
-        raise BackendError(
-            f"{method} {self.url}{path} failed with HTTP {response.status_code}: {kind}: {reason}"
-        )
+        raise BackendError(f"{method} {self.url}{path} failed with HTTP {status}: {kind}: {reason}")
 
     def close(self) -> None:
         self.session.close()

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..analysis import analyzer
 from ..errors import BackendError
 from ..types import LegHit, Passage
 from .base import BulkResult, IndexMeta, rank_hits
@@ -18,6 +19,8 @@ META_KEY = "esrerank"
 BULK_DOCS = 500
 BULK_BYTES = 8 * 1024 * 1024
 PAGE = 1000
+MSEARCH_QUERIES = 50  # searches per _msearch request
+TERMS_FIELD = "content_terms"  # client-analyzed tokens of indexes not on the standard analyzer
 
 
 def load_mapping(engine: str) -> dict[str, Any]:
@@ -35,6 +38,7 @@ class RestBackend:
         self.client = client
         self.version = version
         self.location = client.url
+        self._analyzers: dict[str, str] = {}  # index -> its BM25 analyzer, read once
 
     # -- engine-specific --------------------------------------------------------------------------
 
@@ -52,14 +56,19 @@ class RestBackend:
     def create_index(self, index: str, meta: IndexMeta) -> None:
         body = self._index_body(meta)
         body["mappings"]["_meta"] = {META_KEY: meta.to_dict()}
+        if meta.analyzer != "standard":
+            body["mappings"]["properties"][TERMS_FIELD] = {"type": "text", "analyzer": "whitespace"}
+            body["mappings"]["_source"] = {"excludes": [TERMS_FIELD]}
         self.client.request("PUT", f"/{index}", body)
         self.client.request(
             "GET",
             "/_cluster/health/" + index,
             params={"wait_for_status": "yellow", "timeout": "30s"},
         )
+        self._analyzers[index] = meta.analyzer
 
     def delete_index(self, index: str) -> None:
+        self._analyzers.pop(index, None)
         if self.index_exists(index):
             self.client.request("DELETE", f"/{index}")
 
@@ -74,6 +83,13 @@ class RestBackend:
             )
         return IndexMeta.from_dict(meta)
 
+    def _client_analyzer(self, index: str):
+        """The index's analyze function when BM25 tokens are made here, else None."""
+        if index not in self._analyzers:
+            self._analyzers[index] = self.get_meta(index).analyzer
+        name = self._analyzers[index]
+        return None if name == "standard" else analyzer(name)
+
     def put_meta(self, index: str, meta: IndexMeta) -> None:
         self.client.request("PUT", f"/{index}/_mapping", {"_meta": {META_KEY: meta.to_dict()}})
 
@@ -81,10 +97,13 @@ class RestBackend:
 
     def upsert(self, index: str, passages: Sequence[Passage], embeddings: np.ndarray) -> BulkResult:
         """Bulk-index passages by id, in chunks bounded by count and bytes."""
-        actions = [
-            ({"index": {"_index": index, "_id": p.passage_id}}, p.to_source(vector.tolist()))
-            for p, vector in zip(passages, np.asarray(embeddings, dtype=np.float32), strict=True)
-        ]
+        analyze = self._client_analyzer(index)
+        actions = []
+        for p, vector in zip(passages, np.asarray(embeddings, dtype=np.float32), strict=True):
+            source = p.to_source(vector.tolist())
+            if analyze is not None:
+                source[TERMS_FIELD] = " ".join(analyze(p.content))
+            actions.append(({"index": {"_index": index, "_id": p.passage_id}}, source))
         indexed, failures = 0, []
         for chunk in _chunks(actions):
             answer = self.client.request(
@@ -155,20 +174,58 @@ class RestBackend:
         return int(self.client.request("GET", f"/{index}/_count")["count"])
 
     def bm25(self, index: str, text: str, k: int) -> list[LegHit]:
-        return self._search(index, {"size": k, "query": {"match": {"content": text}}})
+        return self.bm25_many(index, [text], k)[0]
 
     def knn(self, index: str, vector: np.ndarray, k: int) -> list[LegHit]:
-        return self._search(index, self._knn_body(np.asarray(vector, dtype=float).tolist(), k))
+        return self.knn_many(index, [vector], k)[0]
 
-    def _search(self, index: str, body: dict[str, Any]) -> list[LegHit]:
-        body = {**body, "_source": {"excludes": ["embedding"]}}
-        hits = self.client.request("POST", f"/{index}/_search", body)["hits"]["hits"]
+    def both_legs(
+        self, index: str, text: str, vector: np.ndarray, k: int
+    ) -> tuple[list[LegHit], list[LegHit]]:
+        """The BM25 and kNN legs of one query in one round trip."""
+        bm25, knn = self._msearch(
+            index, [self._bm25_body(index, text, k), self._knn_body(_floats(vector), k)]
+        )
+        return bm25, knn
+
+    def bm25_many(self, index: str, texts: Sequence[str], k: int) -> list[list[LegHit]]:
+        """One BM25 search per text, sent together through ``_msearch``."""
+        return self._msearch(index, [self._bm25_body(index, text, k) for text in texts])
+
+    def knn_many(self, index: str, vectors: np.ndarray, k: int) -> list[list[LegHit]]:
+        """One kNN search per vector, sent together through ``_msearch``."""
+        return self._msearch(index, [self._knn_body(_floats(row), k) for row in vectors])
+
+    def _bm25_body(self, index: str, text: str, k: int) -> dict[str, Any]:
+        analyze = self._client_analyzer(index)
+        if analyze is None:
+            return {"size": k, "query": {"match": {"content": text}}}
+        return {"size": k, "query": {"match": {TERMS_FIELD: " ".join(analyze(text))}}}
+
+    def _msearch(self, index: str, bodies: list[dict[str, Any]]) -> list[list[LegHit]]:
+        results: list[list[LegHit]] = []
+        for begin in range(0, len(bodies), MSEARCH_QUERIES):
+            lines: list[dict[str, Any]] = []
+            for body in bodies[begin : begin + MSEARCH_QUERIES]:
+                lines += [{"index": index}, {**body, "_source": {"excludes": ["embedding"]}}]
+            answer = self.client.request("POST", "/_msearch", ndjson=lines)
+            results.extend(self._ranked(index, response) for response in answer["responses"])
+        return results
+
+    def _ranked(self, index: str, response: dict[str, Any]) -> list[LegHit]:
+        if "error" in response:
+            self.client.raise_for_error("POST", f"/{index}/_msearch", response)
+        hits = response["hits"]["hits"]
         scored = [(Passage.from_source(hit["_source"]), hit["_score"]) for hit in hits]
         scored.sort(key=lambda item: (-item[1], item[0].passage_id))
         return rank_hits(scored)
 
     def close(self) -> None:
         self.client.close()
+
+
+def _floats(vector: np.ndarray) -> list[float]:
+    return np.asarray(vector, dtype=float).tolist()
 
 
 def _chunks(actions: list[tuple[dict, dict]]) -> Iterator[list[tuple[dict, dict]]]:

@@ -54,6 +54,23 @@ class FusionSpec:
         if self.rrf_k <= 0:
             raise ConfigError(f"RRF k must be positive, got {self.rrf_k}.")
 
+    def to_dict(self) -> dict:
+        return {
+            "method": self.method,
+            "combination": self.combination,
+            "weights": list(self.weights),
+            "rrf_k": self.rrf_k,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> FusionSpec:
+        return cls(
+            data.get("method", "min_max"),
+            data.get("combination", "arithmetic"),
+            tuple(data.get("weights", (0.5, 0.5))),
+            float(data.get("rrf_k", 60.0)),
+        )
+
     def describe(self) -> str:
         w_bm25, w_knn = self.weights
         if self.method == "rrf":

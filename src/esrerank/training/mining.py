@@ -43,7 +43,7 @@ def mine(
     ids = [q for q in qrels if any(grade > 0 for grade in qrels[q].values())]
     if not ids:
         raise InputError("The qrels judge no document relevant (score > 0): nothing to learn.")
-    vectors = encoder.encode([queries[q] for q in ids]) if "dense" in sources else None
+    vectors = encoder.encode_queries([queries[q] for q in ids]) if "dense" in sources else None
     for position, query_id in enumerate(tqdm(ids, desc="mine", unit="query", disable=not progress)):
         query, judged = queries[query_id], qrels[query_id]
         relevant = {doc for doc, grade in judged.items() if grade > 0}

@@ -1,0 +1,58 @@
+"""Model outputs kept on disk, so the same text is never run through a model twice: passage
+embeddings (ingesting a corpus into a second backend, or again after ``--recreate``) and
+cross-encoder scores (``esrerank eval`` run again). Keys name the model and the input exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+SQLITE_VARIABLES = 900  # stay under SQLite's limit on parameters per statement
+
+
+class DiskCache:
+    """``key -> value`` (a number or bytes) in one SQLite table."""
+
+    def __init__(self, path: str | Path, table: str) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, timeout=30)
+        self.table = table
+        self.db.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, value)")
+
+    def get_many(self, keys: Sequence[str]) -> dict:
+        found = {}
+        for begin in range(0, len(keys), SQLITE_VARIABLES):
+            part = list(keys[begin : begin + SQLITE_VARIABLES])
+            found.update(
+                self.db.execute(
+                    f"SELECT key, value FROM {self.table} WHERE key IN "
+                    f"({','.join('?' * len(part))})",
+                    part,
+                ).fetchall()
+            )
+        return found
+
+    def put_many(self, items: Iterable[tuple[str, object]]) -> None:
+        with self.db:
+            self.db.executemany(f"INSERT OR REPLACE INTO {self.table} VALUES (?, ?)", items)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def cache_key(*parts: str) -> str:
+    return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def model_identity(name: str) -> str:
+    """A model's name, plus for a local folder its path and weights' times (a retrained model
+    in the same folder is another model)."""
+    folder = Path(name)
+    if not folder.is_dir():
+        return name
+    stamps = [p.stat().st_mtime_ns for p in sorted(folder.glob("*.safetensors"))]
+    return f"{name}|{folder.resolve()}|{stamps}"

@@ -1,0 +1,145 @@
+"""Running strategies over judged queries: legs retrieved in batches, cross-encoder scores
+computed once per (query, passage) and cached, rankings scored per document with trec_eval."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from ..fusion import FusionSpec
+from ..metrics import evaluate
+from ..pipeline import Searcher
+from .data import EvalData
+from .rerank_cache import RerankCache
+from .strategies import RERANKED, QueryRun, document_ranking, ranking, rerank_pools
+
+
+@dataclass
+class Evaluation:
+    """Figures per strategy on one split, and what produced them."""
+
+    data: str
+    split: str
+    queries: int
+    backend: str
+    index: str
+    bi_encoder: str
+    analyzer: str
+    fusion: str  # the index's own fusion ("hybrid", "hybrid+rerank")
+    candidates: int
+    rerank_depth: int
+    reranker: str | None
+    figures: dict[str, dict[str, float]]
+    timings: dict[str, float]
+    tuning: dict | None = None
+    rankings: dict[str, dict[str, list[str]]] = field(default_factory=dict, repr=False)
+
+    def to_dict(self) -> dict:
+        return {
+            name: getattr(self, name) for name in self.__dataclass_fields__ if name != "rankings"
+        }
+
+
+def retrieve(
+    searcher: Searcher, data: EvalData, candidates: int, progress: bool
+) -> dict[str, QueryRun]:
+    """Both legs of every query of ``data``."""
+    ids = list(data.queries)
+    legs = searcher.legs_many([data.queries[q] for q in ids], candidates, progress=progress)
+    return {q: QueryRun(leg) for q, leg in zip(ids, legs, strict=True)}
+
+
+def add_rerank_scores(
+    searcher: Searcher,
+    data: EvalData,
+    runs: dict[str, QueryRun],
+    strategies: list[str],
+    fusion: FusionSpec,
+    depth: int,
+    cache_path: Path,
+    progress: bool,
+) -> list[float]:
+    """Cross-encoder scores for every passage a reranking strategy needs; seconds per query."""
+    cache = RerankCache(cache_path, searcher.reranker, searcher.rerank_max_length)
+    seconds = []
+    try:
+        for q in tqdm(runs, unit="query", desc="rerank", disable=not progress):
+            run = runs[q]
+            passages = {h.passage.passage_id: h.passage for hits in run.legs.values() for h in hits}
+            pool = rerank_pools(run, strategies, fusion, depth)
+            started = time.perf_counter()
+            run.rerank.update(cache.scores(data.queries[q], [passages[p] for p in pool]))
+            seconds.append(time.perf_counter() - started)
+    finally:
+        cache.close()
+    return seconds
+
+
+def score(
+    data: EvalData,
+    runs: dict[str, QueryRun],
+    strategies: list[str],
+    fusion: FusionSpec,
+    depth: int,
+) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, list[str]]]]:
+    """trec_eval figures and document rankings per strategy."""
+    figures, rankings = {}, {}
+    for strategy in strategies:
+        rankings[strategy] = {
+            q: document_ranking(run, ranking(strategy, run, fusion, depth))
+            for q, run in runs.items()
+        }
+        figures[strategy] = evaluate(data.qrels, rankings[strategy])
+    return figures, rankings
+
+
+def evaluate_strategies(
+    searcher: Searcher,
+    data: EvalData,
+    strategies: list[str],
+    *,
+    candidates: int,
+    depth: int,
+    cache_path: Path,
+    progress: bool,
+    tuning: dict | None = None,
+) -> Evaluation:
+    """Retrieve, rerank where needed and score every strategy on ``data``."""
+    fusion = searcher.stored_fusion()
+    if fusion == FusionSpec() and f"hybrid:{fusion.method}" in strategies:
+        strategies = [s for s in strategies if s != "hybrid"]  # the same ranking twice
+    started = time.perf_counter()
+    runs = retrieve(searcher, data, candidates, progress)
+    timings = {"retrieve_seconds": time.perf_counter() - started}
+    timings["retrieve_ms_per_query"] = 1000 * timings["retrieve_seconds"] / max(1, len(runs))
+    reranker = None
+    if any(s in RERANKED for s in strategies):
+        seconds = add_rerank_scores(
+            searcher, data, runs, strategies, fusion, depth, cache_path, progress
+        )
+        timings["rerank_seconds_median_per_query"] = statistics.median(seconds)
+        reranker = searcher.reranker.name
+    figures, rankings = score(data, runs, strategies, fusion, depth)
+    meta = searcher.meta()
+    backend = searcher.backend
+    return Evaluation(
+        data=data.name,
+        split=data.split,
+        queries=len(runs),
+        backend=f"{backend.engine} {backend.version}",
+        index=searcher.index,
+        bi_encoder=meta.model,
+        analyzer=meta.analyzer,
+        fusion=fusion.describe(),
+        candidates=candidates,
+        rerank_depth=depth,
+        reranker=reranker,
+        figures=figures,
+        timings=timings,
+        tuning=tuning,
+        rankings=rankings,
+    )

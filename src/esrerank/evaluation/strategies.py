@@ -1,0 +1,95 @@
+"""Retrieval strategies, each turning one query's legs (and cross-encoder scores) into a ranking.
+
+- ``bm25``, ``dense``: one leg alone.
+- ``hybrid:<method>``: both legs fused with that normalization (or rrf), arithmetic mean 0.5/0.5.
+- ``hybrid``: both legs fused the index's way (a setting stored by ``--tune``, else min_max).
+- ``dense+rerank``, ``hybrid+rerank``: that ranking's top ``depth`` reordered by the
+  cross-encoder.
+- ``ensemble``: the study's combination, BM25's hits and the cross-encoder scores of the dense
+  top ``depth``, each min-max normalized and averaged 1:1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import ConfigError
+from ..fusion import METHODS, FusionSpec, fuse
+from ..metrics import doc_ranking
+from ..rerank import reranked_order
+from ..types import LegHit
+
+SINGLE = ("bm25", "dense")
+FUSED = tuple(f"hybrid:{method}" for method in METHODS)
+RERANKED = ("dense+rerank", "hybrid+rerank", "ensemble")
+STRATEGIES = (*SINGLE, *FUSED, "hybrid", *RERANKED)
+DEFAULT_STRATEGIES = STRATEGIES
+
+
+@dataclass(frozen=True)
+class QueryRun:
+    """One query's retrieval: each leg's hits, best first, and cross-encoder scores by id."""
+
+    legs: dict[str, list[LegHit]]
+    rerank: dict[str, float] = field(default_factory=dict)
+
+
+def check_strategies(names: list[str]) -> list[str]:
+    unknown = [name for name in names if name not in STRATEGIES]
+    if unknown:
+        raise ConfigError(f"Unknown strategy '{unknown[0]}'. Choose from {', '.join(STRATEGIES)}.")
+    return names
+
+
+def rerank_pools(run: QueryRun, strategies: list[str], fusion: FusionSpec, depth: int) -> set[str]:
+    """Passage ids the cross-encoder must score for these strategies."""
+    pool: set[str] = set()
+    if "dense+rerank" in strategies or "ensemble" in strategies:
+        pool.update(_ids(run.legs["knn"])[:depth])
+    if "hybrid+rerank" in strategies:
+        pool.update(fused_order(run, fusion)[:depth])
+    return pool
+
+
+def ranking(strategy: str, run: QueryRun, fusion: FusionSpec, depth: int) -> list[str]:
+    """Passage ids, best first, for ``strategy``; ``fusion`` is the index's own setting."""
+    if strategy == "bm25":
+        return _ids(run.legs["bm25"])
+    if strategy == "dense":
+        return _ids(run.legs["knn"])
+    if strategy == "hybrid":
+        return fused_order(run, fusion)
+    if strategy.startswith("hybrid:"):
+        return fused_order(run, FusionSpec(strategy.split(":", 1)[1]))
+    if strategy == "dense+rerank":
+        return _rerank(run, _ids(run.legs["knn"]), depth)
+    if strategy == "hybrid+rerank":
+        return _rerank(run, fused_order(run, fusion), depth)
+    if strategy == "ensemble":
+        pool = _ids(run.legs["knn"])[:depth]
+        legs = {
+            "bm25": {h.passage.passage_id: h.score for h in run.legs["bm25"]},
+            "rerank": {pid: run.rerank[pid] for pid in pool},
+        }
+        return list(fuse(legs, FusionSpec()).order)
+    raise ConfigError(f"Unknown strategy '{strategy}'.")
+
+
+def fused_order(run: QueryRun, spec: FusionSpec) -> list[str]:
+    legs = {name: {h.passage.passage_id: h.score for h in hits} for name, hits in run.legs.items()}
+    return list(fuse(legs, spec).order)
+
+
+def document_ranking(run: QueryRun, passage_ids: list[str]) -> list[str]:
+    """Documents in the order their first passage appears in ``passage_ids``."""
+    docs = {h.passage.passage_id: h.passage.doc_id for hits in run.legs.values() for h in hits}
+    return doc_ranking([docs[pid] for pid in passage_ids])
+
+
+def _rerank(run: QueryRun, order: list[str], depth: int) -> list[str]:
+    pool = order[:depth]
+    return reranked_order(pool, [run.rerank[pid] for pid in pool], order[depth:])
+
+
+def _ids(hits: list[LegHit]) -> list[str]:
+    return [hit.passage.passage_id for hit in hits]

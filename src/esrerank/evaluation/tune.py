@@ -1,0 +1,136 @@
+"""Choosing a fusion setting on tuning queries: normalization x combination x weights, and RRF
+with its k, scored by document nDCG@10.
+
+The grid holds each leg alone (weights 1/0 and 0/1). The best of some 150 settings always looks
+better than it is on the queries it was picked on, so the choice is checked by cross-validation:
+the tuning queries are cut into folds; on each fold, the best fused setting and the better leg
+are picked on the other folds and compared on this one. Fusion is kept only when this
+out-of-fold gain in nDCG@10 is more than chance would explain (one-sided paired t-test at the 5%
+level); otherwise the better leg alone is chosen.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..fusion import COMBINATIONS, FusionSpec
+from ..fusion.combine import NEEDS_NON_NEGATIVE
+from ..metrics import evaluate_per_query
+from .strategies import QueryRun, document_ranking, fused_order
+
+WEIGHTS = tuple(round(w / 10, 1) for w in range(11))  # BM25's weight; kNN gets the rest
+RRF_KS = (10.0, 30.0, 60.0, 100.0)
+MEASURE = "ndcg@10"
+LEGS = {"bm25": FusionSpec(weights=(1.0, 0.0)), "dense": FusionSpec(weights=(0.0, 1.0))}
+T_CRITICAL = 1.645  # one-sided 5% (normal approximation; tuning sets have 100s of queries)
+FOLDS = 5
+
+
+@dataclass(frozen=True)
+class Trial:
+    spec: FusionSpec
+    scores: np.ndarray  # per query, in query id order
+
+    @property
+    def score(self) -> float:
+        return float(self.scores.mean()) if len(self.scores) else 0.0
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """The chosen setting, why, and every trial (best first)."""
+
+    chosen: FusionSpec
+    best_fused: Trial
+    best_leg: str
+    leg: Trial
+    out_of_fold_gain: float  # mean nDCG@10 gain of fusion picked without the query judged
+    t_statistic: float
+    trials: list[Trial]
+
+    @property
+    def fused_kept(self) -> bool:
+        return self.chosen == self.best_fused.spec
+
+    def reason(self) -> str:
+        gain = f"{self.out_of_fold_gain:+.3f} nDCG@10 out of fold"
+        if self.fused_kept:
+            return (
+                f"fusion beats {self.best_leg} alone by {gain} "
+                f"(paired t = {self.t_statistic:.2f} > {T_CRITICAL})"
+            )
+        return (
+            f"{self.best_leg} alone, since fusion's gain over it, {gain}, is within chance "
+            f"(paired t = {self.t_statistic:.2f} <= {T_CRITICAL})"
+        )
+
+
+def fusion_grid() -> list[FusionSpec]:
+    """Every setting tried; the default (min_max, arithmetic, 0.5/0.5) first, so it wins ties."""
+    grid = [FusionSpec()]
+    for method in ("min_max", "z_score", "l2"):
+        for combination in COMBINATIONS:
+            if method == "z_score" and combination in NEEDS_NON_NEGATIVE:
+                continue
+            grid += [FusionSpec(method, combination, (w, round(1 - w, 1))) for w in WEIGHTS]
+    for k in RRF_KS:
+        grid += [FusionSpec("rrf", weights=(w, round(1 - w, 1)), rrf_k=k) for w in WEIGHTS]
+    return list(dict.fromkeys(grid))
+
+
+def tune(runs: dict[str, QueryRun], qrels: dict[str, dict[str, int]], seed: int = 13) -> Tuning:
+    """Score every setting of the grid on ``runs`` and choose one (see the module doc)."""
+    query_ids = sorted(q for q in runs if q in qrels)
+    trials = [_trial(spec, runs, qrels, query_ids) for spec in fusion_grid()]
+    legs = [t for t in trials if t.spec in LEGS.values()]
+    fused = [t for t in trials if t.spec not in LEGS.values()]
+    everyone = np.ones(len(query_ids), dtype=bool)
+    leg = _best(legs, everyone)
+    best_fused = _best(fused, everyone)
+    gains = _out_of_fold_gains(fused, legs, len(query_ids), seed)
+    t_statistic = _paired_t(gains)
+    return Tuning(
+        chosen=best_fused.spec if t_statistic > T_CRITICAL else leg.spec,
+        best_fused=best_fused,
+        best_leg=next(name for name, spec in LEGS.items() if spec == leg.spec),
+        leg=leg,
+        out_of_fold_gain=float(gains.mean()) if len(gains) else 0.0,
+        t_statistic=t_statistic,
+        trials=sorted(trials, key=lambda t: -t.score),
+    )
+
+
+def _best(trials: list[Trial], rows: np.ndarray) -> Trial:
+    """The trial with the best mean over ``rows``; the earliest of equals."""
+    return max(trials, key=lambda t: float(t.scores[rows].mean()) if rows.any() else 0.0)
+
+
+def _out_of_fold_gains(fused: list[Trial], legs: list[Trial], count: int, seed: int):
+    """Per query: the best fused setting minus the better leg, both picked on other folds."""
+    fold = np.random.default_rng(seed).permutation(count) % FOLDS
+    gains = np.zeros(count)
+    for number in range(min(FOLDS, count)):
+        held, rest = fold == number, fold != number
+        if not rest.any():
+            continue
+        gains[held] = _best(fused, rest).scores[held] - _best(legs, rest).scores[held]
+    return gains
+
+
+def _trial(spec: FusionSpec, runs, qrels, query_ids: list[str]) -> Trial:
+    rankings = {q: document_ranking(runs[q], fused_order(runs[q], spec)) for q in query_ids}
+    per_query = evaluate_per_query({q: qrels[q] for q in query_ids}, rankings, cutoffs=(10,))
+    return Trial(spec, np.array([per_query[q][MEASURE] for q in query_ids]))
+
+
+def _paired_t(differences: np.ndarray) -> float:
+    """Mean over its standard error; 0 when there is no spread (and no difference)."""
+    if len(differences) < 2:
+        return 0.0
+    spread = float(differences.std(ddof=1))
+    if spread == 0:
+        return math.copysign(math.inf, differences.mean()) if differences.mean() else 0.0
+    return float(differences.mean()) / (spread / math.sqrt(len(differences)))

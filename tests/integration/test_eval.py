@@ -1,0 +1,135 @@
+"""``esrerank eval`` and fusion tuning on every backend, on the shipped SciFact sample."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from esrerank import Searcher
+from esrerank.evaluation import load_eval_data, run_eval
+from esrerank.evaluation.strategies import FUSED, SINGLE
+from esrerank.metrics import ACCURACY_CUTOFFS
+from tests.cli import run_cli
+
+from .conftest import BACKENDS, require_backend
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def sample_beir(tmp_path_factory, sample_dir):
+    """The sample as a BEIR folder: its 20 test claims, and its 100 training claims as dev."""
+    folder = tmp_path_factory.mktemp("sample-beir")
+    (folder / "qrels").mkdir()
+    (folder / "corpus.jsonl").write_text((sample_dir / "corpus.jsonl").read_text())
+    (folder / "queries.jsonl").write_text(
+        (sample_dir / "queries.jsonl").read_text()
+        + (sample_dir / "train-queries.jsonl").read_text()
+    )
+    (folder / "qrels" / "test.tsv").write_text((sample_dir / "queries.qrels.tsv").read_text())
+    (folder / "qrels" / "dev.tsv").write_text((sample_dir / "train-queries.qrels.tsv").read_text())
+    return folder
+
+
+def _evaluate(url, bi_encoder, sample_beir, tmp_path, index):
+    searcher = Searcher(url, index, data_dir=tmp_path / "store", bi_encoder=bi_encoder)
+    searcher.ingest(sample_beir / "corpus.jsonl")
+    data = load_eval_data(sample_beir, "test")
+    evaluation = run_eval(
+        searcher,
+        data,
+        [*SINGLE, *FUSED],
+        candidates=100,
+        depth=100,
+        cache_path=tmp_path / "cache.sqlite",
+        tune_on=load_eval_data(sample_beir, "dev"),
+    )
+    return searcher, evaluation
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_eval_with_tuning_stores_the_fusion_query_then_uses(
+    backend, bi_encoder, sample_beir, tmp_path
+):
+    url = require_backend(backend)
+    searcher, evaluation = _evaluate(url, bi_encoder, sample_beir, tmp_path, f"eval-{backend}")
+    try:
+        assert evaluation.queries == 20
+        assert set(evaluation.figures) == {*SINGLE, *FUSED, "hybrid"}
+        for figures in evaluation.figures.values():
+            accuracy = [figures[f"accuracy@{k}"] for k in ACCURACY_CUTOFFS]
+            assert accuracy == sorted(accuracy)  # more hits can only find more
+            assert all(0 <= value <= 1 for value in figures.values())
+        # 300 abstracts and claims written about them: both legs work well.
+        assert evaluation.figures["bm25"]["accuracy@5"] >= 0.6
+        assert evaluation.figures["dense"]["accuracy@5"] >= 0.6
+        tuning = evaluation.tuning
+        assert tuning["tuning_queries"] == 100
+        assert tuning["test_ndcg@10"] == evaluation.figures["hybrid"]["ndcg@10"]
+
+        fresh = Searcher(url, searcher.index, data_dir=tmp_path / "store", bi_encoder=bi_encoder)
+        stored = fresh.meta().extra["fusion"]
+        assert stored["why"] == tuning["why"]
+        result = fresh.search("cancer", rerank=False)
+        assert result.fusion.describe() == tuning["describe"]
+        fresh.close()
+    finally:
+        searcher.backend.delete_index(searcher.index)
+        searcher.close()
+
+
+def test_eval_figures_agree_across_backends(bi_encoder, sample_beir, tmp_path):
+    figures = {}
+    for backend in BACKENDS:
+        url = require_backend(backend)
+        searcher, evaluation = _evaluate(url, bi_encoder, sample_beir, tmp_path, "eval-parity")
+        searcher.backend.delete_index(searcher.index)
+        searcher.close()
+        figures[backend] = evaluation.figures
+    for backend in BACKENDS[1:]:
+        for strategy in (*SINGLE, "hybrid:min_max"):
+            for measure, value in figures["embedded"][strategy].items():
+                assert figures[backend][strategy][measure] == pytest.approx(value, abs=0.02), (
+                    backend,
+                    strategy,
+                    measure,
+                )
+
+
+def test_eval_command_writes_table_json_plot_and_caches_rerank_scores(
+    sample_beir, tiny_reranker, tmp_path
+):
+    out = tmp_path / "out" / "sample"
+    args = (
+        "eval",
+        str(sample_beir),
+        "--strategies",
+        "bm25,dense,dense+rerank,hybrid+rerank,ensemble",
+        "--reranker",
+        tiny_reranker,
+        "--rerank-depth",
+        "10",
+        "--max-queries",
+        "6",
+        "--out",
+        str(out),
+    )
+    first = run_cli(*args, data_dir=tmp_path / "store")
+    assert first.returncode == 0, first.stderr
+    assert "index 'sample-beir" in first.stderr  # ingested on first use
+    assert "| dense+rerank |" in first.stdout and "| ensemble |" in first.stdout
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert report["queries"] == 6 and report["reranker"] == tiny_reranker
+    assert report["command"].startswith("esrerank eval ")
+    assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+    assert out.with_suffix(".md").read_text().startswith("## sample-beir")
+
+    cache = tmp_path / "store" / "cache" / "rerank-scores.sqlite"
+    rows = sqlite3.connect(cache).execute("SELECT COUNT(*) FROM scores").fetchone()[0]
+    assert 10 <= rows <= 6 * 20  # dense top 10 and fused top 10 of each query, overlapping
+    again = run_cli(*args, data_dir=tmp_path / "store")
+    assert again.returncode == 0, again.stderr
+    assert sqlite3.connect(cache).execute("SELECT COUNT(*) FROM scores").fetchone()[0] == rows
+    assert json.loads(out.with_suffix(".json").read_text())["figures"] == report["figures"]

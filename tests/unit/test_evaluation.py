@@ -1,0 +1,195 @@
+"""The pure logic of ``esrerank eval``: data layouts, strategies, tuning and the report."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from esrerank.errors import InputError
+from esrerank.evaluation import load_eval_data
+from esrerank.evaluation.report import markdown, plot
+from esrerank.evaluation.runner import Evaluation, score
+from esrerank.evaluation.strategies import QueryRun, ranking, rerank_pools
+from esrerank.evaluation.tune import LEGS, fusion_grid, tune
+from esrerank.fusion import FusionSpec
+from esrerank.types import LegHit, Passage
+
+
+def _hits(scored: list[tuple[str, float]]) -> list[LegHit]:
+    """Leg hits for ``(passage id, score)`` pairs, best first; passage ``d#0`` is document d."""
+    return [
+        LegHit(Passage(pid, pid.split("#")[0], "", pid, 0, 0, 1, pid), score, rank)
+        for rank, (pid, score) in enumerate(scored, start=1)
+    ]
+
+
+def _write_beir(folder, corpus_name="corpus.jsonl"):
+    (folder / "qrels").mkdir(parents=True)
+    (folder / corpus_name).write_text('{"_id": "d1", "title": "", "text": "x"}\n')
+    (folder / "queries.jsonl").write_text(
+        '{"_id": "q1", "text": "one"}\n{"_id": "q2", "text": "two"}\n{"_id": "q3", "text": "3"}\n'
+    )
+    (folder / "qrels" / "test.tsv").write_text(
+        "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td1\t1\nq3\td1\t0\n"
+    )
+    return folder
+
+
+def test_beir_and_wiki_layouts_are_found(tmp_path):
+    beir = load_eval_data(_write_beir(tmp_path / "beir"), "test")
+    assert beir.corpus.name == "corpus.jsonl"
+    assert sorted(beir.queries) == ["q1", "q2"]  # q3 has no relevant document
+    wiki = load_eval_data(_write_beir(tmp_path / "wiki", "wiki.json"), "test")
+    assert wiki.corpus.name == "wiki.json"
+
+
+def test_missing_split_names_the_splits_there(tmp_path):
+    folder = _write_beir(tmp_path / "d")
+    with pytest.raises(InputError, match=r"qrels/dev.tsv not found; splits in .*: test"):
+        load_eval_data(folder, "dev")
+
+
+def test_qrels_naming_unknown_queries_is_an_error(tmp_path):
+    folder = _write_beir(tmp_path / "d")
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq9\td1\t1\n")
+    with pytest.raises(InputError, match="1 query id.*not in .*queries.jsonl, e.g. 'q9'"):
+        load_eval_data(folder, "test")
+
+
+def test_held_out_split_is_seeded_disjoint_and_complete(tmp_path):
+    data = load_eval_data(_write_beir(tmp_path / "d"), "test")
+    tuning, rest = data.held_out(0.5, seed=1)
+    assert set(tuning.queries).isdisjoint(rest.queries)
+    assert set(tuning.queries) | set(rest.queries) == set(data.queries)
+    again, _ = data.held_out(0.5, seed=1)
+    assert again.queries == tuning.queries
+
+
+def _run() -> QueryRun:
+    return QueryRun(
+        legs={
+            "bm25": _hits([("a#0", 9.0), ("b#0", 5.0), ("c#0", 1.0)]),
+            "knn": _hits([("c#0", 0.9), ("d#0", 0.8), ("a#0", 0.7)]),
+        },
+        rerank={"a#0": 0.1, "b#0": 0.5, "c#0": 0.9, "d#0": 0.3},
+    )
+
+
+def test_single_legs_and_reranked_orders():
+    run = _run()
+    assert ranking("bm25", run, FusionSpec(), depth=2) == ["a#0", "b#0", "c#0"]
+    assert ranking("dense", run, FusionSpec(), depth=2) == ["c#0", "d#0", "a#0"]
+    # The dense top 2 (c, d) reordered by the cross-encoder (c 0.9 > d 0.3); a stays after.
+    assert ranking("dense+rerank", run, FusionSpec(), depth=2) == ["c#0", "d#0", "a#0"]
+    assert rerank_pools(run, ["dense+rerank"], FusionSpec(), depth=2) == {"c#0", "d#0"}
+
+
+def test_ensemble_is_min_max_bm25_and_rerank_of_dense_pool_averaged():
+    run = _run()
+    # bm25 min-max: a 1, b 0.5, c 0. rerank over dense top 3 (c .9, d .3, a .1): c 1, d 1/4, a 0.
+    # Missing scores count as the leg's floor (0). Means: a .5, b .25, c .5, d .125.
+    assert ranking("ensemble", run, FusionSpec(), depth=3) == ["a#0", "c#0", "b#0", "d#0"]
+
+
+def test_scores_are_per_document():
+    run = QueryRun(legs={"bm25": _hits([("a#0", 3.0), ("a#1", 2.0), ("b#0", 1.0)]), "knn": []})
+    figures, rankings = score(_data({"q": {"b": 1}}), {"q": run}, ["bm25"], FusionSpec(), depth=10)
+    assert rankings["bm25"]["q"] == ["a", "b"]  # a's second passage does not push b down
+    assert figures["bm25"]["mrr@10"] == 0.5
+    assert figures["bm25"]["accuracy@1"] == 0.0
+    assert figures["bm25"]["accuracy@5"] == 1.0
+
+
+def _data(qrels):
+    from esrerank.evaluation.data import EvalData
+
+    return EvalData("t", None, {q: q for q in qrels}, qrels, "test")
+
+
+def test_grid_holds_both_legs_alone_and_starts_with_the_default():
+    grid = fusion_grid()
+    assert grid[0] == FusionSpec()
+    assert all(spec in grid for spec in LEGS.values())
+    assert len(grid) == len(set(grid)) > 100
+
+
+def _runs_where_bm25_is_right(count: int) -> tuple[dict, dict]:
+    """BM25 ranks the relevant document first; kNN ranks it last."""
+    runs, qrels = {}, {}
+    for i in range(count):
+        docs = [f"q{i}d{j}#0" for j in range(5)]
+        runs[f"q{i}"] = QueryRun(
+            legs={
+                "bm25": _hits([(d, 5.0 - j) for j, d in enumerate(docs)]),
+                "knn": _hits([(d, 0.9 - j / 10) for j, d in enumerate(reversed(docs))]),
+            }
+        )
+        qrels[f"q{i}"] = {f"q{i}d0": 1}
+    return runs, qrels
+
+
+def test_tuning_keeps_the_strong_leg_when_fusion_cannot_beat_it():
+    runs, qrels = _runs_where_bm25_is_right(40)
+    tuning = tune(runs, qrels)
+    assert tuning.best_leg == "bm25"
+    assert tuning.leg.score == 1.0
+    # Fusion at best ties BM25 (heavy BM25 weights), so the gain is nil and BM25 is chosen.
+    assert tuning.chosen == LEGS["bm25"]
+    assert "bm25 alone" in tuning.reason()
+
+
+def test_tuning_keeps_fusion_when_it_clearly_wins():
+    runs, qrels = {}, {}
+    for i in range(40):
+        # The relevant document is second in both legs, behind a different decoy in each.
+        runs[f"q{i}"] = QueryRun(
+            legs={
+                "bm25": _hits([("x#0", 2.0), ("rel#0", 1.9), ("y#0", 0.1)]),
+                "knn": _hits([("y#0", 0.9), ("rel#0", 0.89), ("x#0", 0.1)]),
+            }
+        )
+        qrels[f"q{i}"] = {"rel": 1}
+    # One query where both legs are right, so the per-query gains have some spread.
+    runs["q0"] = QueryRun(legs={"bm25": _hits([("rel#0", 2.0)]), "knn": _hits([("rel#0", 1.0)])})
+    tuning = tune(runs, qrels)
+    assert tuning.fused_kept
+    assert tuning.best_fused.score > tuning.leg.score
+    assert "fusion beats" in tuning.reason()
+
+
+def test_markdown_and_plot(tmp_path):
+    figures = {
+        name: {
+            **{f"accuracy@{k}": value for k in (1, 5, 20, 50, 100)},
+            "recall@20": value,
+            "recall@100": value,
+            "mrr@10": value,
+            "ndcg@10": value,
+        }
+        for name, value in (("bm25", 0.5), ("dense", 0.75))
+    }
+    evaluation = Evaluation(
+        data="d",
+        split="test",
+        queries=2,
+        backend="embedded 3",
+        index="d",
+        bi_encoder="m",
+        analyzer="standard",
+        fusion="min_max",
+        candidates=100,
+        rerank_depth=100,
+        reranker=None,
+        figures=figures,
+        timings={"retrieve_ms_per_query": 1.0},
+    )
+    text = markdown(evaluation, "esrerank eval d")
+    assert "| bm25 | 0.500 |" in text
+    assert "| dense | **0.750** |" in text
+    assert "esrerank eval d" in text
+    plot(evaluation, tmp_path / "p.png")
+    assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.dumps(evaluation.to_dict())
+    assert np.isfinite(figures["bm25"]["ndcg@10"])
