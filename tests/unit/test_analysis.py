@@ -5,7 +5,15 @@ import math
 import numpy as np
 import pytest
 
-from esrerank.analysis import analyze, analyze_cjk, analyzer, bm25_scores, encoded_length, idf
+from esrerank.analysis import (
+    analyze,
+    analyze_cjk,
+    analyzer,
+    bm25_scores,
+    cjk_share,
+    encoded_length,
+    idf,
+)
 from esrerank.errors import ConfigError
 
 
@@ -73,3 +81,9 @@ def test_cjk_bigrams_match_a_word_across_its_particle():
 def test_unknown_analyzer_is_a_clear_error():
     with pytest.raises(ConfigError, match="Unknown analyzer 'nori'.*standard, cjk"):
         analyzer("nori")
+
+
+def test_cjk_share_counts_hangul_han_and_kana():
+    assert cjk_share("대한민국 Seoul") == pytest.approx(4 / 9)
+    assert cjk_share("plain English") == 0.0
+    assert cjk_share("") == 0.0

@@ -174,3 +174,32 @@ def test_train_output_not_writable(tmp_path):
 )
 def test_train_contradictory_options(tmp_path, args, message):
     one_line_error(train(*args, tmp_path=tmp_path), 2, message)
+
+
+def test_eval_missing_folder(tmp_path):
+    one_line_error(
+        run("eval", str(tmp_path / "nowhere"), tmp_path=tmp_path),
+        1,
+        r"^error: Evaluation folder '.*nowhere' not found",
+    )
+
+
+def test_eval_unknown_strategy_and_lonely_tune_split(tmp_path):
+    one_line_error(
+        run("eval", str(tmp_path), "--strategies", "bm25,magic", tmp_path=tmp_path),
+        2,
+        r"Unknown strategy 'magic'. Choose from bm25, dense",
+    )
+    one_line_error(
+        run("eval", str(tmp_path), "--tune-split", "dev", tmp_path=tmp_path),
+        2,
+        r"--tune-split applies only with --tune",
+    )
+
+
+def test_unknown_analyzer_is_refused(tmp_path):
+    one_line_error(
+        run("ingest", str(tmp_path / "c.jsonl"), "--analyzer", "nori", tmp_path=tmp_path),
+        2,
+        r"Invalid value for '--analyzer'",
+    )

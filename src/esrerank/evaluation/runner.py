@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -35,13 +35,10 @@ class Evaluation:
     reranker: str | None
     figures: dict[str, dict[str, float]]
     timings: dict[str, float]
-    tuning: dict | None = None
-    rankings: dict[str, dict[str, list[str]]] = field(default_factory=dict, repr=False)
+    tuning: dict | None = None  # how the index's fusion was chosen, when this run tuned it
 
     def to_dict(self) -> dict:
-        return {
-            name: getattr(self, name) for name in self.__dataclass_fields__ if name != "rankings"
-        }
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
 def retrieve(
@@ -106,7 +103,6 @@ def evaluate_strategies(
     depth: int,
     cache_path: Path,
     progress: bool,
-    tuning: dict | None = None,
 ) -> Evaluation:
     """Retrieve, rerank where needed and score every strategy on ``data``."""
     fusion = searcher.stored_fusion()
@@ -123,7 +119,7 @@ def evaluate_strategies(
         )
         timings["rerank_seconds_median_per_query"] = statistics.median(seconds)
         reranker = searcher.reranker.name
-    figures, rankings = score(data, runs, strategies, fusion, depth)
+    figures, _ = score(data, runs, strategies, fusion, depth)
     meta = searcher.meta()
     backend = searcher.backend
     return Evaluation(
@@ -140,6 +136,4 @@ def evaluate_strategies(
         reranker=reranker,
         figures=figures,
         timings=timings,
-        tuning=tuning,
-        rankings=rankings,
     )
