@@ -39,6 +39,8 @@ def main() -> None:
     ]
     for r in reports:
         t = r["tuning"]
+        if t is None:
+            continue
         lines.append(
             f"| {_name(r)} | {r['backend']} | {r['queries']} | {t['describe']} | {t['why']} "
             f"| {t['test_ndcg@10']:.3f} | {t['best_leg']} {t['best_leg_test_ndcg@10']:.3f} "

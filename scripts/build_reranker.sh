@@ -31,7 +31,7 @@ The cross-encoder esrerank uses when the hub default (cross-encoder/ms-marco-Min
 be loaded. Fine-tuned from all-MiniLM-L6-v2 by scripts/build_reranker.sh on the train split of
 BEIR SciFact only (Wadden et al. 2020); training.json records the recipe and dev figures. Weights
 are stored as fp16 and load as float32. Because it is trained on SciFact, its use follows
-SciFact's license, CC BY-NC 2.0. Its measured effect is in benchmarks/results/scifact-rerank.md.
+SciFact's license, CC BY-NC 2.0. Its measured effect is in benchmarks/results/eval/scifact-embedded.md.
 """
 
 source, target = Path(sys.argv[1]), Path(sys.argv[2])

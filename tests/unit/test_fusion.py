@@ -67,6 +67,13 @@ def test_fuse_min_max_arithmetic_missing_gets_leg_minimum():
     assert result.order == ("b", "a", "c", "d")
 
 
+def test_fuse_min_max_missing_gets_zero_even_when_the_leg_has_one_hit():
+    # One BM25 hit normalizes to 1.0; a passage BM25 never matched must not get 1.0 as well.
+    result = fuse({"bm25": {"a": 10.0}, "knn": {"a": 0.2, "b": 0.9, "c": 0.1}}, FusionSpec())
+    # knn min-max: a 0.125, b 1, c 0. Means: a (1 + .125) / 2, b (0 + 1) / 2, c 0.
+    assert result.scores == pytest.approx({"a": 0.5625, "b": 0.5, "c": 0.0})
+
+
 def test_fuse_z_score_missing_gets_leg_minimum_not_zero():
     result = fuse({"bm25": BM25, "knn": KNN}, FusionSpec("z_score", "arithmetic", (1.0, 1.0)))
     z_bm25, z_knn = z_score(BM25), z_score(KNN)

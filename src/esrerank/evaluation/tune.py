@@ -1,7 +1,7 @@
 """Choosing a fusion setting on tuning queries: normalization x combination x weights, and RRF
 with its k, scored by document nDCG@10.
 
-The grid holds each leg alone (weights 1/0 and 0/1). The best of some 150 settings always looks
+The grid holds each leg alone (weights 1/0 and 0/1). The best of some 120 settings always looks
 better than it is on the queries it was picked on, so the choice is checked by cross-validation:
 the tuning queries are cut into folds; on each fold, the best fused setting and the better leg
 are picked on the other folds and compared on this one. Fusion is kept only when this

@@ -1,8 +1,10 @@
 """Fusion of the BM25 and kNN legs into one ranked list.
 
 ``fuse`` normalizes each leg over the hits it returned and combines them per id, or applies
-reciprocal rank fusion. The missing-score rule: an id that one leg did not return gets that leg's
-lowest normalized score (0.0 under min_max); under RRF it gets nothing from that leg. A leg that
+reciprocal rank fusion. The missing-score rule: an id that one leg did not return gets 0.0 under
+min_max (also when all of that leg's hits tie at 1.0, as OpenSearch's normalization-processor
+does) and that leg's lowest normalized score under z_score and l2; under RRF it gets nothing from
+that leg. A leg that
 returned no hits at all is left out of the combination. Ties are broken by id, ascending, so the
 order is deterministic.
 """
@@ -98,16 +100,18 @@ def fuse(legs: Mapping[str, Mapping[str, float]], spec: FusionSpec) -> FusionRes
     else:
         normalize = NORMALIZATIONS[spec.method]
         normalized = {name: normalize(legs[name]) for name in names}
-        scores = _combine(normalized, weights, COMBINATIONS[spec.combination])
+        scores = _combine(normalized, weights, COMBINATIONS[spec.combination], spec.method)
     order = tuple(sorted(scores, key=lambda key: (-scores[key], key)))
     return FusionResult(order=order, scores=scores, normalized=normalized)
 
 
-def _combine(normalized, weights, combination) -> dict[str, float]:
+def _combine(normalized, weights, combination, method: str) -> dict[str, float]:
     present = [name for name in normalized if normalized[name]]
     if not present:
         return {}
-    floor = {name: min(normalized[name].values()) for name in present}
+    floor = {
+        name: 0.0 if method == "min_max" else min(normalized[name].values()) for name in present
+    }
     ids = {key for name in present for key in normalized[name]}
     leg_weights = [weights[name] for name in present]
     if sum(leg_weights) == 0:
