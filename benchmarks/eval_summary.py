@@ -63,7 +63,7 @@ def main() -> None:
 def _name(report: dict) -> str:
     setup = "" if report["analyzer"] == "standard" else f", {report['analyzer']}"
     model = report["bi_encoder"].split("/")[-1]
-    return f"{report['data']} ({model}{setup})"
+    return f"{report['data']} ({model}{setup}), {report['queries']} q"
 
 
 if __name__ == "__main__":
