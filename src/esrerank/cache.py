@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 SQLITE_VARIABLES = 900  # stay under SQLite's limit on parameters per statement
@@ -39,6 +39,17 @@ class DiskCache:
     def put_many(self, items: Iterable[tuple[str, object]]) -> None:
         with self.db:
             self.db.executemany(f"INSERT OR REPLACE INTO {self.table} VALUES (?, ?)", items)
+
+    def get_or_compute(self, keys: Sequence[str], compute: Callable[[list[int]], Sequence]) -> list:
+        """The value of each key: read where cached, else made by ``compute(positions of the
+        missing keys)`` and stored."""
+        found = self.get_many(keys)
+        missing = [i for i, key in enumerate(keys) if key not in found]
+        if missing:
+            fresh = dict(zip((keys[i] for i in missing), compute(missing), strict=True))
+            self.put_many(fresh.items())
+            found.update(fresh)
+        return [found[key] for key in keys]
 
     def close(self) -> None:
         self.db.close()

@@ -253,15 +253,14 @@ class Searcher:
         if self._embedding_cache is None or not passages:
             return encoder.encode([p.content for p in passages], batch_size)
         model = model_identity(encoder.name)
-        keys = [cache_key(model, p.content) for p in passages]
-        found = self._embedding_cache.get_many(keys)
-        todo = [i for i, key in enumerate(keys) if key not in found]
-        if todo:
-            new = encoder.encode([passages[i].content for i in todo], batch_size)
-            fresh = {keys[i]: vector.tobytes() for i, vector in zip(todo, new, strict=True)}
-            self._embedding_cache.put_many(fresh.items())
-            found.update(fresh)
-        return np.stack([np.frombuffer(found[key], dtype=np.float32) for key in keys])
+        rows = self._embedding_cache.get_or_compute(
+            [cache_key(model, p.content) for p in passages],
+            lambda missing: [
+                vector.tobytes()
+                for vector in encoder.encode([passages[i].content for i in missing], batch_size)
+            ],
+        )
+        return np.stack([np.frombuffer(row, dtype=np.float32) for row in rows])
 
     def _prepare_index(self, meta: IndexMeta, recreate: bool) -> None:
         if recreate:

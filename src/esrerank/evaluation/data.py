@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..corpus import read_qrels, read_queries
 from ..errors import InputError
+from ..training.data import split_off
 
 CORPUS_NAMES = ("corpus.jsonl", "wiki.json", "corpus.json")
 
@@ -44,14 +45,14 @@ class EvalData:
 
     def held_out(self, fraction: float, seed: int) -> tuple[EvalData, EvalData]:
         """A seeded split into (tuning part, remaining test part), both non-empty."""
-        ids = sorted(self.queries)
-        if len(ids) < 2:
-            raise InputError(f"{self.name}: {len(ids)} judged query; need 2 to hold some out.")
-        random.Random(seed).shuffle(ids)
-        held = min(max(1, round(len(ids) * fraction)), len(ids) - 1)
+        if len(self.queries) < 2:
+            raise InputError(
+                f"{self.name}: {len(self.queries)} judged query; need 2 to hold some out."
+            )
+        rest, held = split_off(sorted(self.queries), fraction, seed)
         return (
-            self.subset(sorted(ids[:held]), f"{self.split} ({fraction:.0%} held out for tuning)"),
-            self.subset(sorted(ids[held:]), f"{self.split} (the other {1 - fraction:.0%})"),
+            self.subset(sorted(held), f"{self.split} ({fraction:.0%} held out for tuning)"),
+            self.subset(sorted(rest), f"{self.split} (the other {1 - fraction:.0%})"),
         )
 
 

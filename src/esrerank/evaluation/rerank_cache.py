@@ -22,17 +22,15 @@ class RerankCache:
 
     def scores(self, query: str, passages: Sequence[Passage]) -> dict[str, float]:
         """Each passage's score against ``query``: from the cache, else scored and stored."""
-        keys = {p.passage_id: cache_key(self.model, query, p.content) for p in passages}
-        found = self.store.get_many(list(keys.values()))
-        todo = [p for p in passages if keys[p.passage_id] not in found]
-        if todo:
-            outcome = self.reranker.score(query, [p.content for p in todo])
-            if not outcome.reranked:
-                raise ModelError(f"Reranking failed: {outcome.reason}")
-            new = {keys[p.passage_id]: float(s) for p, s in zip(todo, outcome.scores, strict=True)}
-            self.store.put_many(new.items())
-            found.update(new)
-        return {pid: found[key] for pid, key in keys.items()}
+        keys = [cache_key(self.model, query, p.content) for p in passages]
+        scores = self.store.get_or_compute(keys, lambda todo: self._score(query, passages, todo))
+        return {p.passage_id: score for p, score in zip(passages, scores, strict=True)}
+
+    def _score(self, query: str, passages: Sequence[Passage], positions: list[int]) -> list[float]:
+        outcome = self.reranker.score(query, [passages[i].content for i in positions])
+        if not outcome.reranked:
+            raise ModelError(f"Reranking failed: {outcome.reason}")
+        return [float(score) for score in outcome.scores]
 
     def close(self) -> None:
         self.store.close()
