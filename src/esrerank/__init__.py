@@ -14,6 +14,7 @@ from .errors import (
 )
 from .fusion import FusionSpec
 from .pipeline import Searcher, SearchResult
+from .runtimes import Runtime
 from .types import Hit, IngestReport, Passage, StageScore
 
 __version__ = "0.1.0"
@@ -33,6 +34,7 @@ __all__ = [
     "InputError",
     "ModelError",
     "Passage",
+    "Runtime",
     "SearchResult",
     "Searcher",
     "StageScore",

@@ -28,6 +28,7 @@ from .errors import ConfigError, EsrerankError
 from .evaluation.strategies import DEFAULT_STRATEGIES
 from .fusion import COMBINATIONS, METHODS, FusionSpec
 from .models import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER
+from .runtimes import AUTO, BACKENDS, PRECISION_NAMES, Runtime
 from .training.cross import LOSSES
 
 log = logging.getLogger("esrerank")
@@ -69,6 +70,18 @@ def _store_options_with(index_default: str | None = DEFAULT_INDEX, index_help: s
                 show_default=True,
                 help="Bi-encoder: a model name or a local folder.",
             ),
+            _runtime_option(
+                "--backend",
+                [AUTO, *BACKENDS],
+                "Where the bi-encoder and the reranker run: auto = the fastest route that keeps "
+                "fp32's results (openvino; torch when openvino is not installed).",
+            ),
+            _runtime_option(
+                "--precision",
+                [AUTO, *PRECISION_NAMES],
+                "Precision: fp32, bf16 (torch, openvino) or int8 (onnx, openvino); auto = fp32 "
+                "for the reranker, bf16 for the bi-encoder where the backend has it.",
+            ),
             click.option(
                 "--progress/--no-progress",
                 default=None,
@@ -80,6 +93,27 @@ def _store_options_with(index_default: str | None = DEFAULT_INDEX, index_help: s
         return command
 
     return decorate
+
+
+def _runtime_option(flag: str, choices: list[str], help: str):
+    """``--backend`` / ``--precision``: kept in the context for ``_searcher``, since they apply
+    to every command alike."""
+
+    def remember(ctx: click.Context, param: click.Parameter, value):
+        ctx.meta[param.name] = value
+        return value
+
+    return click.option(
+        flag,
+        type=click.Choice(choices),
+        envvar=f"ESRERANK_{flag[2:].upper()}",
+        show_envvar=True,
+        default=AUTO,
+        show_default=True,
+        expose_value=False,
+        callback=remember,
+        help=help,
+    )
 
 
 _store_options = _store_options_with()
@@ -229,7 +263,7 @@ def ingest(
             recreate=recreate,
             progress=_progress(progress),
         )
-    _report_ingest(report, f"{_where(searcher)} index '{index}': ")
+    _report_ingest(report, f"{_where(searcher)} index '{index}' ({searcher.encoder.label}): ")
 
 
 @cli.command()
@@ -704,12 +738,16 @@ def _quote(arg: str) -> str:
 def _searcher(url, index, data_dir, bi_encoder, reranker=DEFAULT_CROSS_ENCODER):
     from .pipeline import Searcher
 
+    options = click.get_current_context().meta
+    runtime = _usage(lambda: Runtime(options.get("backend", AUTO), options.get("precision", AUTO)))
     return Searcher(
         url or None,
         index,
         data_dir=data_dir,
         bi_encoder=bi_encoder,
         reranker=reranker,
+        rerank_runtime=runtime,
+        bi_encoder_runtime=runtime,
         embedding_cache=_cache_dir(data_dir) / "embeddings.sqlite",
     )
 

@@ -71,6 +71,8 @@ def load_model(name: str, role: str, loader: Callable[[str], T]) -> T:
     location = resolve_model(name, role)
     try:
         return loader(str(location))
+    except ModelError:
+        raise
     except OSError as exc:
         raise missing_model(name, role, f"loading failed ({exc})") from exc
     except Exception as exc:

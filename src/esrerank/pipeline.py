@@ -28,6 +28,7 @@ from .errors import ConfigError
 from .fusion import FusionResult, FusionSpec, fuse
 from .models import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER
 from .rerank import Reranker, RerankOutcome, reranked_order
+from .runtimes import Runtime
 from .types import Hit, IngestReport, LegHit, Passage, Record, StageScore
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,8 @@ class Searcher:
 
     Models are given by name or folder and load on first use (the cross-encoder only when a
     search reranks), or as loaded ``BiEncoder`` / ``Reranker`` objects shared between searchers.
+    ``rerank_runtime`` and ``bi_encoder_runtime`` say where each runs (``esrerank.runtimes``:
+    by default the fastest route installed).
     With ``embedding_cache`` (a file), passage embeddings are kept there and reused by any
     index built with the same bi-encoder.
     """
@@ -83,11 +86,18 @@ class Searcher:
         rerank_max_length: int = 256,
         rerank_batch_size: int = 16,
         device: str | None = None,
+        rerank_runtime: Runtime = Runtime(),
+        bi_encoder_runtime: Runtime = Runtime(),
         embedding_cache: str | Path | None = None,
     ) -> None:
         self.index = index
         self.backend: Backend = open_backend(url, data_dir or default_data_dir())
-        self._rerank_options = {"max_length": rerank_max_length, "batch_size": rerank_batch_size}
+        self._rerank_options = {
+            "max_length": rerank_max_length,
+            "batch_size": rerank_batch_size,
+            "runtime": rerank_runtime,
+        }
+        self._bi_encoder_runtime = bi_encoder_runtime
         self.device = device
         self._encoder = bi_encoder
         self._reranker = reranker
@@ -98,7 +108,9 @@ class Searcher:
     def encoder(self) -> BiEncoder:
         """The bi-encoder, loaded on first use when given by name."""
         if isinstance(self._encoder, str):
-            self._encoder = load_bi_encoder(self._encoder, device=self.device)
+            self._encoder = load_bi_encoder(
+                self._encoder, device=self.device, runtime=self._bi_encoder_runtime
+            )
         return self._encoder
 
     @property
@@ -252,7 +264,7 @@ class Searcher:
         encoder = self.encoder
         if self._embedding_cache is None or not passages:
             return encoder.encode([p.content for p in passages], batch_size)
-        model = model_identity(encoder.name)
+        model = f"{model_identity(encoder.name)}|{_route(encoder)}"
         rows = self._embedding_cache.get_or_compute(
             [cache_key(model, p.content) for p in passages],
             lambda missing: [
@@ -335,15 +347,17 @@ class Searcher:
             legs=legs,
             fused=fused,
             reranked=outcome.reranked,
-            reranker=reranker.name if reranker is not None else None,
+            reranker=reranker.label if reranker is not None else None,
             rerank_reason=outcome.reason,
             timings=timings,
         )
 
     def checked_encoder(self) -> BiEncoder:
-        """The bi-encoder, once checked against the one that built the index."""
+        """The bi-encoder, once checked against the one that built the index (read first, so a
+        missing index fails before any model loads)."""
+        meta = self.meta()
         encoder = self.encoder
-        self.meta().check_model(self.index, encoder.name, encoder.dimension)
+        meta.check_model(self.index, encoder.name, encoder.dimension)
         return encoder
 
     def meta(self) -> IndexMeta:
@@ -433,6 +447,12 @@ def documents_of(passages: list[Passage], index: str) -> list[Record]:
         title = parts[0].title
         records.append(Record(doc_id, title, "".join(text).strip(), f"index '{index}'"))
     return records
+
+
+def _route(encoder) -> str:
+    """The runtime an encoder runs on (fp32 torch for the packaged e5's own engine)."""
+    runtime = getattr(encoder, "runtime", None)
+    return runtime.describe() if runtime is not None else "own"
 
 
 def _doc_of(passage_id: str) -> str:

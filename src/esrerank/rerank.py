@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from .errors import ModelError
+from .export import load_exported
 from .models import DEFAULT_CROSS_ENCODER, OFFLINE_CROSS_ENCODER, bundled_available, load_model
+from .runtimes import Runtime, torch_precision
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +31,11 @@ class RerankOutcome:
 
 
 class Reranker:
-    """A sentence-transformers ``CrossEncoder`` with one relevance score per pair.
+    """A cross-encoder with one relevance score per pair, run by torch (sentence-transformers),
+    ONNX Runtime or OpenVINO (``runtime``; see ``esrerank.runtimes``).
 
     When the default hub model cannot be loaded (offline, not cached), the reranker shipped with
-    esrerank is used and ``name`` says so."""
+    esrerank is used and ``name`` says so; ``label`` adds the route that runs it."""
 
     def __init__(
         self,
@@ -40,20 +43,13 @@ class Reranker:
         max_length: int = 256,
         batch_size: int = 16,
         device: str | None = None,
+        runtime: Runtime = Runtime(),
     ) -> None:
-        from sentence_transformers import CrossEncoder
-
         self.batch_size = batch_size
-
-        def load(model_name: str):
-            return load_model(
-                model_name,
-                "cross-encoder",
-                lambda location: CrossEncoder(location, max_length=max_length, device=device),
-            )
-
+        self.max_length = max_length
+        self.runtime = runtime.for_device(device).resolve("cross-encoder")
         try:
-            self.model = load(name)
+            self._predict = self._load(name, device)
         except ModelError as exc:
             if name != DEFAULT_CROSS_ENCODER or not bundled_available(OFFLINE_CROSS_ENCODER):
                 raise
@@ -64,13 +60,39 @@ class Reranker:
             )
             log.debug("why: %s", exc)
             name = OFFLINE_CROSS_ENCODER
-            self.model = load(name)
+            self._predict = self._load(name, device)
         self.name = name
-        if self.model.num_labels != 1:
+
+    @property
+    def label(self) -> str:
+        """The model and the route it runs on, e.g. ``name (openvino int8)``."""
+        return f"{self.name} ({self.runtime.describe()})"
+
+    def _load(self, name: str, device: str | None) -> Callable[[list[tuple[str, str]]], np.ndarray]:
+        """A function from pairs to scores, for ``name`` on this reranker's runtime."""
+        if self.runtime.backend != "torch":
+            model = load_exported(name, "cross-encoder", self.runtime, self.max_length)
+            return lambda pairs: model.run(pairs).reshape(-1)
+        from sentence_transformers import CrossEncoder
+
+        model = load_model(
+            name,
+            "cross-encoder",
+            lambda location: CrossEncoder(location, max_length=self.max_length, device=device),
+        )
+        if model.num_labels != 1:
             raise ModelError(
-                f"cross-encoder '{name}' has {self.model.num_labels} output labels; a reranker "
+                f"cross-encoder '{name}' has {model.num_labels} output labels; a reranker "
                 "needs exactly one relevance score."
             )
+
+        def predict(pairs: list[tuple[str, str]]) -> np.ndarray:
+            with torch_precision(self.runtime):
+                return model.predict(
+                    pairs, batch_size=len(pairs), show_progress_bar=False, convert_to_numpy=True
+                )
+
+        return predict
 
     def score(
         self, query: str, passages: Sequence[str], timeout: float | None = None
@@ -87,9 +109,7 @@ class Reranker:
             for begin in range(0, len(order), self.batch_size):
                 batch = order[begin : begin + self.batch_size]
                 pairs = [(query, passages[i]) for i in batch]
-                scores[batch] = self.model.predict(
-                    pairs, batch_size=len(pairs), show_progress_bar=False, convert_to_numpy=True
-                )
+                scores[batch] = self._predict(pairs)
                 elapsed = time.perf_counter() - started
                 if (
                     timeout is not None

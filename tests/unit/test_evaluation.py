@@ -193,3 +193,26 @@ def test_markdown_and_plot(tmp_path):
     assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert json.dumps(evaluation.to_dict())
     assert np.isfinite(figures["bm25"]["ndcg@10"])
+
+
+def test_cached_rerank_scores_are_kept_apart_per_route(tmp_path):
+    """An int8 reranker must not read the scores its fp32 twin cached, nor the other way."""
+    from types import SimpleNamespace
+
+    from esrerank.evaluation.rerank_cache import RerankCache
+    from esrerank.rerank import RerankOutcome
+    from esrerank.runtimes import Runtime
+
+    passage = Passage("d#0", "d", "", "text", 0, 0, 4, "h")
+
+    def cache(route: str, score: float) -> RerankCache:
+        reranker = SimpleNamespace(
+            name="model",
+            runtime=Runtime(*route.split()),
+            score=lambda query, texts: RerankOutcome(np.full(len(texts), score)),
+        )
+        return RerankCache(tmp_path / "scores.sqlite", reranker, 256)
+
+    assert cache("openvino fp32", 0.9).scores("q", [passage]) == {"d#0": 0.9}
+    assert cache("openvino int8", 0.4).scores("q", [passage]) == {"d#0": 0.4}
+    assert cache("openvino fp32", 0.0).scores("q", [passage]) == {"d#0": 0.9}  # from the cache

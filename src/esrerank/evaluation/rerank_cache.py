@@ -1,5 +1,6 @@
 """Cross-encoder scores kept on disk, so evaluating again (another backend, other strategies)
-scores only pairs it has not seen. A score is keyed by model, truncation, query and passage."""
+scores only pairs it has not seen. A score is keyed by model, truncation, runtime (backend and
+precision), query and passage."""
 
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ from ..types import Passage
 
 
 class RerankCache:
-    """``(model, query, passage content) -> score``."""
+    """``(model, runtime, query, passage content) -> score``."""
 
     def __init__(self, path: str | Path, reranker: Reranker, max_length: int) -> None:
         self.store = DiskCache(path, "scores")
         self.reranker = reranker
-        self.model = f"{model_identity(reranker.name)}|{max_length}"
+        self.model = f"{model_identity(reranker.name)}|{max_length}|{reranker.runtime.describe()}"
 
     def scores(self, query: str, passages: Sequence[Passage]) -> dict[str, float]:
         """Each passage's score against ``query``: from the cache, else scored and stored."""

@@ -118,7 +118,7 @@ def evaluate_strategies(
             searcher, data, runs, strategies, fusion, depth, cache_path, progress
         )
         timings["rerank_seconds_median_per_query"] = statistics.median(seconds)
-        reranker = searcher.reranker.name
+        reranker = searcher.reranker.label
     figures, _ = score(data, runs, strategies, fusion, depth)
     meta = searcher.meta()
     backend = searcher.backend

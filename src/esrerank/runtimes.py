@@ -1,0 +1,106 @@
+"""Where a model runs: torch (sentence-transformers), ONNX Runtime or OpenVINO, at a precision.
+
+``auto`` is, per role, the fastest route measured to keep fp32's results (benchmarks/results/
+rerank-speed-*.md): OpenVINO fp32 for the cross-encoder, whose int8 and bf16 routes are faster
+but reorder its top 5 too often, and OpenVINO bf16 for the bi-encoder. A route whose package is
+missing falls back to torch fp32 with a warning, so an install without the runtimes still works.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from dataclasses import dataclass
+
+from .errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+AUTO = "auto"
+PRECISIONS = {
+    "torch": ("fp32", "bf16"),
+    "onnx": ("fp32", "int8"),
+    "openvino": ("fp32", "bf16", "int8"),
+}
+BACKENDS = tuple(PRECISIONS)
+PRECISION_NAMES = ("fp32", "bf16", "int8")
+# What each route needs besides torch (which exports): onnx writes the graph, the runtime runs
+# it, NNCF quantizes for OpenVINO int8.
+PACKAGES = {
+    ("onnx", "fp32"): ("onnx", "onnxruntime"),
+    ("onnx", "int8"): ("onnx", "onnxruntime"),
+    ("openvino", "fp32"): ("onnx", "openvino"),
+    ("openvino", "bf16"): ("onnx", "openvino"),
+    ("openvino", "int8"): ("onnx", "openvino", "nncf"),
+}
+DEFAULT_BACKEND = "openvino"
+DEFAULTS = {"cross-encoder": ("openvino", "fp32"), "bi-encoder": ("openvino", "bf16")}
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """A backend and a precision; ``auto`` in either picks the fastest route installed."""
+
+    backend: str = AUTO
+    precision: str = AUTO
+
+    def __post_init__(self) -> None:
+        if self.backend != AUTO and self.backend not in PRECISIONS:
+            raise ConfigError(
+                f"Unknown backend '{self.backend}'. Choose one of: auto, {', '.join(BACKENDS)}."
+            )
+        allowed = PRECISIONS[DEFAULT_BACKEND if self.backend == AUTO else self.backend]
+        if self.precision != AUTO and self.precision not in allowed:
+            raise ConfigError(
+                f"Precision '{self.precision}' is not available with backend '{self.backend}'. "
+                f"Choose one of: auto, {', '.join(allowed)}."
+            )
+
+    def for_device(self, device: str | None) -> Runtime:
+        """On a GPU (``device`` other than the CPU) ``auto`` means torch: the CPU routes are
+        what this module speeds up."""
+        if device in (None, "cpu") or self.backend != AUTO:
+            return self
+        return Runtime("torch", "fp32" if self.precision == AUTO else self.precision)
+
+    def resolve(self, role: str) -> Runtime:
+        """The concrete route to run ``role`` on: ``auto`` filled in with the role's default
+        (a precision the backend lacks becomes fp32), and torch fp32 where the route's packages
+        are missing (with a warning naming what to install)."""
+        default_backend, default_precision = DEFAULTS[role]
+        backend = default_backend if self.backend == AUTO else self.backend
+        precision = self.precision
+        if precision == AUTO:
+            precision = default_precision if default_precision in PRECISIONS[backend] else "fp32"
+        missing = missing_packages(backend, precision)
+        if missing:
+            log.warning(
+                "%s %s needs %s, which is not installed; running torch fp32 instead "
+                "(pip install %s, or pip install 'esrerank[runtimes]').",
+                backend,
+                precision,
+                " and ".join(missing),
+                " ".join(missing),
+            )
+            return Runtime("torch", "fp32")
+        return Runtime(backend, precision)
+
+    def describe(self) -> str:
+        return f"{self.backend} {self.precision}"
+
+
+def missing_packages(backend: str, precision: str) -> list[str]:
+    """The Python packages that ``backend`` at ``precision`` needs and cannot import."""
+    needed = PACKAGES.get((backend, precision), ())
+    return [name for name in needed if importlib.util.find_spec(name) is None]
+
+
+def torch_precision(runtime: Runtime):
+    """A context in which torch computes at ``runtime``'s precision (bf16 autocast or none)."""
+    import contextlib
+
+    if runtime.backend == "torch" and runtime.precision == "bf16":
+        import torch
+
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()

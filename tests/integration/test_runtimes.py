@@ -1,0 +1,128 @@
+"""The exported routes run the same models: fp32 copies score as torch does, the faster ones keep
+the ranking close, each copy is built once, and the command line names the route that ran."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from esrerank import export
+from esrerank.encoders import BiEncoder
+from esrerank.errors import ModelError
+from esrerank.models import OFFLINE_CROSS_ENCODER, resolve_model
+from esrerank.rerank import Reranker
+from esrerank.runtimes import Runtime
+from tests.cli import run_cli
+
+pytestmark = [pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def pairs(sample_dir) -> list[tuple[str, str]]:
+    """Each sample query against 12 abstracts, its gold one first."""
+    docs = [json.loads(line) for line in (sample_dir / "corpus.jsonl").read_text().splitlines()]
+    text = {d["_id"]: f"{d['title']}\n{d['text']}" for d in docs}
+    queries = [json.loads(line) for line in (sample_dir / "queries.jsonl").read_text().splitlines()]
+    gold = {}
+    for line in (sample_dir / "queries.qrels.tsv").read_text().splitlines()[1:]:
+        query_id, doc_id, _ = line.split("\t")
+        gold.setdefault(query_id, doc_id)
+    others = sorted(text)[:11]
+    return [
+        (q["text"], text[doc])
+        for q in queries[:6]
+        for doc in [gold[q["_id"]], *[d for d in others if d != gold[q["_id"]]][:11]]
+    ]
+
+
+@pytest.fixture(scope="module")
+def torch_scores(pairs) -> np.ndarray:
+    return _scores(Reranker(OFFLINE_CROSS_ENCODER, runtime=Runtime("torch", "fp32")), pairs)
+
+
+def _scores(reranker: Reranker, pairs) -> np.ndarray:
+    return np.concatenate(
+        [
+            reranker.score(pairs[i][0], [p for _, p in pairs[i : i + 12]]).scores
+            for i in range(0, len(pairs), 12)
+        ]
+    )
+
+
+@pytest.mark.parametrize("route", ["onnx fp32", "openvino fp32"])
+def test_fp32_copies_score_as_torch(route, pairs, torch_scores):
+    reranker = Reranker(OFFLINE_CROSS_ENCODER, runtime=Runtime(*route.split()))
+    assert reranker.label == f"{OFFLINE_CROSS_ENCODER} ({route})"
+    np.testing.assert_allclose(_scores(reranker, pairs), torch_scores, atol=1e-4)
+
+
+@pytest.mark.parametrize("route", ["openvino bf16", "openvino int8", "onnx int8"])
+def test_faster_routes_keep_the_ranking_close(route, pairs, torch_scores):
+    scores = _scores(Reranker(OFFLINE_CROSS_ENCODER, runtime=Runtime(*route.split())), pairs)
+    assert np.abs(scores - torch_scores).max() < 0.2
+    for begin in range(0, len(pairs), 12):  # the gold abstract's rank moves by at most one
+        ours = int((scores[begin : begin + 12] > scores[begin]).sum())
+        theirs = int((torch_scores[begin : begin + 12] > torch_scores[begin]).sum())
+        assert abs(ours - theirs) <= 1, f"{route}: gold ranked {ours + 1}, torch {theirs + 1}"
+
+
+@pytest.mark.parametrize(
+    ("route", "closest"), [("openvino fp32", 0.9999), ("openvino bf16", 0.999)]
+)
+def test_bi_encoder_copies_embed_as_torch(route, closest, pairs):
+    texts = [passage for _, passage in pairs[:24]] + ["  spaces around  ", "x"]
+    reference = BiEncoder(runtime=Runtime("torch", "fp32"))
+    encoder = BiEncoder(runtime=Runtime(*route.split()))
+    cosines = (encoder.encode(texts) * reference.encode(texts)).sum(axis=1)
+    assert cosines.min() > closest
+    assert encoder.dimension == reference.dimension == 384
+    assert encoder.token_spans(texts[0]) == reference.token_spans(texts[0])
+
+
+def test_a_copy_is_built_once_then_loaded(tmp_path, monkeypatch):
+    runtime = Runtime("onnx", "fp32")
+    location = str(resolve_model(OFFLINE_CROSS_ENCODER, "cross-encoder"))
+    folder = export.exported_model("bundled", location, "cross-encoder", runtime, tmp_path)
+    assert (folder / "model.onnx").is_file() and (folder / "tokenizer.json").is_file()
+
+    def no_build(*args):
+        raise AssertionError("built again")
+
+    monkeypatch.setattr(export, "_build", no_build)
+    assert export.exported_model("bundled", location, "cross-encoder", runtime, tmp_path) == folder
+    with pytest.raises(ModelError, match="built again"):  # another route is another copy
+        export.exported_model(
+            "bundled", location, "cross-encoder", Runtime("openvino", "fp32"), tmp_path
+        )
+    assert not list(tmp_path.glob("*/.build-*")), "a failed build left its staging folder"
+
+
+def test_command_line_names_the_route_and_rejects_a_bad_one(sample_dir, tmp_path):
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("\n".join((sample_dir / "corpus.jsonl").read_text().splitlines()[:5]) + "\n")
+    store = tmp_path / "store"
+    ingested = run_cli("ingest", str(corpus), "--index", "routes", data_dir=store)
+    assert ingested.returncode == 0, ingested.stderr
+    assert "(openvino bf16)" in ingested.stdout  # the bi-encoder's default route
+
+    queried = run_cli(
+        "query", "obesity surgery", "--index", "routes", data_dir=store, ESRERANK_BACKEND="torch"
+    )
+    assert queried.returncode == 0, queried.stderr
+    assert f"reranker {OFFLINE_CROSS_ENCODER} (torch fp32)" in queried.stdout
+
+    bad = run_cli(
+        "query",
+        "x",
+        "--index",
+        "routes",
+        "--backend",
+        "onnx",
+        "--precision",
+        "bf16",
+        data_dir=store,
+    )
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert "Precision 'bf16' is not available with backend 'onnx'" in bad.stderr

@@ -1,0 +1,57 @@
+"""Choosing where a model runs: validation, the per-role defaults, and the fallback to torch."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from esrerank import runtimes
+from esrerank.errors import ConfigError
+from esrerank.runtimes import Runtime
+
+
+def test_auto_is_openvino_fp32_for_the_reranker_and_bf16_for_the_bi_encoder():
+    assert Runtime().resolve("cross-encoder") == Runtime("openvino", "fp32")
+    assert Runtime().resolve("bi-encoder") == Runtime("openvino", "bf16")
+
+
+def test_auto_precision_is_the_role_default_where_the_backend_has_it_else_fp32():
+    assert Runtime("onnx").resolve("bi-encoder") == Runtime("onnx", "fp32")
+    assert Runtime("torch").resolve("bi-encoder") == Runtime("torch", "bf16")
+    assert Runtime("auto", "int8").resolve("cross-encoder") == Runtime("openvino", "int8")
+
+
+@pytest.mark.parametrize(
+    ("backend", "precision", "message"),
+    [
+        ("tensorrt", "auto", "Unknown backend 'tensorrt'"),
+        ("onnx", "bf16", "Precision 'bf16' is not available with backend 'onnx'"),
+        ("torch", "int8", "Choose one of: auto, fp32, bf16"),
+    ],
+)
+def test_bad_routes_say_what_to_choose(backend, precision, message):
+    with pytest.raises(ConfigError, match=message):
+        Runtime(backend, precision)
+
+
+def test_a_missing_runtime_falls_back_to_torch_fp32_and_says_what_to_install(monkeypatch, caplog):
+    monkeypatch.setattr(
+        runtimes.importlib.util,
+        "find_spec",
+        lambda name: None if name == "openvino" else object(),
+    )
+    with caplog.at_level(logging.WARNING):
+        assert Runtime().resolve("cross-encoder") == Runtime("torch", "fp32")
+    assert "openvino fp32 needs openvino" in caplog.text
+    assert "pip install openvino" in caplog.text
+
+
+def test_on_a_gpu_auto_means_torch():
+    assert Runtime().for_device("cuda") == Runtime("torch", "fp32")
+    assert Runtime().for_device("cpu") == Runtime()
+    assert Runtime("onnx").for_device("cuda") == Runtime("onnx")
+
+
+def test_describe_names_backend_and_precision():
+    assert Runtime("openvino", "int8").describe() == "openvino int8"
