@@ -263,7 +263,9 @@ def ingest(
             recreate=recreate,
             progress=_progress(progress),
         )
-    _report_ingest(report, f"{_where(searcher)} index '{index}' ({searcher.encoder.label}): ")
+    _report_ingest(
+        report, f"{_where(searcher)} index '{index}', bi-encoder {searcher.encoder.label}: "
+    )
 
 
 @cli.command()

@@ -49,6 +49,7 @@ class SearchResult:
     reranked: bool
     reranker: str | None
     rerank_reason: str = ""
+    reranker_runtime: str | None = None  # e.g. "openvino fp32"
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
 
     def to_dict(self) -> dict:
@@ -57,6 +58,7 @@ class SearchResult:
             "fusion": self.fusion.describe(),
             "reranked": self.reranked,
             "reranker": self.reranker,
+            "reranker_runtime": self.reranker_runtime,
             "rerank_reason": self.rerank_reason,
             "candidates": {name: len(hits) for name, hits in self.legs.items()},
             "timings": {name: round(seconds, 4) for name, seconds in self.timings.items()},
@@ -347,7 +349,8 @@ class Searcher:
             legs=legs,
             fused=fused,
             reranked=outcome.reranked,
-            reranker=reranker.label if reranker is not None else None,
+            reranker=reranker.name if reranker is not None else None,
+            reranker_runtime=reranker.runtime.describe() if reranker is not None else None,
             rerank_reason=outcome.reason,
             timings=timings,
         )

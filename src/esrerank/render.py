@@ -14,7 +14,10 @@ STAGES = ("bm25", "knn", "fused", "rerank")
 def header(result: SearchResult, where: str) -> str:
     counts = " ".join(f"{name}={len(hits)}" for name, hits in result.legs.items())
     if result.reranked:
-        rerank = f"reranker {result.reranker} {result.timings.get('rerank', 0):.2f}s"
+        rerank = (
+            f"reranker {result.reranker} ({result.reranker_runtime}) "
+            f"{result.timings.get('rerank', 0):.2f}s"
+        )
     else:
         rerank = f"reranked: false ({result.rerank_reason})"
     return f"{where} | candidates {counts} | fusion {result.fusion.describe()} | {rerank}"
@@ -50,7 +53,7 @@ def explain(result: SearchResult) -> str:
         "  then the fused top "
         f"{len(result.fused.order)} were "
         + (
-            f"reranked by {result.reranker}"
+            f"reranked by {result.reranker} ({result.reranker_runtime})"
             if result.reranked
             else f"not reranked: {result.rerank_reason}"
         )

@@ -105,7 +105,7 @@ def test_command_line_names_the_route_and_rejects_a_bad_one(sample_dir, tmp_path
     store = tmp_path / "store"
     ingested = run_cli("ingest", str(corpus), "--index", "routes", data_dir=store)
     assert ingested.returncode == 0, ingested.stderr
-    assert "(openvino bf16)" in ingested.stdout  # the bi-encoder's default route
+    assert "bi-encoder sentence-transformers/all-MiniLM-L6-v2 (openvino bf16):" in ingested.stdout
 
     queried = run_cli(
         "query", "obesity surgery", "--index", "routes", data_dir=store, ESRERANK_BACKEND="torch"

@@ -28,7 +28,7 @@ def markdown(evaluation: Evaluation, command: str | None = None) -> str:
     ]
     if e.reranker:
         lines.append(
-            f"Reranker `{e.reranker}` on the top {e.rerank_depth}: median "
+            f"Reranker `{e.reranker}` ({e.reranker_runtime}) on the top {e.rerank_depth}: median "
             f"{e.timings['rerank_seconds_median_per_query']:.2f} s per query (cached scores "
             "count as 0)."
         )

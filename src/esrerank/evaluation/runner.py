@@ -36,6 +36,7 @@ class Evaluation:
     figures: dict[str, dict[str, float]]
     timings: dict[str, float]
     tuning: dict | None = None  # how the index's fusion was chosen, when this run tuned it
+    reranker_runtime: str | None = None  # the route the reranker ran on, e.g. "openvino fp32"
 
     def to_dict(self) -> dict:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -112,13 +113,14 @@ def evaluate_strategies(
     runs = retrieve(searcher, data, candidates, progress)
     timings = {"retrieve_seconds": time.perf_counter() - started}
     timings["retrieve_ms_per_query"] = 1000 * timings["retrieve_seconds"] / max(1, len(runs))
-    reranker = None
+    reranker = reranker_runtime = None
     if any(s in RERANKED for s in strategies):
         seconds = add_rerank_scores(
             searcher, data, runs, strategies, fusion, depth, cache_path, progress
         )
         timings["rerank_seconds_median_per_query"] = statistics.median(seconds)
-        reranker = searcher.reranker.label
+        reranker = searcher.reranker.name
+        reranker_runtime = searcher.reranker.runtime.describe()
     figures, _ = score(data, runs, strategies, fusion, depth)
     meta = searcher.meta()
     backend = searcher.backend
@@ -134,6 +136,7 @@ def evaluate_strategies(
         candidates=candidates,
         rerank_depth=depth,
         reranker=reranker,
+        reranker_runtime=reranker_runtime,
         figures=figures,
         timings=timings,
     )
