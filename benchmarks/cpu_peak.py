@@ -6,8 +6,9 @@ MatMulInteger. The reranker's achieved rate is the FLOPs its graph does on the p
 rerank_speed.py's timed queries (their real token counts, MiniLM-L6-H384's shapes: the median
 query's), divided by each route's median seconds per query from that run's result.
 
-    python benchmarks/cpu_peak.py ../shared/data/scifact --index scifact --max-queries 100 \\
-        --speed benchmarks/results/rerank-speed-scifact.json --out benchmarks/results/cpu-peak.md
+    cd benchmarks  # it imports rerank_speed.py from here
+    python cpu_peak.py ../../shared/data/scifact --index scifact --max-queries 100 \\
+        --speed results/rerank-speed-scifact.json --out results/cpu-peak.md
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
+import sys
 import time
 from pathlib import Path
 
@@ -142,7 +145,7 @@ def main() -> None:
             f"| {row['route']} | {row['median_seconds']:.3f} | {achieved:.0f} | "
             f"{achieved / peaks[precision]:.0%} of {precision} |"
         )
-    command = f"python benchmarks/cpu_peak.py --speed {args.speed} --out {args.out}"
+    command = "python " + shlex.join(sys.argv)
     text = "\n".join(lines) + f"\n\nCommand: `{command}`\n"
     print(text)
     args.out.write_text(text)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shlex
 import statistics
 import sys
 import time
@@ -70,7 +71,7 @@ def main() -> None:
     for name in names:
         rate = statistics.median(rates[name])
         lines.append(f"| {name} | {rate:.1f} | {rate / base:.2f} |")
-    command = "python " + " ".join(sys.argv)
+    command = "python " + shlex.join(sys.argv)
     text = "\n".join(lines) + f"\n\nCommand: `{command}`\n"
     print(text)
     args.out.write_text(text)

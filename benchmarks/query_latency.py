@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shlex
 import statistics
 import sys
 import time
@@ -73,7 +74,7 @@ def main() -> None:
             f"| {route} | {statistics.median(ms):.1f} | {np.percentile(ms, 95):.1f} | "
             f"{stage['embed']:.1f} | {stage['retrieve']:.1f} | {stage['fusion']:.1f} |"
         )
-    command = "python " + " ".join(sys.argv)
+    command = "python " + shlex.join(sys.argv)
     text = "\n".join(lines) + f"\n\nCommand: `{command}`\n"
     print(text)
     args.out.write_text(text)
