@@ -16,12 +16,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from report import write_report
 
 SIZE = 2048
 RUNS = 7
@@ -145,10 +144,7 @@ def main() -> None:
             f"| {row['route']} | {row['median_seconds']:.3f} | {achieved:.0f} | "
             f"{achieved / peaks[precision]:.0%} of {precision} |"
         )
-    command = "python " + shlex.join(sys.argv)
-    text = "\n".join(lines) + f"\n\nCommand: `{command}`\n"
-    print(text)
-    args.out.write_text(text)
+    write_report(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -12,11 +12,11 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import shlex
 import statistics
-import sys
 import time
 from pathlib import Path
+
+from report import write_report
 
 from esrerank.backends import open_backend
 from esrerank.config import default_data_dir
@@ -71,10 +71,7 @@ def main() -> None:
     for name in names:
         rate = statistics.median(rates[name])
         lines.append(f"| {name} | {rate:.1f} | {rate / base:.2f} |")
-    command = "python " + shlex.join(sys.argv)
-    text = "\n".join(lines) + f"\n\nCommand: `{command}`\n"
-    print(text)
-    args.out.write_text(text)
+    write_report(lines, args.out)
 
 
 if __name__ == "__main__":

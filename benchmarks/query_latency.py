@@ -10,13 +10,12 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import shlex
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from report import write_report
 
 from esrerank.config import default_data_dir
 from esrerank.evaluation.data import load_eval_data
@@ -74,10 +73,7 @@ def main() -> None:
             f"| {route} | {statistics.median(ms):.1f} | {np.percentile(ms, 95):.1f} | "
             f"{stage['embed']:.1f} | {stage['retrieve']:.1f} | {stage['fusion']:.1f} |"
         )
-    command = "python " + shlex.join(sys.argv)
-    text = "\n".join(lines) + f"\n\nCommand: `{command}`\n"
-    print(text)
-    args.out.write_text(text)
+    write_report(lines, args.out)
     for searcher in searchers.values():
         searcher.close()
 
