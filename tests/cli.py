@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,8 @@ from pathlib import Path
 def run_cli(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess:
     """``python -m esrerank ARGS`` with a private data folder and the model hub off."""
     environment = {"ESRERANK_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", "PATH": "", **env}
+    if "ESRERANK_MODEL_CACHE" in os.environ:  # the test session's exported models
+        environment.setdefault("ESRERANK_MODEL_CACHE", os.environ["ESRERANK_MODEL_CACHE"])
     return subprocess.run(
         [sys.executable, "-m", "esrerank", *args],
         capture_output=True,

@@ -19,7 +19,9 @@ class DiskCache:
     def __init__(self, path: str | Path, table: str) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, timeout=30)
+        # Used by one thread at a time, not always the one that opened it (ingest embeds in a
+        # worker thread).
+        self.db = sqlite3.connect(path, timeout=30, check_same_thread=False)
         self.table = table
         self.db.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, value)")
 

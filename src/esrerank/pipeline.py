@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +24,7 @@ from .config import (
     DEFAULT_TOP_K,
     default_data_dir,
 )
-from .corpus import ChunkSpec, Fields, chunk_record, read_corpus
+from .corpus import ChunkSpec, Fields, chunk_record, open_corpus
 from .encoders import BiEncoder, load_bi_encoder
 from .errors import ConfigError
 from .fusion import FusionResult, FusionSpec, fuse
@@ -142,16 +144,18 @@ class Searcher:
     ) -> IngestReport:
         """Read, chunk, embed and upsert a corpus file; unchanged passages are not re-embedded.
 
-        The whole file is validated before the index is touched, so bad input changes nothing.
-        A document whose text changed has its old passages replaced (and surplus ones deleted).
-        ``analyzer`` is the BM25 analysis of a new index: ``standard``, or ``cjk`` for Korean,
-        Chinese and Japanese (see ``esrerank.analysis``).
+        The whole file is checked in a first streaming pass before the index is touched, so bad
+        input changes nothing; the second pass indexes it. Neither keeps the file in memory.
+        Embedding runs in a worker thread while the next batch is read and chunked and the last
+        one is written. A document whose text changed has its old passages replaced (and surplus
+        ones deleted). ``analyzer`` is the BM25 analysis of a new index: ``standard``, or
+        ``cjk`` for Korean, Chinese and Japanese (see ``esrerank.analysis``).
         """
         started = time.perf_counter()
         analyze_with(analyzer)  # an unknown name fails before anything is read
-        records = read_corpus(path, fmt, fields)
-        opening = " ".join(record.text[:500] for record in records[:200])
-        if analyzer == "standard" and cjk_share(opening) > 0.3:
+        corpus = open_corpus(path, fmt, fields)
+        checked = corpus.check(progress)
+        if analyzer == "standard" and cjk_share(checked.opening) > 0.3:
             log.warning(
                 "%s is mostly Korean, Chinese or Japanese text: the standard analyzer keeps "
                 "Korean particles on words. --analyzer cjk (and a multilingual bi-encoder such as "
@@ -165,16 +169,25 @@ class Searcher:
         self._prepare_index(meta, recreate)
         self._meta = None
         totals = _BatchOutcome()
-        bar = tqdm(total=len(records), unit="doc", desc="ingest", disable=not progress)
-        with bar:
-            for begin in range(0, len(records), DOCS_PER_BATCH):
-                batch = records[begin : begin + DOCS_PER_BATCH]
-                totals = totals + self._sync_documents(batch, chunking, batch_size)
-                bar.update(len(batch))
-                bar.set_postfix(passages=totals.passages, refresh=False)
+        bar = tqdm(total=checked.documents, unit="doc", desc="ingest", disable=not progress)
+        # One embedding worker: the models release the GIL while they run, so reading, chunking
+        # and writes on this thread overlap with embedding. Backends stay on this thread.
+        with bar, ThreadPoolExecutor(1, thread_name_prefix="esrerank-embed") as embedder:
+            pending: tuple[_PlannedBatch, Future] | None = None
+            for batch in _batches(corpus, DOCS_PER_BATCH):
+                planned = self._plan_batch(batch, chunking)
+                embedding = embedder.submit(_timed_call, self._embed, planned.changed, batch_size)
+                if pending is not None:
+                    totals = totals + self._store_batch(*pending)
+                    bar.update(pending[0].documents)
+                    bar.set_postfix(passages=totals.passages, refresh=False)
+                pending = (planned, embedding)
+            if pending is not None:
+                totals = totals + self._store_batch(*pending)
+                bar.update(pending[0].documents)
         self.backend.refresh(self.index)
         return IngestReport(
-            documents=len(records),
+            documents=checked.documents,
             passages=totals.passages,
             indexed=totals.indexed,
             unchanged=totals.unchanged,
@@ -185,29 +198,27 @@ class Searcher:
             failures=totals.failures,
         )
 
-    def _sync_documents(
-        self, batch: list[Record], chunking: ChunkSpec, batch_size: int
-    ) -> _BatchOutcome:
-        """Make the index hold exactly these documents' current passages.
-
-        Passages whose content hash is already stored are skipped; stale passages of a document
-        are deleted only once its new passages are stored.
-        """
-        encoder = self.encoder
-        passages = [p for r in batch for p in chunk_record(r, encoder.token_spans, chunking)]
+    def _plan_batch(self, batch: list[Record], chunking: ChunkSpec) -> _PlannedBatch:
+        """Chunk documents and find which passages are new or changed (the rest are stored)."""
+        passages = [p for r in batch for p in chunk_record(r, self.encoder.token_spans, chunking)]
         stored = self.backend.existing_passages(self.index, [r.doc_id for r in batch])
         changed = [p for p in passages if stored.get(p.passage_id) != p.content_hash]
-        embed_started = time.perf_counter()
-        vectors = self._embed(changed, batch_size)
-        embed_seconds = time.perf_counter() - embed_started
-        result = self.backend.upsert(self.index, changed, vectors)
-        current = {p.passage_id for p in passages}
+        return _PlannedBatch(len(batch), passages, changed, stored)
+
+    def _store_batch(self, planned: _PlannedBatch, embedding: Future) -> _BatchOutcome:
+        """Write a batch's new passages, then delete the stale passages of its documents (only
+        once the new ones are stored, and not for a document whose write failed)."""
+        vectors, embed_seconds = embedding.result()
+        result = self.backend.upsert(self.index, planned.changed, vectors)
+        current = {p.passage_id for p in planned.passages}
         failed_docs = {_doc_of(pid) for pid, _ in result.failures}
-        stale = [pid for pid in stored if pid not in current and _doc_of(pid) not in failed_docs]
+        stale = [
+            pid for pid in planned.stored if pid not in current and _doc_of(pid) not in failed_docs
+        ]
         return _BatchOutcome(
-            passages=len(passages),
+            passages=len(planned.passages),
             indexed=result.indexed,
-            unchanged=len(passages) - len(changed),
+            unchanged=len(planned.passages) - len(planned.changed),
             deleted=self.backend.delete(self.index, stale),
             failures=tuple(f"{pid}: {reason}" for pid, reason in result.failures),
             embed_seconds=embed_seconds,
@@ -415,6 +426,16 @@ class Searcher:
 
 
 @dataclass(frozen=True)
+class _PlannedBatch:
+    """One ingest batch, chunked: all its passages, those to embed, and what the index holds."""
+
+    documents: int
+    passages: list[Passage]
+    changed: list[Passage]
+    stored: dict[str, str]  # passage id -> content hash, for this batch's documents
+
+
+@dataclass(frozen=True)
 class _BatchOutcome:
     """Counts of one ingest batch; ``+`` adds two up."""
 
@@ -461,6 +482,18 @@ def _route(encoder) -> str:
 def _doc_of(passage_id: str) -> str:
     """The document id in a ``<doc id>#<position>`` passage id."""
     return passage_id.rsplit("#", 1)[0]
+
+
+def _batches(items: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _timed_call(work: Callable, *args) -> tuple[object, float]:
+    """``(work(*args), seconds it took)``."""
+    started = time.perf_counter()
+    return work(*args), time.perf_counter() - started
 
 
 def _timed(timings: dict[str, float], stage: str, work: Callable):

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from esrerank.corpus import Fields, read_corpus, read_qrels, read_queries
+from esrerank.corpus import Fields, jsonstream, open_corpus, read_corpus, read_qrels, read_queries
 from esrerank.errors import InputError
 
 
@@ -127,4 +127,87 @@ def test_malformed_wiki_dump_names_the_line(tmp_path):
         '{\n "1": {"text": "a", "title": "t"},\n "2": {"text": "b" "title": "u"}\n}',
     )
     with pytest.raises(InputError, match=r"wiki\.json:3: invalid JSON"):
+        read_corpus(path)
+
+
+def test_jsonl_keeps_line_separators_inside_strings_and_skips_a_bom(tmp_path):
+    text = "one\u2028two\u0085three\u2029four"
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(
+        "\ufeff".encode()
+        + (json.dumps({"_id": "a", "text": text}, ensure_ascii=False) + "\n").encode()
+    )
+    [record] = read_corpus(path)
+    assert record.text == text
+    queries = tmp_path / "q.jsonl"
+    queries.write_bytes(
+        "\ufeff".encode() + json.dumps({"_id": "1", "text": text}, ensure_ascii=False).encode()
+    )
+    assert read_queries(queries) == {"1": text}
+
+
+def test_bom_before_a_json_array(tmp_path):
+    path = tmp_path / "c.json"
+    path.write_bytes("\ufeff".encode() + b'[{"id": 1, "text": "x"}]')
+    assert [r.doc_id for r in read_corpus(path)] == ["1"]
+
+
+@pytest.mark.parametrize("fmt", ["json", "wiki"])
+def test_values_across_blocks_keep_their_lines(tmp_path, monkeypatch, fmt):
+    """Read seven characters at a time: values cut by every block boundary still parse, and
+    each record and error names its true line."""
+    monkeypatch.setattr(jsonstream, "BLOCK", 7)
+    long_text = "word " * 50
+    if fmt == "json":
+        body = (
+            "[\n"
+            + ",\n".join(
+                json.dumps({"id": i, "text": f"{long_text}{i}", "n": 1.25e3}) for i in range(5)
+            )
+            + "\n]"
+        )
+    else:
+        body = (
+            "{\n"
+            + ",\n".join(
+                f'"{i}": ' + json.dumps({"text": f"{long_text}{i}", "flag": True}) for i in range(5)
+            )
+            + "\n}"
+        )
+    path = write(tmp_path, f"c-{fmt}.json", body)
+    records = read_corpus(path)
+    assert [r.doc_id for r in records] == [str(i) for i in range(5)]
+    assert [r.source.rsplit(":", 1)[1] for r in records] == ["2", "3", "4", "5", "6"]
+    assert records[4].text == f"{long_text}4"
+    broken = write(tmp_path, f"b-{fmt}.json", body.replace('"text"', '"text" "x"', 1))
+    with pytest.raises(InputError, match=rf"b-{fmt}\.json:2: invalid JSON"):
+        read_corpus(broken)
+
+
+def test_a_stream_reads_again_from_the_start(tmp_path):
+    path = write(tmp_path, "c.jsonl", '{"_id": "a", "text": "x"}\n{"_id": "b", "text": "y"}\n')
+    corpus = open_corpus(path)
+    assert corpus.format == "jsonl"
+    assert corpus.check().documents == 2
+    assert [r.doc_id for r in corpus] == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"_id": "a", "text": "x"}\n{"_id": "b", "text": "y"}\n', "jsonl"),
+        ('{"doc": {"a": 1}}\n{"doc": {"a": 2}}\n', "jsonl"),
+        ('{"1": {"text": "x"}, "2": {"text": "y"}}', "wiki"),
+        ('{\n "1": {"text": "x"}\n}', "wiki"),
+        ('[{"id": 1, "text": "x"}]', "json"),
+    ],
+)
+def test_format_detection_reads_only_the_first_entries(tmp_path, text, expected):
+    assert open_corpus(write(tmp_path, "c.json", text)).format == expected
+
+
+def test_not_utf8_names_the_line(tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(b'{"_id": "a", "text": "x"}\n{"_id": "b", "text": "\xff"}\n')
+    with pytest.raises(InputError, match=r"c\.jsonl:2: not UTF-8"):
         read_corpus(path)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..errors import InputError
+from .jsonstream import json_lines
 
 
 def read_queries(path: str | Path) -> dict[str, str]:
@@ -14,13 +14,7 @@ def read_queries(path: str | Path) -> dict[str, str]:
     if not path.is_file():
         raise InputError(f"Queries file '{path}' not found. Check the path.")
     queries: dict[str, str] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{number}: invalid JSON ({exc.msg}).") from exc
+    for number, obj in json_lines(path):
         if not isinstance(obj, dict) or "_id" not in obj or not str(obj.get("text", "")).strip():
             raise InputError(f"{path}:{number}: a query needs '_id' and a non-empty 'text'.")
         queries[str(obj["_id"])] = str(obj["text"])
@@ -35,7 +29,7 @@ def read_qrels(path: str | Path) -> dict[str, dict[str, int]]:
     if not path.is_file():
         raise InputError(f"Qrels file '{path}' not found. Check the path.")
     qrels: dict[str, dict[str, int]] = {}
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = path.read_text(encoding="utf-8-sig").split("\n")
     for number, line in enumerate(lines[1:], start=2):
         if not line.strip():
             continue

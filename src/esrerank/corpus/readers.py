@@ -1,19 +1,22 @@
 """Readers for corpus files: a JSON array, JSONL (BEIR ``corpus.jsonl`` included) and a wiki dump
 keyed by document id (``{"<id>": {"title", "text", ...}}``, the Korean MRC competition format).
 
-Every document is checked before anything is indexed, and each error names the file and line.
+Files are read as streams (``open_corpus``), so a corpus of any size fits in memory; every error
+names the file and line.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tqdm.auto import tqdm
+
 from ..errors import InputError
 from ..types import Record
+from .jsonstream import JsonWindow, json_lines, open_text
 
 FORMATS = ("auto", "json", "jsonl", "wiki", "beir")
 ID_FIELD_CANDIDATES = ("_id", "id", "doc_id", "document_id")
@@ -28,113 +31,131 @@ class Fields:
     text: str = "text"
 
 
-def read_corpus(path: str | Path, fmt: str = "auto", fields: Fields = Fields()) -> list[Record]:
-    """Read and validate every document of ``path``; raise ``InputError`` on the first problem."""
+@dataclass(frozen=True)
+class CorpusCheck:
+    """What one checking pass over a corpus found."""
+
+    documents: int
+    opening: str  # the start of the first documents' text, to tell the language
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A corpus file read as a stream: iterating yields each document, checked as it is read
+    (a bad one raises ``InputError`` naming the file and line); memory does not grow with the
+    file, only with the number of document ids (kept to catch duplicates)."""
+
+    path: Path
+    format: str
+    fields: Fields = Fields()
+
+    def __iter__(self) -> Iterator[Record]:
+        first_seen: dict[str, int] = {}
+        entries = (
+            _jsonl_entries(self.path)
+            if self.format in ("jsonl", "beir")
+            else _json_entries(self.path, self.format)
+        )
+        for line, key, obj in entries:
+            record = _to_record(self.path, line, key, obj, self.fields)
+            if record.doc_id in first_seen:
+                raise InputError(
+                    f"{self.path}:{line}: duplicate document id '{record.doc_id}' "
+                    f"(first seen on line {first_seen[record.doc_id]}). Ids must be unique."
+                )
+            first_seen[record.doc_id] = line
+            yield record
+        if not first_seen:
+            raise InputError(f"{self.path}: the corpus holds no documents. Nothing to ingest.")
+
+    def check(self, progress: bool = False) -> CorpusCheck:
+        """Read every document once, keeping none; raise ``InputError`` on the first problem."""
+        documents = 0
+        opening: list[str] = []
+        for record in tqdm(self, unit="doc", desc="check", disable=not progress):
+            documents += 1
+            if documents <= 200:
+                opening.append(record.text[:500])
+        return CorpusCheck(documents, " ".join(opening))
+
+
+def open_corpus(path: str | Path, fmt: str = "auto", fields: Fields = Fields()) -> Corpus:
+    """The corpus in ``path``, its format detected from the first entries when ``auto``."""
     path = Path(path)
     if fmt not in FORMATS:
         raise InputError(f"Unknown format '{fmt}'. Choose one of {', '.join(FORMATS)}.")
     if not path.is_file():
         raise InputError(f"Corpus file '{path}' not found. Check the path.")
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}).") from exc
-    fmt = _detect(path, raw) if fmt == "auto" else fmt
-    entries = (
-        _jsonl_entries(path, raw) if fmt in ("jsonl", "beir") else _json_entries(path, raw, fmt)
-    )
-    records: list[Record] = []
-    first_seen: dict[str, int] = {}
-    for line, key, obj in entries:
-        record = _to_record(path, line, key, obj, fields)
-        if record.doc_id in first_seen:
-            raise InputError(
-                f"{path}:{line}: duplicate document id '{record.doc_id}' "
-                f"(first seen on line {first_seen[record.doc_id]}). Ids must be unique."
-            )
-        first_seen[record.doc_id] = line
-        records.append(record)
-    if not records:
-        raise InputError(f"{path}: the corpus holds no documents. Nothing to ingest.")
-    return records
+    return Corpus(path, _detect(path) if fmt == "auto" else fmt, fields)
 
 
-def _detect(path: Path, raw: str) -> str:
+def read_corpus(path: str | Path, fmt: str = "auto", fields: Fields = Fields()) -> list[Record]:
+    """Every document of ``path``, read and checked (a list: for files that fit in memory)."""
+    return list(open_corpus(path, fmt, fields))
+
+
+def _detect(path: Path) -> str:
+    """``jsonl`` by suffix; ``json`` for an array; for an object, ``wiki`` when its first
+    entries are documents (a dump keyed by id) and it is the file's only value, else ``jsonl``."""
     if path.suffix.lower() in (".jsonl", ".ndjson"):
         return "jsonl"
-    head = raw.lstrip()[:1]
-    if head == "[":
-        return "json"
-    if head == "{":
-        # A wiki dump is one object whose values are documents; anything else is JSONL.
-        try:
-            whole = json.loads(raw)
-        except json.JSONDecodeError:
-            first_line = raw.lstrip().split("\n", 1)[0]
-            try:
-                json.loads(first_line)
-                return "jsonl"
-            except json.JSONDecodeError:
-                return "wiki"  # a multi-line object: let the dump reader name the bad line
-        is_dump = isinstance(whole, dict) and all(isinstance(v, dict) for v in whole.values())
-        return "wiki" if is_dump else "jsonl"
-    raise InputError(
-        f"{path}: cannot tell the format (expected a JSON array, JSONL or a wiki dump object). "
-        "Pass --format."
-    )
-
-
-def _jsonl_entries(path: Path, raw: str) -> Iterator[tuple[int, str | None, Any]]:
-    for number, line in enumerate(raw.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            yield number, None, json.loads(line)
-        except json.JSONDecodeError as exc:
+    with open_text(path) as handle:
+        window = JsonWindow(path, handle)
+        head = window.take()
+        if head == "[":
+            return "json"
+        if head != "{":
             raise InputError(
-                f"{path}:{number}: invalid JSON ({exc.msg} at column {exc.colno}). "
-                "Each line of a JSONL file must be one JSON object."
-            ) from exc
+                f"{path}: cannot tell the format (expected a JSON array, JSONL or a wiki dump "
+                "object). Pass --format."
+            )
+        try:
+            for _ in range(2):
+                window.value()  # the key
+                if window.take() != ":":
+                    return "jsonl"
+                _, value = window.value()
+                if not isinstance(value, dict):
+                    return "jsonl"
+                token = window.take()
+                if token == "}":  # one whole object: a dump, unless more objects follow
+                    return "jsonl" if window.peek() else "wiki"
+                if token != ",":
+                    return "wiki"
+        except InputError:
+            return "wiki"  # not a document per line: let the dump reader name the bad line
+        return "wiki"
 
 
-def _json_entries(path: Path, raw: str, fmt: str) -> Iterator[tuple[int, str | None, Any]]:
+def _jsonl_entries(path: Path) -> Iterator[tuple[int, str | None, Any]]:
+    for number, value in json_lines(path):
+        yield number, None, value
+
+
+def _json_entries(path: Path, fmt: str) -> Iterator[tuple[int, str | None, Any]]:
     """Walk the top-level array (``json``) or object (``wiki``), yielding each entry's line."""
     opener, closer = ("[", "]") if fmt == "json" else ("{", "}")
-    decoder = json.JSONDecoder()
-    pos = _skip_space(raw, 0)
-    if raw[pos : pos + 1] != opener:
-        kind = "a JSON array" if fmt == "json" else "a JSON object keyed by document id"
-        raise InputError(f"{path}:{_line(raw, pos)}: expected {kind}. Check --format.")
-    pos = _skip_space(raw, pos + 1)
-    if raw[pos : pos + 1] == closer:
-        return
-    while True:
-        key = None
-        try:
-            if fmt == "wiki":
-                key, pos = decoder.raw_decode(raw, pos)
-                pos = _skip_space(raw, pos)
-                if raw[pos : pos + 1] != ":":
-                    raise json.JSONDecodeError("Expecting ':' delimiter", raw, pos)
-                pos = _skip_space(raw, pos + 1)
-            start = pos
-            value, pos = decoder.raw_decode(raw, pos)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"{path}:{exc.lineno}: invalid JSON ({exc.msg} at column {exc.colno}). "
-                "Fix the file and run again."
-            ) from exc
-        yield _line(raw, start), None if key is None else str(key), value
-        pos = _skip_space(raw, pos)
-        token = raw[pos : pos + 1]
-        if token == closer:
+    with open_text(path) as handle:
+        window = JsonWindow(path, handle)
+        line = window.line()
+        if window.take() != opener:
+            kind = "a JSON array" if fmt == "json" else "a JSON object keyed by document id"
+            raise InputError(f"{path}:{line}: expected {kind}. Check --format.")
+        if window.peek() == closer:
             return
-        if token != ",":
-            raise InputError(
-                f"{path}:{_line(raw, pos)}: invalid JSON (expecting ',' or '{closer}'). "
-                "Fix the file and run again."
-            )
-        pos = _skip_space(raw, pos + 1)
+        while True:
+            key = None
+            if fmt == "wiki":
+                _, key = window.value()
+                if window.take() != ":":
+                    raise window.error("Expecting ':' delimiter")
+            line, value = window.value()
+            yield line, None if key is None else str(key), value
+            token = window.take()
+            if token == closer:
+                return
+            if token != ",":
+                raise window.error(f"expecting ',' or '{closer}'")
 
 
 def _to_record(path: Path, line: int, key: str | None, obj: Any, fields: Fields) -> Record:
@@ -173,13 +194,3 @@ def _doc_id(where: str, key: str | None, obj: dict, fields: Fields) -> str:
     if value is None or str(value).strip() == "":
         raise InputError(f"{where}: document has an empty id.")
     return str(value)
-
-
-def _skip_space(raw: str, pos: int) -> int:
-    while pos < len(raw) and raw[pos] in " \t\r\n":
-        pos += 1
-    return pos
-
-
-def _line(raw: str, pos: int) -> int:
-    return raw.count("\n", 0, pos) + 1
