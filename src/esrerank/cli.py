@@ -28,7 +28,7 @@ from .errors import ConfigError, EsrerankError
 from .evaluation.strategies import DEFAULT_STRATEGIES
 from .fusion import COMBINATIONS, METHODS, FusionSpec
 from .models import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER
-from .runtimes import AUTO, BACKENDS, PRECISION_NAMES, Runtime
+from .runtimes import AUTO, BACKENDS, PRECISION_NAMES, Runtime, missing_packages
 from .training.cross import LOSSES
 
 log = logging.getLogger("esrerank")
@@ -528,6 +528,13 @@ def train(
     """Train a cross-encoder or a bi-encoder; the best checkpoint on dev is kept in OUTPUT."""
     from . import training
 
+    missing = missing_packages("torch", "fp32")
+    if missing:
+        raise ConfigError(
+            f"Training needs {' and '.join(missing)}, which is not installed: "
+            "pip install 'esrerank[train]'."
+        )
+
     given = [
         name
         for name, value in (
@@ -798,6 +805,8 @@ def _progress(flag: bool | None) -> bool:
 
 
 def _quiet_libraries(verbose: bool) -> None:
+    """Keep model libraries' logs and progress bars out of the output (read by them when they
+    are imported, so nothing is imported here: a query that never needs them starts faster)."""
     if verbose:
         return
     import os
@@ -805,9 +814,6 @@ def _quiet_libraries(verbose: bool) -> None:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    from transformers.utils import logging as transformers_logging
-
-    transformers_logging.disable_progress_bar()
     for name in ("transformers", "sentence_transformers", "huggingface_hub", "urllib3"):
         logging.getLogger(name).setLevel(logging.ERROR)
 

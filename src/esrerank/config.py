@@ -4,10 +4,9 @@
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from .errors import ConfigError
 

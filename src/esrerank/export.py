@@ -1,11 +1,13 @@
-"""Exported and quantized copies of a model for ONNX Runtime and OpenVINO, built once with torch
-and kept on disk, keyed by model, role, backend and precision.
+"""Exported and quantized copies of a model for ONNX Runtime and OpenVINO, built once and kept on
+disk, keyed by model, role, backend and precision.
 
 A copy is a folder with ``tokenizer.json``, the graph (``model.onnx`` or ``model.xml``) and
 ``manifest.json``; ``esrerank.inference`` runs it with no torch. The graph takes the tokenizer's
 tensors and returns the model's final output: the cross-encoder's activated score, or the
 bi-encoder's pooled sentence embedding, so any pooling a sentence-transformers model declares is
-inside the graph. Exporting goes through ONNX (``torch.onnx.export``); OpenVINO reads that file,
+inside the graph. Exporting goes through ONNX: a shipped graph template filled with the model's
+weights where one fits (``esrerank.templates``: no torch needed), else ``torch.onnx.export``.
+OpenVINO reads that file,
 and int8 is ONNX Runtime's dynamic quantization or NNCF's post-training quantization calibrated on
 the pairs in ``calibration.jsonl`` (SciFact train claims, see ``scripts/build_calibration.py``).
 """
@@ -24,7 +26,8 @@ from pathlib import Path
 
 from .cache import cache_key, model_identity
 from .errors import ModelError
-from .runtimes import Runtime
+from .runtimes import Runtime, missing_packages
+from .templates import fill_template, matching_template
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +104,42 @@ def _quiet_export():
 
 
 def _build(location: str, role: str, runtime: Runtime, out: Path) -> None:
+    onnx_path = out / "model.onnx"
+    template = matching_template(Path(location), role)
+    if template is not None:
+        fields = fill_template(template, Path(location), onnx_path)
+        shutil.copyfile(Path(location) / "tokenizer.json", out / "tokenizer.json")
+    else:
+        fields = export_with_torch(location, role, out)
+    if role == "cross-encoder" and fields["width"] != 1:
+        raise ModelError(
+            f"cross-encoder at {location} has {fields['width']} output labels; a reranker needs "
+            "exactly one relevance score."
+        )
+    if runtime.backend == "onnx" and runtime.precision == "int8":
+        _quantize_onnx(onnx_path)
+    if runtime.backend == "openvino":
+        _to_openvino(onnx_path, out, role, runtime.precision, fields["max_length"])
+    manifest = {
+        "role": role,
+        "backend": runtime.backend,
+        "precision": runtime.precision,
+        "graph": GRAPH_FILES[runtime.backend],
+        **fields,
+        "source": str(location),
+        "export_version": EXPORT_VERSION,
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+
+
+def export_with_torch(location: str, role: str, out: Path) -> dict:
+    """Export the model with torch: ``out/model.onnx`` and ``out/tokenizer.json``; the manifest
+    fields (inputs, width, activation, max_length, pad) of the graph."""
+    if missing_packages("torch", "fp32"):
+        raise ModelError(
+            f"{role} at {location} has no graph template (see esrerank.templates), and "
+            "exporting it needs torch and sentence-transformers: pip install 'esrerank[train]'."
+        )
     module, tokenizer, max_length, activation = _torch_model(location, role)
     tokenizer.backend_tokenizer.save(str(out / "tokenizer.json"))
     inputs = [
@@ -108,32 +147,14 @@ def _build(location: str, role: str, runtime: Runtime, out: Path) -> None:
         for n in ("input_ids", "attention_mask", "token_type_ids")
         if n in tokenizer.model_input_names
     ]
-    onnx_path = out / "model.onnx"
-    width = _export_onnx(module, inputs, onnx_path)
-    if role == "cross-encoder" and width != 1:
-        raise ModelError(
-            f"cross-encoder at {location} has {width} output labels; a reranker needs exactly "
-            "one relevance score."
-        )
-    if runtime.backend == "onnx" and runtime.precision == "int8":
-        _quantize_onnx(onnx_path)
-    if runtime.backend == "openvino":
-        _to_openvino(onnx_path, out, role, runtime.precision, max_length)
-    manifest = {
-        "role": role,
-        "backend": runtime.backend,
-        "precision": runtime.precision,
-        "graph": GRAPH_FILES[runtime.backend],
+    return {
         "inputs": inputs,
         "max_length": max_length,
-        "width": width,
+        "width": _export_onnx(module, inputs, out / "model.onnx"),
         "activation": activation,
         "pad_id": tokenizer.pad_token_id or 0,
         "pad_token": tokenizer.pad_token or "[PAD]",
-        "source": str(location),
-        "export_version": EXPORT_VERSION,
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
 
 
 def _torch_model(location: str, role: str):
@@ -260,8 +281,18 @@ def load_exported(name: str, role: str, runtime: Runtime, max_length: int | None
     from .inference import ExportedModel
     from .models import load_model
 
-    return load_model(
-        name,
-        role,
-        lambda location: ExportedModel(exported_model(name, location, role, runtime), max_length),
-    )
+    def load(location: str) -> ExportedModel:
+        folder = exported_model(name, _downloaded(location), role, runtime)
+        return ExportedModel(folder, max_length)
+
+    return load_model(name, role, load)
+
+
+def _downloaded(location: str) -> str:
+    """A local folder for ``location``: a hub name is downloaded (once, into the Hugging Face
+    cache) so that its files can be exported."""
+    if Path(location).is_dir():
+        return location
+    from huggingface_hub import snapshot_download
+
+    return snapshot_download(location)

@@ -1,5 +1,5 @@
-"""Finding model weights offline: explicit path, local Hugging Face cache, a model shipped inside
-an installed package, then the hub (only when the machine is online)."""
+"""Finding model weights offline: explicit path, a model shipped inside esrerank or another
+installed package, the local Hugging Face cache, then the hub (only when the machine is online)."""
 
 from __future__ import annotations
 
@@ -52,15 +52,11 @@ def resolve_model(name: str, role: str) -> Path | str:
                 "or Hugging Face model folder."
             )
         return path.resolve()
-    cached = _from_hub_cache(name)
-    if cached is not None:
-        return cached
-    packaged = _from_package(name)
-    if packaged is not None:
-        return packaged
-    bundled = _bundled(name)
-    if bundled is not None:
-        return bundled
+    # Models shipped in packages first: the same weights as on the hub, found without
+    # importing huggingface_hub.
+    local = _bundled(name) or _from_package(name) or _from_hub_cache(name)
+    if local is not None:
+        return local
     if _hub_offline():
         raise missing_model(name, role, "it is not installed locally and the hub is offline")
     return name

@@ -24,9 +24,12 @@ PRECISIONS = {
 }
 BACKENDS = tuple(PRECISIONS)
 PRECISION_NAMES = ("fp32", "bf16", "int8")
-# What each route needs besides torch (which exports): onnx writes the graph, the runtime runs
-# it, NNCF quantizes for OpenVINO int8.
+# What each route needs: onnx writes the graph, the runtime runs it, NNCF quantizes for
+# OpenVINO int8; torch (the `train` extra) runs the torch route and exports models that have
+# no graph template.
 PACKAGES = {
+    ("torch", "fp32"): ("torch", "sentence_transformers"),
+    ("torch", "bf16"): ("torch", "sentence_transformers"),
     ("onnx", "fp32"): ("onnx", "onnxruntime"),
     ("onnx", "int8"): ("onnx", "onnxruntime"),
     ("openvino", "fp32"): ("onnx", "openvino"),
@@ -73,7 +76,18 @@ class Runtime:
         if precision == AUTO:
             precision = default_precision if default_precision in PRECISIONS[backend] else "fp32"
         missing = missing_packages(backend, precision)
+        if missing and backend == "torch":
+            raise ConfigError(
+                f"torch {precision} needs {' and '.join(missing)}, which is not installed: "
+                "pip install 'esrerank[train]', or choose --backend openvino."
+            )
         if missing:
+            fallback = "torch fp32" if not missing_packages("torch", "fp32") else None
+            if fallback is None:
+                raise ConfigError(
+                    f"{backend} {precision} needs {' and '.join(missing)}, which is not "
+                    f"installed: pip install {' '.join(missing)}, or choose another --backend."
+                )
             log.warning(
                 "%s %s needs %s, which is not installed; running torch fp32 instead "
                 "(pip install %s, or pip install 'esrerank[runtimes]').",

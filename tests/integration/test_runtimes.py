@@ -4,11 +4,14 @@ the ranking close, each copy is built once, and the command line names the route
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from esrerank import export
+from esrerank import export, templates
 from esrerank.encoders import BiEncoder
 from esrerank.errors import ModelError
 from esrerank.models import OFFLINE_CROSS_ENCODER, resolve_model
@@ -126,3 +129,75 @@ def test_command_line_names_the_route_and_rejects_a_bad_one(sample_dir, tmp_path
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert "Precision 'bf16' is not available with backend 'onnx'" in bad.stderr
+
+
+WITHOUT_TORCH = """
+import sys
+for name in ("torch", "sentence_transformers", "transformers"):
+    sys.modules[name] = None  # any import of them fails, as on an install without them
+from esrerank.cli import main
+sys.argv = ["esrerank", *sys.argv[1:]]
+try:
+    main()
+finally:
+    assert "torch" not in [m for m, v in sys.modules.items() if v is not None], "torch loaded"
+"""
+
+
+def test_ingest_and_query_run_without_torch(sample_dir, tmp_path):
+    """The default bi-encoder and the bundled reranker are exported from their graph templates,
+    so an install without torch ingests and reranks; a model with no template says what to
+    install."""
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("\n".join((sample_dir / "corpus.jsonl").read_text().splitlines()[:8]) + "\n")
+    env = {
+        **os.environ,
+        "ESRERANK_DATA_DIR": str(tmp_path / "store"),
+        "ESRERANK_MODEL_CACHE": str(tmp_path / "models"),  # nothing exported yet
+    }
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-c", WITHOUT_TORCH, *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+        )
+
+    ingested = run("ingest", str(corpus), "--index", "no-torch")
+    assert ingested.returncode == 0, ingested.stderr
+    queried = run("query", "obesity surgery", "--index", "no-torch", "--json")
+    assert queried.returncode == 0, queried.stderr
+    result = json.loads(queried.stdout)
+    assert result["reranked"] and result["reranker_runtime"] == "openvino fp32"
+    torch_route = run("query", "obesity", "--index", "no-torch", "--backend", "torch")
+    assert torch_route.returncode == 1 and "pip install 'esrerank[train]'" in torch_route.stderr
+
+
+def test_a_template_export_matches_the_torch_export(tmp_path, pairs):
+    """The bundled reranker filled into its template scores as torch's own ONNX export."""
+    location = resolve_model(OFFLINE_CROSS_ENCODER, "cross-encoder")
+    assert templates.matching_template(location, "cross-encoder") is not None
+    assert templates.matching_template(location, "bi-encoder") is None
+    filled, exported = tmp_path / "filled", tmp_path / "exported"
+    filled.mkdir()
+    exported.mkdir()
+    spec = templates.matching_template(location, "cross-encoder")
+    templates.fill_template(spec, location, filled / "model.onnx")
+    fields = export.export_with_torch(str(location), "cross-encoder", exported)
+    assert fields == json.loads(spec.read_text())["manifest"]
+    import onnxruntime
+
+    tokens = np.random.default_rng(3).integers(1000, 30000, size=(2, 9))
+    columns = {
+        "input_ids": tokens,
+        "attention_mask": np.ones_like(tokens),
+        "token_type_ids": np.zeros_like(tokens),
+    }
+    feed = {name: columns[name] for name in fields["inputs"]}
+    outputs = [
+        onnxruntime.InferenceSession(str(folder / "model.onnx")).run(None, feed)[0]
+        for folder in (filled, exported)
+    ]
+    np.testing.assert_array_equal(outputs[0], outputs[1])

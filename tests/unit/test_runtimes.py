@@ -47,6 +47,25 @@ def test_a_missing_runtime_falls_back_to_torch_fp32_and_says_what_to_install(mon
     assert "pip install openvino" in caplog.text
 
 
+@pytest.mark.parametrize(
+    ("route", "missing", "message"),
+    [
+        (Runtime("torch"), {"torch"}, r"torch fp32 needs torch.*pip install 'esrerank\[train\]'"),
+        (Runtime(), {"openvino", "torch"}, "openvino fp32 needs openvino.*pip install openvino"),
+    ],
+)
+def test_without_torch_a_missing_route_is_an_error_that_says_what_to_install(
+    monkeypatch, route, missing, message
+):
+    monkeypatch.setattr(
+        runtimes.importlib.util,
+        "find_spec",
+        lambda name: None if name in missing else object(),
+    )
+    with pytest.raises(ConfigError, match=message):
+        route.resolve("cross-encoder")
+
+
 def test_on_a_gpu_auto_means_torch():
     assert Runtime().for_device("cuda") == Runtime("torch", "fp32")
     assert Runtime().for_device("cpu") == Runtime()
