@@ -19,6 +19,7 @@ from .config import (
     DEFAULT_CANDIDATES,
     DEFAULT_INDEX,
     DEFAULT_RERANK_DEPTH,
+    DEFAULT_RERANK_WEIGHT,
     DEFAULT_TOP_K,
     default_data_dir,
     load_config,
@@ -320,6 +321,16 @@ def reembed(url, index, data_dir, bi_encoder, progress, batch_size):
     default=None,
     help="Seconds after which reranking gives up and the fused order is returned.",
 )
+@click.option(
+    "--rerank-weight",
+    type=click.FloatRange(0, 1),
+    envvar="ESRERANK_RERANK_WEIGHT",
+    show_envvar=True,
+    default=DEFAULT_RERANK_WEIGHT,
+    show_default=True,
+    help="The cross-encoder's share of a reranked passage's final score, the fused score's "
+    "being the rest (both min_max over the pool); 0 skips the cross-encoder.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--explain", is_flag=True, help="Show how the final order came about.")
 def query(
@@ -339,6 +350,7 @@ def query(
     reranker,
     no_rerank,
     rerank_timeout,
+    rerank_weight,
     as_json,
     explain,
 ):
@@ -369,6 +381,7 @@ def query(
             fusion=spec,
             rerank=not no_rerank,
             rerank_timeout=rerank_timeout,
+            rerank_weight=rerank_weight,
         )
     if as_json:
         payload = result.to_dict()

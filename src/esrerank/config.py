@@ -14,6 +14,8 @@ DEFAULT_INDEX = "esrerank"
 DEFAULT_TOP_K = 5
 DEFAULT_CANDIDATES = 100
 DEFAULT_RERANK_DEPTH = 100
+# Share of the cross-encoder in a reranked passage's final score (the rest is the fused score).
+DEFAULT_RERANK_WEIGHT = 1.0
 ENV_PREFIX = "ESRERANK"
 
 

@@ -21,6 +21,7 @@ from .config import (
     DEFAULT_CANDIDATES,
     DEFAULT_INDEX,
     DEFAULT_RERANK_DEPTH,
+    DEFAULT_RERANK_WEIGHT,
     DEFAULT_TOP_K,
     default_data_dir,
 )
@@ -29,7 +30,7 @@ from .encoders import BiEncoder, load_bi_encoder
 from .errors import ConfigError
 from .fusion import FusionResult, FusionSpec, fuse
 from .models import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER
-from .rerank import Reranker, RerankOutcome, reranked_order
+from .rerank import Reranker, RerankOutcome, interpolated, reranked_order
 from .runtimes import Runtime
 from .types import Hit, IngestReport, LegHit, Passage, Record, StageScore
 
@@ -52,6 +53,7 @@ class SearchResult:
     reranker: str | None
     rerank_reason: str = ""
     reranker_runtime: str | None = None  # e.g. "openvino fp32"
+    rerank_weight: float = 0.0  # the cross-encoder's share of the final score; 0 if not reranked
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
 
     def to_dict(self) -> dict:
@@ -61,6 +63,7 @@ class SearchResult:
             "reranked": self.reranked,
             "reranker": self.reranker,
             "reranker_runtime": self.reranker_runtime,
+            "rerank_weight": self.rerank_weight,
             "rerank_reason": self.rerank_reason,
             "candidates": {name: len(hits) for name, hits in self.legs.items()},
             "timings": {name: round(seconds, 4) for name, seconds in self.timings.items()},
@@ -310,12 +313,15 @@ class Searcher:
         fusion: FusionSpec | None = None,
         rerank: bool = True,
         rerank_timeout: float | None = None,
+        rerank_weight: float = DEFAULT_RERANK_WEIGHT,
     ) -> SearchResult:
         """BM25 and kNN legs of ``candidates`` hits each, fused; the fused top ``rerank_depth``
         reranked by the cross-encoder; the best ``top_k`` returned with every stage's score.
 
         ``fusion=None`` uses the setting stored with the index (``esrerank eval --tune``), else
-        min_max + arithmetic mean, 0.5/0.5."""
+        min_max + arithmetic mean, 0.5/0.5. A reranked passage's final score is
+        ``rerank_weight · norm(rerank) + (1 − rerank_weight) · norm(fused)`` over the pool
+        (``esrerank.rerank.interpolated``); at 0 the cross-encoder does not run."""
         if not query.strip():
             raise ConfigError("The query is empty. Pass some text to search for.")
         for name, value in (
@@ -325,6 +331,10 @@ class Searcher:
         ):
             if value < 1:
                 raise ConfigError(f"--{name.replace(' ', '-')} must be at least 1, got {value}.")
+        if not 0 <= rerank_weight <= 1:
+            raise ConfigError(f"--rerank-weight must be between 0 and 1, got {rerank_weight}.")
+        if rerank_weight == 0:
+            rerank = False
         timings: dict[str, float] = {}
         encoder = self.checked_encoder()
         fusion = fusion or self.stored_fusion()
@@ -347,12 +357,14 @@ class Searcher:
         )
         passages = {h.passage.passage_id: h.passage for hits in legs.values() for h in hits}
         pool = list(fused.order[:rerank_depth])
-        outcome = RerankOutcome(None, "reranking turned off (--no-rerank)")
+        off = "rerank weight 0" if rerank_weight == 0 else "reranking turned off (--no-rerank)"
+        outcome = RerankOutcome(None, off)
         if reranker is not None and pool:
             outcome = reranker.score(query, [passages[pid].content for pid in pool], rerank_timeout)
             timings["rerank"] = outcome.seconds
-        order = _final_order(pool, fused.order, outcome)
-        hits = _hits(order[:top_k], passages, legs, fused, pool, outcome)
+        final = _final_scores(pool, fused, outcome, rerank_weight)
+        order = reranked_order(pool, [final[pid] for pid in pool], fused.order[len(pool) :])
+        hits = _hits(order[:top_k], passages, legs, fused, pool, outcome, final)
         return SearchResult(
             query=query,
             hits=hits,
@@ -363,6 +375,7 @@ class Searcher:
             reranker=reranker.name if reranker is not None else None,
             reranker_runtime=reranker.runtime.describe() if reranker is not None else None,
             rerank_reason=outcome.reason,
+            rerank_weight=rerank_weight if outcome.reranked else 0.0,
             timings=timings,
         )
 
@@ -503,13 +516,14 @@ def _timed(timings: dict[str, float], stage: str, work: Callable):
     return result
 
 
-def _final_order(
-    pool: list[str], fused_order: tuple[str, ...], outcome: RerankOutcome
-) -> list[str]:
-    """Reranked pool by cross-encoder score (fused rank breaks ties), then the rest as fused."""
+def _final_scores(
+    pool: list[str], fused: FusionResult, outcome: RerankOutcome, weight: float
+) -> dict[str, float]:
+    """The score each pool passage is placed by: rerank blended with fused, or fused alone."""
     if not outcome.reranked:
-        return list(fused_order)
-    return reranked_order(pool, outcome.scores, fused_order[len(pool) :])
+        return {pid: fused.scores[pid] for pid in pool}
+    blended = interpolated([fused.scores[pid] for pid in pool], outcome.scores, weight)
+    return dict(zip(pool, blended, strict=True))
 
 
 def _hits(
@@ -519,6 +533,7 @@ def _hits(
     fused: FusionResult,
     pool: list[str],
     outcome: RerankOutcome,
+    final: dict[str, float],
 ) -> list[Hit]:
     leg_index = {name: {h.passage.passage_id: h for h in hits} for name, hits in legs.items()}
     fused_rank = {pid: rank for rank, pid in enumerate(fused.order, start=1)}
@@ -540,6 +555,7 @@ def _hits(
             knn=leg_stage("knn", pid),
             fused=StageScore(fused.scores[pid], fused_rank[pid]),
             rerank=rerank_stage.get(pid, StageScore()),
+            final=StageScore(final.get(pid, None if outcome.reranked else fused.scores[pid]), rank),
             normalized={
                 name: scores[pid] for name, scores in fused.normalized.items() if pid in scores
             },

@@ -8,7 +8,7 @@ import textwrap
 from .pipeline import SearchResult
 from .types import Hit, StageScore
 
-STAGES = ("bm25", "knn", "fused", "rerank")
+STAGES = ("bm25", "knn", "fused", "rerank", "final")
 
 
 def header(result: SearchResult, where: str) -> str:
@@ -16,7 +16,7 @@ def header(result: SearchResult, where: str) -> str:
     if result.reranked:
         rerank = (
             f"reranker {result.reranker} ({result.reranker_runtime}) "
-            f"{result.timings.get('rerank', 0):.2f}s"
+            f"{result.timings.get('rerank', 0):.2f}s, weight {result.rerank_weight:g}"
         )
     else:
         rerank = f"reranked: false ({result.rerank_reason})"
@@ -53,7 +53,9 @@ def explain(result: SearchResult) -> str:
         "  then the fused top "
         f"{len(result.fused.order)} were "
         + (
-            f"reranked by {result.reranker} ({result.reranker_runtime})"
+            f"reranked by {result.reranker} ({result.reranker_runtime}); final score = "
+            f"{result.rerank_weight:g} x min_max(rerank) + {1 - result.rerank_weight:g} x "
+            "min_max(fused), both over the reranked pool"
             if result.reranked
             else f"not reranked: {result.rerank_reason}"
         )
@@ -75,8 +77,9 @@ def explain(result: SearchResult) -> str:
             lines.append(f"   {leg:<6} {seen}{norm_text}  weight {weight:g}")
         lines.append(f"   fused  {hit.fused.score:.4f} (fused rank {hit.fused.rank})")
         if hit.rerank.score is not None:
-            move = f"moved from fused rank {hit.fused.rank} to {hit.rerank.rank}"
-            lines.append(f"   rerank {hit.rerank.score:.4f} (rank {hit.rerank.rank}): {move}")
+            lines.append(f"   rerank {hit.rerank.score:.4f} (rerank rank {hit.rerank.rank})")
+            move = f"moved from fused rank {hit.fused.rank} to {hit.rank}"
+            lines.append(f"   final  {hit.final.score:.4f}: {move}")
     return "\n".join(lines)
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from .errors import ModelError
 from .export import load_exported
+from .fusion.normalize import NORMALIZATIONS
 from .models import DEFAULT_CROSS_ENCODER, OFFLINE_CROSS_ENCODER, bundled_available, load_model
 from .runtimes import Runtime, torch_precision
 
@@ -125,6 +126,29 @@ class Reranker:
                 None, f"cross-encoder failed: {exc}", time.perf_counter() - started
             )
         return RerankOutcome(scores, "", time.perf_counter() - started)
+
+
+def interpolated(
+    fused: Sequence[float], rerank: Sequence[float], weight: float, method: str = "min_max"
+) -> list[float]:
+    """Each pool passage's final score, ``weight · norm(rerank) + (1 − weight) · norm(fused)``,
+    both normalized over the pool as fusion normalizes a leg: ``weight=1`` orders by the
+    cross-encoder alone, ``weight=0`` keeps the fused order."""
+    normalize = NORMALIZATIONS[method]
+    fused_norm = normalize(dict(enumerate(fused)))
+    rerank_norm = normalize(dict(enumerate(rerank)))
+    return [weight * rerank_norm[i] + (1 - weight) * fused_norm[i] for i in range(len(fused))]
+
+
+def blended_order(
+    pool: Sequence[str],
+    fused: Sequence[float],
+    rerank: Sequence[float],
+    weight: float,
+    following: Sequence[str] = (),
+) -> list[str]:
+    """The pool by its interpolated final score (``interpolated``), then ``following``."""
+    return reranked_order(pool, interpolated(fused, rerank, weight), following)
 
 
 def reranked_order(

@@ -91,6 +91,7 @@ class Hit:
     knn: StageScore
     fused: StageScore
     rerank: StageScore
+    final: StageScore  # the score that placed it: rerank blended with fused, or fused alone
     normalized: dict[str, float] = field(default_factory=dict)  # leg -> score after normalization
 
     @property
@@ -110,7 +111,13 @@ class Hit:
         return self.passage.text
 
     def to_dict(self) -> dict[str, Any]:
-        stages = {"bm25": self.bm25, "knn": self.knn, "fused": self.fused, "rerank": self.rerank}
+        stages = {
+            "bm25": self.bm25,
+            "knn": self.knn,
+            "fused": self.fused,
+            "rerank": self.rerank,
+            "final": self.final,
+        }
         return {
             "rank": self.rank,
             "passage_id": self.passage_id,

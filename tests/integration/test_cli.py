@@ -44,7 +44,12 @@ def test_ingest_query_json_and_reingest(cli, sample_dir, tmp_path):
     assert payload["reranked"] is False and len(payload["hits"]) == 3
     hit = payload["hits"][0]
     assert {"passage_id", "doc_id", "title", "text", "scores", "ranks"} <= set(hit)
-    assert set(hit["scores"]) == {"bm25", "knn", "fused", "rerank"}
+    assert set(hit["scores"]) == {"bm25", "knn", "fused", "rerank", "final"}
+
+    unweighted = cli("query", "bariatric surgery", "--rerank-weight", "0", "--json")
+    assert json.loads(unweighted.stdout)["rerank_reason"] == "rerank weight 0"
+    out_of_range = cli("query", "bariatric surgery", "--rerank-weight", "1.5")
+    assert out_of_range.returncode == 2 and "--rerank-weight" in out_of_range.stderr
 
     again = cli("ingest", str(corpus), "--chunk-size", "100", "--chunk-overlap", "20")
     assert "indexed=0" in again.stdout and "failed=0" in again.stdout

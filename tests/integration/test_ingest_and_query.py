@@ -8,7 +8,7 @@ import json
 import pytest
 
 from esrerank import ChunkSpec, FusionSpec, Searcher
-from esrerank.errors import IndexMismatchError, IndexNotFoundError, InputError
+from esrerank.errors import ConfigError, IndexMismatchError, IndexNotFoundError, InputError
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -45,6 +45,33 @@ def test_ingest_then_query_reports_every_stage(searcher, corpus, tiny_reranker):
         assert hit.bm25.score is not None or hit.knn.score is not None
     reranks = [hit.rerank.score for hit in result.hits]
     assert reranks == sorted(reranks, reverse=True)
+
+
+def test_rerank_weight_blends_the_scores_and_zero_skips_the_cross_encoder(
+    searcher, corpus, tiny_reranker
+):
+    searcher.ingest(corpus, chunking=SMALL)
+    searcher._reranker = tiny_reranker
+    depth = 10
+    result = searcher.search("cancer risk", top_k=depth, rerank_depth=depth, rerank_weight=0.3)
+    assert result.reranked and result.rerank_weight == 0.3
+
+    def min_max(values):
+        return [(v - min(values)) / (max(values) - min(values)) for v in values]
+
+    fused = min_max([hit.fused.score for hit in result.hits])
+    rerank = min_max([hit.rerank.score for hit in result.hits])
+    expected = [0.3 * r + 0.7 * f for r, f in zip(rerank, fused, strict=True)]
+    assert [hit.final.score for hit in result.hits] == pytest.approx(expected)
+    finals = [hit.final.score for hit in result.hits]
+    assert finals == sorted(finals, reverse=True)
+
+    skipped = searcher.search("cancer risk", top_k=5, rerank_weight=0)
+    assert not skipped.reranked and skipped.rerank_reason == "rerank weight 0"
+    assert "rerank" not in skipped.timings
+    assert [hit.fused.rank for hit in skipped.hits] == [1, 2, 3, 4, 5]
+    with pytest.raises(ConfigError, match="between 0 and 1"):
+        searcher.search("cancer risk", rerank_weight=1.5)
 
 
 def test_no_rerank_returns_fused_order(searcher, corpus):

@@ -4,7 +4,8 @@
 - ``hybrid:<method>``: both legs fused with that normalization (or rrf), arithmetic mean 0.5/0.5.
 - ``hybrid``: both legs fused the index's way (a setting stored by ``--tune``, else min_max).
 - ``dense+rerank``, ``hybrid+rerank``: that ranking's top ``depth`` reordered by the
-  cross-encoder.
+  cross-encoder's score blended with the ranking's own (``rerank_weight``, as ``query`` does;
+  1 = the cross-encoder alone).
 - ``ensemble``: the study's combination, BM25's hits and the cross-encoder scores of the dense
   top ``depth``, each min-max normalized and averaged 1:1.
 """
@@ -14,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
-from ..fusion import METHODS, FusionSpec, fuse
+from ..fusion import METHODS, FusionResult, FusionSpec, fuse
 from ..metrics import doc_ranking
-from ..rerank import reranked_order
+from ..rerank import blended_order
 from ..types import LegHit
 
 SINGLE = ("bm25", "dense")
@@ -51,7 +52,9 @@ def rerank_pools(run: QueryRun, strategies: list[str], fusion: FusionSpec, depth
     return pool
 
 
-def ranking(strategy: str, run: QueryRun, fusion: FusionSpec, depth: int) -> list[str]:
+def ranking(
+    strategy: str, run: QueryRun, fusion: FusionSpec, depth: int, rerank_weight: float = 1.0
+) -> list[str]:
     """Passage ids, best first, for ``strategy``; ``fusion`` is the index's own setting."""
     if strategy == "bm25":
         return _ids(run.legs["bm25"])
@@ -62,9 +65,11 @@ def ranking(strategy: str, run: QueryRun, fusion: FusionSpec, depth: int) -> lis
     if strategy.startswith("hybrid:"):
         return fused_order(run, FusionSpec(strategy.split(":", 1)[1]))
     if strategy == "dense+rerank":
-        return _rerank(run, _ids(run.legs["knn"]), depth)
+        dense = {hit.passage.passage_id: hit.score for hit in run.legs["knn"]}
+        return _rerank(run, list(dense), dense, depth, rerank_weight)
     if strategy == "hybrid+rerank":
-        return _rerank(run, fused_order(run, fusion), depth)
+        fused = _fused(run, fusion)
+        return _rerank(run, list(fused.order), fused.scores, depth, rerank_weight)
     if strategy == "ensemble":
         pool = _ids(run.legs["knn"])[:depth]
         legs = {
@@ -76,8 +81,12 @@ def ranking(strategy: str, run: QueryRun, fusion: FusionSpec, depth: int) -> lis
 
 
 def fused_order(run: QueryRun, spec: FusionSpec) -> list[str]:
+    return list(_fused(run, spec).order)
+
+
+def _fused(run: QueryRun, spec: FusionSpec) -> FusionResult:
     legs = {name: {h.passage.passage_id: h.score for h in hits} for name, hits in run.legs.items()}
-    return list(fuse(legs, spec).order)
+    return fuse(legs, spec)
 
 
 def document_ranking(run: QueryRun, passage_ids: list[str]) -> list[str]:
@@ -86,9 +95,15 @@ def document_ranking(run: QueryRun, passage_ids: list[str]) -> list[str]:
     return doc_ranking([docs[pid] for pid in passage_ids])
 
 
-def _rerank(run: QueryRun, order: list[str], depth: int) -> list[str]:
+def _rerank(
+    run: QueryRun, order: list[str], scores: dict[str, float], depth: int, weight: float
+) -> list[str]:
+    """The top ``depth`` of ``order`` (scored ``scores``) reordered with the cross-encoder."""
     pool = order[:depth]
-    return reranked_order(pool, [run.rerank[pid] for pid in pool], order[depth:])
+    if weight == 0:
+        return order
+    pool_scores = [scores[pid] for pid in pool]
+    return blended_order(pool, pool_scores, [run.rerank[p] for p in pool], weight, order[depth:])
 
 
 def _ids(hits: list[LegHit]) -> list[str]:
