@@ -326,10 +326,10 @@ def reembed(url, index, data_dir, bi_encoder, progress, batch_size):
     type=click.FloatRange(0, 1),
     envvar="ESRERANK_RERANK_WEIGHT",
     show_envvar=True,
-    default=DEFAULT_RERANK_WEIGHT,
-    show_default=True,
+    default=None,
     help="The cross-encoder's share of a reranked passage's final score, the fused score's "
-    "being the rest (both min_max over the pool); 0 skips the cross-encoder.",
+    "being the rest (both min_max over the pool); 0 skips the cross-encoder [default: the "
+    f"weight 'eval --tune' stored for this reranker, else {DEFAULT_RERANK_WEIGHT:g}].",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--explain", is_flag=True, help="Show how the final order came about.")

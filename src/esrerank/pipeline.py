@@ -313,7 +313,7 @@ class Searcher:
         fusion: FusionSpec | None = None,
         rerank: bool = True,
         rerank_timeout: float | None = None,
-        rerank_weight: float = DEFAULT_RERANK_WEIGHT,
+        rerank_weight: float | None = None,
     ) -> SearchResult:
         """BM25 and kNN legs of ``candidates`` hits each, fused; the fused top ``rerank_depth``
         reranked by the cross-encoder; the best ``top_k`` returned with every stage's score.
@@ -321,7 +321,9 @@ class Searcher:
         ``fusion=None`` uses the setting stored with the index (``esrerank eval --tune``), else
         min_max + arithmetic mean, 0.5/0.5. A reranked passage's final score is
         ``rerank_weight · norm(rerank) + (1 − rerank_weight) · norm(fused)`` over the pool
-        (``esrerank.rerank.interpolated``); at 0 the cross-encoder does not run."""
+        (``esrerank.rerank.interpolated``); at 0 the cross-encoder does not run. ``None`` uses
+        the weight stored with the index for this reranker (``esrerank eval --tune``), else
+        the default."""
         if not query.strip():
             raise ConfigError("The query is empty. Pass some text to search for.")
         for name, value in (
@@ -331,14 +333,20 @@ class Searcher:
         ):
             if value < 1:
                 raise ConfigError(f"--{name.replace(' ', '-')} must be at least 1, got {value}.")
-        if not 0 <= rerank_weight <= 1:
+        if rerank_weight is not None and not 0 <= rerank_weight <= 1:
             raise ConfigError(f"--rerank-weight must be between 0 and 1, got {rerank_weight}.")
-        if rerank_weight == 0:
-            rerank = False
         timings: dict[str, float] = {}
         encoder = self.checked_encoder()
         fusion = fusion or self.stored_fusion()
-        reranker = self.reranker if rerank else None
+        reranker = self.reranker if rerank and rerank_weight != 0 else None
+        off = "rerank weight 0"
+        if rerank_weight is None:
+            rerank_weight = self.stored_rerank_weight(reranker)
+            if rerank_weight == 0:
+                reranker = None
+                off = (
+                    "rerank weight 0, tuned with the index: reranking did not beat the fused order"
+                )
 
         vector = _timed(timings, "embed", lambda: encoder.encode_queries([query])[0])
         bm25, knn = _timed(
@@ -357,8 +365,9 @@ class Searcher:
         )
         passages = {h.passage.passage_id: h.passage for hits in legs.values() for h in hits}
         pool = list(fused.order[:rerank_depth])
-        off = "rerank weight 0" if rerank_weight == 0 else "reranking turned off (--no-rerank)"
-        outcome = RerankOutcome(None, off)
+        outcome = RerankOutcome(
+            None, off if rerank_weight == 0 else "reranking turned off (--no-rerank)"
+        )
         if reranker is not None and pool:
             outcome = reranker.score(query, [passages[pid].content for pid in pool], rerank_timeout)
             timings["rerank"] = outcome.seconds
@@ -402,6 +411,20 @@ class Searcher:
         """Keep ``spec`` (and how it was chosen) with the index; ``search`` then uses it."""
         meta = self.meta()
         extra = {**meta.extra, "fusion": {**spec.to_dict(), **record}}
+        self.backend.put_meta(self.index, replace(meta, extra=extra))
+        self._meta = None
+
+    def stored_rerank_weight(self, reranker: Reranker | None = None) -> float:
+        """The rerank weight stored with the index for ``reranker``, else the default."""
+        stored = self.meta().extra.get("rerank")
+        if stored and reranker is not None and stored.get("reranker") == reranker.name:
+            return float(stored["weight"])
+        return DEFAULT_RERANK_WEIGHT
+
+    def store_rerank_weight(self, weight: float, record: dict) -> None:
+        """Keep the rerank weight tuned for the reranker named in ``record`` with the index."""
+        meta = self.meta()
+        extra = {**meta.extra, "rerank": {"weight": weight, **record}}
         self.backend.put_meta(self.index, replace(meta, extra=extra))
         self._meta = None
 

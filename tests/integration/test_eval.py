@@ -133,3 +133,40 @@ def test_eval_command_writes_table_json_plot_and_caches_rerank_scores(
     assert again.returncode == 0, again.stderr
     assert sqlite3.connect(cache).execute("SELECT COUNT(*) FROM scores").fetchone()[0] == rows
     assert json.loads(out.with_suffix(".json").read_text())["figures"] == report["figures"]
+
+
+def test_tuning_with_a_reranker_stores_the_rerank_weight_query_then_uses(
+    bi_encoder, tiny_reranker, sample_beir, tmp_path
+):
+    store = tmp_path / "store"
+    searcher = Searcher(
+        None, "tuned", data_dir=store, bi_encoder=bi_encoder, reranker=tiny_reranker
+    )
+    with searcher:
+        searcher.ingest(sample_beir / "corpus.jsonl")
+        evaluation = run_eval(
+            searcher,
+            load_eval_data(sample_beir, "test"),
+            ["hybrid+rerank"],
+            candidates=20,
+            depth=10,
+            cache_path=tmp_path / "cache.sqlite",
+            tune_on=load_eval_data(sample_beir, "dev"),
+        )
+    tuned = evaluation.tuning["rerank"]
+    assert tuned["reranker"] == tiny_reranker and tuned["tuning_queries"] == 100
+    assert 0 <= tuned["weight"] <= 1 and "out of fold" in tuned["why"]
+    assert evaluation.rerank_weight == tuned["weight"]
+    assert tuned["test_ndcg@10"] == evaluation.figures["hybrid+rerank"]["ndcg@10"]
+
+    with Searcher(
+        None, "tuned", data_dir=store, bi_encoder=bi_encoder, reranker=tiny_reranker
+    ) as fresh:
+        result = fresh.search("cancer", rerank_depth=10)
+        assert result.rerank_weight == tuned["weight"]
+        assert result.reranked == (tuned["weight"] > 0)
+        fresh.store_rerank_weight(0.0, {"reranker": tiny_reranker})
+        skipped = fresh.search("cancer", rerank_depth=10)
+        assert not skipped.reranked and "tuned with the index" in skipped.rerank_reason
+        fresh.store_rerank_weight(0.0, {"reranker": "another/reranker"})
+        assert fresh.search("cancer", rerank_depth=10).rerank_weight == 1.0  # not for this one

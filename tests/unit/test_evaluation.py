@@ -12,7 +12,7 @@ from esrerank.evaluation import load_eval_data
 from esrerank.evaluation.report import markdown, plot
 from esrerank.evaluation.runner import Evaluation, score
 from esrerank.evaluation.strategies import QueryRun, ranking, rerank_pools
-from esrerank.evaluation.tune import LEGS, fusion_grid, tune
+from esrerank.evaluation.tune import LEGS, fusion_grid, tune, tune_rerank_weight
 from esrerank.fusion import FusionSpec
 from esrerank.types import LegHit, Passage
 
@@ -157,6 +157,45 @@ def test_tuning_keeps_fusion_when_it_clearly_wins():
     assert tuning.fused_kept
     assert tuning.best_fused.score > tuning.leg.score
     assert "fusion beats" in tuning.reason()
+
+
+def _runs_with_reranker(helpful: bool, count: int = 40) -> tuple[dict, dict]:
+    """Both legs rank the relevant passage last of five; a helpful cross-encoder scores it
+    highest, a harmful one lowest. Every fifth query has the legs right, so the gains have some
+    spread."""
+    runs, qrels = {}, {}
+    for i in range(count):
+        docs = ["a#0", "b#0", "c#0", "d#0", "rel#0"]
+        if i % 5 == 0:
+            docs = ["rel#0", "a#0", "b#0", "c#0", "d#0"]
+        legs = {
+            "bm25": _hits([(d, 5.0 - j) for j, d in enumerate(docs)]),
+            "knn": _hits([(d, 0.9 - j / 10) for j, d in enumerate(docs)]),
+        }
+        rerank = {d: (1.0 if d == "rel#0" else 0.5) for d in docs}
+        if not helpful:
+            rerank = {d: (0.0 if d == "rel#0" else 0.5 + j / 10) for j, d in enumerate(docs)}
+        runs[f"q{i}"] = QueryRun(legs=legs, rerank=rerank)
+        qrels[f"q{i}"] = {"rel": 1}
+    return runs, qrels
+
+
+def test_weight_tuning_keeps_no_reranking_when_the_reranker_hurts():
+    runs, qrels = _runs_with_reranker(helpful=False)
+    tuning = tune_rerank_weight(runs, qrels, FusionSpec(), depth=5)
+    assert tuning.chosen == 0.0
+    assert tuning.best.score <= tuning.unreranked.score
+    assert tuning.trials[-1].score < tuning.unreranked.score  # the cross-encoder alone
+    assert "no reranking" in tuning.reason()
+
+
+def test_weight_tuning_keeps_a_high_weight_when_the_reranker_clearly_helps():
+    runs, qrels = _runs_with_reranker(helpful=True)
+    tuning = tune_rerank_weight(runs, qrels, FusionSpec(), depth=5)
+    # Past 0.5 the cross-encoder outweighs the fused order that put the passage last.
+    assert tuning.chosen == 0.6
+    assert tuning.best.score == 1.0 > tuning.unreranked.score
+    assert "beats the fused order" in tuning.reason()
 
 
 def test_markdown_and_plot(tmp_path):

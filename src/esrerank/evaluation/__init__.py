@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from ..fusion import FusionSpec
 from ..pipeline import Searcher
 from .data import EvalData, index_name_for, load_eval_data
 from .report import markdown, write
-from .runner import Evaluation, evaluate_strategies, retrieve
+from .runner import Evaluation, add_rerank_scores, evaluate_strategies, retrieve
 from .strategies import DEFAULT_STRATEGIES, RERANKED, SINGLE, STRATEGIES, check_strategies
-from .tune import tune
+from .tune import tune, tune_rerank_weight
 
 __all__ = [
     "DEFAULT_STRATEGIES",
@@ -39,7 +40,8 @@ def run_eval(
     progress: bool = False,
 ) -> Evaluation:
     """Score ``strategies`` on ``data``; with ``tune_on``, first choose the fusion on those
-    queries and store it with the index, so ``hybrid`` (and ``query``) use it."""
+    queries and store it with the index, so ``hybrid`` (and ``query``) use it; when a strategy
+    reranks, then the rerank weight for that fusion too."""
     tuning = None
     if tune_on is not None:
         runs = retrieve(searcher, tune_on, candidates, progress)
@@ -57,6 +59,10 @@ def run_eval(
         tuning["top_settings"] = [
             {"fusion": t.spec.describe(), "ndcg@10": t.score} for t in chosen.trials[:10]
         ]
+        if any(s in RERANKED for s in strategies):
+            tuning["rerank"] = _tune_rerank_weight(
+                searcher, tune_on, runs, chosen.chosen, depth, cache_path, progress
+            )
         strategies = list(dict.fromkeys([*SINGLE, "hybrid", *strategies]))
     evaluation = evaluate_strategies(
         searcher,
@@ -73,5 +79,32 @@ def run_eval(
         tuning["test_ndcg@10"] = figures["hybrid"]["ndcg@10"]
         tuning["best_leg"] = best_leg
         tuning["best_leg_test_ndcg@10"] = figures[best_leg]["ndcg@10"]
+        if "hybrid+rerank" in figures and "rerank" in tuning:
+            tuning["rerank"]["test_ndcg@10"] = figures["hybrid+rerank"]["ndcg@10"]
         evaluation.tuning = tuning
     return evaluation
+
+
+def _tune_rerank_weight(
+    searcher: Searcher,
+    data: EvalData,
+    runs: dict,
+    fusion: FusionSpec,
+    depth: int,
+    cache_path: Path,
+    progress: bool,
+) -> dict:
+    """Choose the rerank weight for ``fusion`` on ``data`` and store it with the index."""
+    add_rerank_scores(searcher, data, runs, ["hybrid+rerank"], fusion, depth, cache_path, progress)
+    chosen = tune_rerank_weight(runs, data.qrels, fusion, depth)
+    record = {
+        "reranker": searcher.reranker.name,
+        "tuned_on": f"{data.name} {data.split}",
+        "tuning_queries": len(runs),
+        "tuning_ndcg@10": next(t.score for t in chosen.trials if t.spec == chosen.chosen),
+        "unreranked_tuning_ndcg@10": chosen.unreranked.score,
+        "why": chosen.reason(),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    searcher.store_rerank_weight(chosen.chosen, record)
+    return {"weight": chosen.chosen, **record}

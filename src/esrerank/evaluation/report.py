@@ -28,7 +28,8 @@ def markdown(evaluation: Evaluation, command: str | None = None) -> str:
     ]
     if e.reranker:
         lines.append(
-            f"Reranker `{e.reranker}` ({e.reranker_runtime}) on the top {e.rerank_depth}: median "
+            f"Reranker `{e.reranker}` ({e.reranker_runtime}) on the top {e.rerank_depth}, weight "
+            f"{e.rerank_weight:g} in hybrid+rerank: median "
             f"{e.timings['rerank_seconds_median_per_query']:.2f} s per query (cached scores "
             "count as 0)."
         )
@@ -60,6 +61,18 @@ def tuning_summary(tuning: dict) -> str:
         f"{tuning['tuning_ndcg@10']:.3f} there, "
         f"{tuning['test_ndcg@10']:.3f} on this split against {tuning['best_leg_test_ndcg@10']:.3f} "
         f"for the best single leg ({tuning['best_leg']}): {margin:+.3f}."
+        + (rerank_summary(tuning["rerank"]) if "rerank" in tuning else "")
+    )
+
+
+def rerank_summary(rerank: dict) -> str:
+    """The chosen rerank weight, why, and its figures."""
+    test = rerank.get("test_ndcg@10")
+    return (
+        f" Rerank weight {rerank['weight']:g} for `{rerank['reranker']}`, chosen as "
+        f"{rerank['why']}; nDCG@10 {rerank['tuning_ndcg@10']:.3f} there (fused order "
+        f"{rerank['unreranked_tuning_ndcg@10']:.3f})"
+        + (f", {test:.3f} on this split." if test is not None else ".")
     )
 
 

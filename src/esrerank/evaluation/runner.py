@@ -37,6 +37,7 @@ class Evaluation:
     timings: dict[str, float]
     tuning: dict | None = None  # how the index's fusion was chosen, when this run tuned it
     reranker_runtime: str | None = None  # the route the reranker ran on, e.g. "openvino fp32"
+    rerank_weight: float | None = None  # the cross-encoder's share in the reranked strategies
 
     def to_dict(self) -> dict:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -83,12 +84,13 @@ def score(
     strategies: list[str],
     fusion: FusionSpec,
     depth: int,
+    rerank_weight: float = 1.0,
 ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, list[str]]]]:
     """trec_eval figures and document rankings per strategy."""
     figures, rankings = {}, {}
     for strategy in strategies:
         rankings[strategy] = {
-            q: document_ranking(run, ranking(strategy, run, fusion, depth))
+            q: document_ranking(run, ranking(strategy, run, fusion, depth, rerank_weight))
             for q, run in runs.items()
         }
         figures[strategy] = evaluate(data.qrels, rankings[strategy])
@@ -113,7 +115,7 @@ def evaluate_strategies(
     runs = retrieve(searcher, data, candidates, progress)
     timings = {"retrieve_seconds": time.perf_counter() - started}
     timings["retrieve_ms_per_query"] = 1000 * timings["retrieve_seconds"] / max(1, len(runs))
-    reranker = reranker_runtime = None
+    reranker = reranker_runtime = weight = None
     if any(s in RERANKED for s in strategies):
         seconds = add_rerank_scores(
             searcher, data, runs, strategies, fusion, depth, cache_path, progress
@@ -121,7 +123,8 @@ def evaluate_strategies(
         timings["rerank_seconds_median_per_query"] = statistics.median(seconds)
         reranker = searcher.reranker.name
         reranker_runtime = searcher.reranker.runtime.describe()
-    figures, _ = score(data, runs, strategies, fusion, depth)
+        weight = searcher.stored_rerank_weight(searcher.reranker)
+    figures, _ = score(data, runs, strategies, fusion, depth, weight if weight is not None else 1.0)
     meta = searcher.meta()
     backend = searcher.backend
     return Evaluation(
@@ -137,6 +140,7 @@ def evaluate_strategies(
         rerank_depth=depth,
         reranker=reranker,
         reranker_runtime=reranker_runtime,
+        rerank_weight=weight,
         figures=figures,
         timings=timings,
     )

@@ -3,9 +3,10 @@
 - ``bm25``, ``dense``: one leg alone.
 - ``hybrid:<method>``: both legs fused with that normalization (or rrf), arithmetic mean 0.5/0.5.
 - ``hybrid``: both legs fused the index's way (a setting stored by ``--tune``, else min_max).
-- ``dense+rerank``, ``hybrid+rerank``: that ranking's top ``depth`` reordered by the
-  cross-encoder's score blended with the ranking's own (``rerank_weight``, as ``query`` does;
-  1 = the cross-encoder alone).
+- ``dense+rerank``: the dense top ``depth`` reordered by the cross-encoder (the study's).
+- ``hybrid+rerank``: the fused top ``depth`` reordered by the cross-encoder's score blended with
+  the fused one (``rerank_weight``, the index's tuned weight, as ``query`` does; 1 = the
+  cross-encoder alone).
 - ``ensemble``: the study's combination, BM25's hits and the cross-encoder scores of the dense
   top ``depth``, each min-max normalized and averaged 1:1.
 """
@@ -66,7 +67,7 @@ def ranking(
         return fused_order(run, FusionSpec(strategy.split(":", 1)[1]))
     if strategy == "dense+rerank":
         dense = {hit.passage.passage_id: hit.score for hit in run.legs["knn"]}
-        return _rerank(run, list(dense), dense, depth, rerank_weight)
+        return _rerank(run, list(dense), dense, depth, 1.0)
     if strategy == "hybrid+rerank":
         fused = _fused(run, fusion)
         return _rerank(run, list(fused.order), fused.scores, depth, rerank_weight)

@@ -7,6 +7,9 @@ the tuning queries are cut into folds; on each fold, the best fused setting and 
 are picked on the other folds and compared on this one. Fusion is kept only when this
 out-of-fold gain in nDCG@10 is more than chance would explain (one-sided paired t-test at the 5%
 level); otherwise the better leg alone is chosen.
+
+The rerank weight is chosen the same way for the chosen fusion (``tune_rerank_weight``): the best
+weight above 0 against the fused order alone, kept only when it wins out of fold.
 """
 
 from __future__ import annotations
@@ -19,9 +22,9 @@ import numpy as np
 from ..fusion import COMBINATIONS, FusionSpec
 from ..fusion.combine import NEEDS_NON_NEGATIVE
 from ..metrics import evaluate_per_query
-from .strategies import QueryRun, document_ranking, fused_order
+from .strategies import QueryRun, document_ranking, fused_order, ranking
 
-WEIGHTS = tuple(round(w / 10, 1) for w in range(11))  # BM25's weight; kNN gets the rest
+WEIGHTS = tuple(round(w / 10, 1) for w in range(11))  # BM25's (or the reranker's) weight
 RRF_KS = (10.0, 30.0, 60.0, 100.0)
 MEASURE = "ndcg@10"
 LEGS = {"bm25": FusionSpec(weights=(1.0, 0.0)), "dense": FusionSpec(weights=(0.0, 1.0))}
@@ -31,7 +34,7 @@ FOLDS = 5
 
 @dataclass(frozen=True)
 class Trial:
-    spec: FusionSpec
+    spec: FusionSpec | float  # a fusion setting, or a rerank weight
     scores: np.ndarray  # per query, in query id order
 
     @property
@@ -56,15 +59,12 @@ class Tuning:
         return self.chosen == self.best_fused.spec
 
     def reason(self) -> str:
-        gain = f"{self.out_of_fold_gain:+.3f} nDCG@10 out of fold"
-        if self.fused_kept:
-            return (
-                f"fusion beats {self.best_leg} alone by {gain} "
-                f"(paired t = {self.t_statistic:.2f} > {T_CRITICAL})"
-            )
-        return (
-            f"{self.best_leg} alone, since fusion's gain over it, {gain}, is within chance "
-            f"(paired t = {self.t_statistic:.2f} <= {T_CRITICAL})"
+        return _verdict(
+            self.fused_kept,
+            f"fusion beats {self.best_leg} alone",
+            f"{self.best_leg} alone, since fusion's gain over it",
+            self.out_of_fold_gain,
+            self.t_statistic,
         )
 
 
@@ -103,13 +103,79 @@ def tune(runs: dict[str, QueryRun], qrels: dict[str, dict[str, int]], seed: int 
     )
 
 
+@dataclass(frozen=True)
+class WeightTuning:
+    """The rerank weight chosen for the index's fusion, why, and every weight's trial."""
+
+    chosen: float
+    best: Trial  # the best weight above 0
+    unreranked: Trial  # weight 0: the fusion alone
+    out_of_fold_gain: float
+    t_statistic: float
+    trials: list[Trial]
+
+    def reason(self) -> str:
+        return _verdict(
+            bool(self.chosen),
+            f"reranking at weight {self.chosen:g} beats the fused order",
+            "no reranking (weight 0), since the best weight's gain over the fused order",
+            self.out_of_fold_gain,
+            self.t_statistic,
+        )
+
+
+def tune_rerank_weight(
+    runs: dict[str, QueryRun],
+    qrels: dict[str, dict[str, int]],
+    fusion: FusionSpec,
+    depth: int,
+    seed: int = 13,
+) -> WeightTuning:
+    """Choose the rerank weight (0, 0.1, ..., 1) for ``fusion`` the way ``tune`` chooses fusion:
+    the best weight above 0 is kept only when, picked out of fold, it beats the fused order
+    (weight 0) by more than chance; ``runs`` carry the cross-encoder's scores of each pool."""
+    query_ids = sorted(q for q in runs if q in qrels)
+    trials = []
+    for weight in WEIGHTS:
+        rankings = {
+            q: document_ranking(runs[q], ranking("hybrid+rerank", runs[q], fusion, depth, weight))
+            for q in query_ids
+        }
+        per_query = evaluate_per_query({q: qrels[q] for q in query_ids}, rankings, cutoffs=(10,))
+        trials.append(Trial(weight, np.array([per_query[q][MEASURE] for q in query_ids])))
+    unreranked, weighted = trials[0], trials[1:]
+    everyone = np.ones(len(query_ids), dtype=bool)
+    best = _best(weighted, everyone)
+    gains = _out_of_fold_gains(weighted, [unreranked], len(query_ids), seed)
+    t_statistic = _paired_t(gains)
+    return WeightTuning(
+        chosen=float(best.spec) if t_statistic > T_CRITICAL else 0.0,
+        best=best,
+        unreranked=unreranked,
+        out_of_fold_gain=float(gains.mean()) if len(gains) else 0.0,
+        t_statistic=t_statistic,
+        trials=trials,
+    )
+
+
+def _verdict(kept: bool, winner: str, fallback: str, gain: float, t_statistic: float) -> str:
+    """Why a candidate was kept (``winner`` by its gain) or not (``fallback``'s gain is chance)."""
+    gain_text = f"{gain:+.3f} nDCG@10 out of fold"
+    if kept:
+        return f"{winner} by {gain_text} (paired t = {t_statistic:.2f} > {T_CRITICAL})"
+    return (
+        f"{fallback}, {gain_text}, is within chance (paired t = {t_statistic:.2f} <= {T_CRITICAL})"
+    )
+
+
 def _best(trials: list[Trial], rows: np.ndarray) -> Trial:
     """The trial with the best mean over ``rows``; the earliest of equals."""
     return max(trials, key=lambda t: float(t.scores[rows].mean()) if rows.any() else 0.0)
 
 
 def _out_of_fold_gains(fused: list[Trial], legs: list[Trial], count: int, seed: int):
-    """Per query: the best fused setting minus the better leg, both picked on other folds."""
+    """Per query: the best candidate (fused setting, rerank weight) minus the best baseline
+    (the better leg, the fused order), both picked on other folds."""
     fold = np.random.default_rng(seed).permutation(count) % FOLDS
     gains = np.zeros(count)
     for number in range(min(FOLDS, count)):
