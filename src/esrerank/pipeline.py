@@ -30,7 +30,13 @@ from .encoders import BiEncoder, load_bi_encoder
 from .errors import ConfigError
 from .fusion import FusionResult, FusionSpec, fuse
 from .models import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER
-from .rerank import Reranker, RerankOutcome, interpolated, reranked_order
+from .rerank import (
+    READ_CHECK_PASSAGES,
+    Reranker,
+    RerankOutcome,
+    interpolated,
+    reranked_order,
+)
 from .runtimes import Runtime
 from .types import Hit, IngestReport, LegHit, Passage, Record, StageScore
 
@@ -369,8 +375,12 @@ class Searcher:
             None, off if rerank_weight == 0 else "reranking turned off (--no-rerank)"
         )
         if reranker is not None and pool:
-            outcome = reranker.score(query, [passages[pid].content for pid in pool], rerank_timeout)
-            timings["rerank"] = outcome.seconds
+            texts = [passages[pid].content for pid in pool]
+            unreadable = reranker.unreadable([query, *texts[:READ_CHECK_PASSAGES]])
+            outcome = RerankOutcome(None, unreadable)
+            if not unreadable:
+                outcome = reranker.score(query, texts, rerank_timeout)
+                timings["rerank"] = outcome.seconds
         final = _final_scores(pool, fused, outcome, rerank_weight)
         order = reranked_order(pool, [final[pid] for pid in pool], fused.order[len(pool) :])
         hits = _hits(order[:top_k], passages, legs, fused, pool, outcome, final)

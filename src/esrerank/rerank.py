@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -16,6 +18,12 @@ from .models import DEFAULT_CROSS_ENCODER, OFFLINE_CROSS_ENCODER, bundled_availa
 from .runtimes import Runtime, torch_precision
 
 log = logging.getLogger(__name__)
+
+# Beyond these shares of a query's and its top passages' word pieces, the cross-encoder is not
+# run: its vocabulary does not cover the text (see ``Reranker.unreadable``).
+SINGLE_LETTER_LIMIT = 0.5
+UNKNOWN_LIMIT = 0.1
+READ_CHECK_PASSAGES = 10
 
 
 @dataclass(frozen=True)
@@ -70,9 +78,11 @@ class Reranker:
         return f"{self.name} ({self.runtime.describe()})"
 
     def _load(self, name: str, device: str | None) -> Callable[[list[tuple[str, str]]], np.ndarray]:
-        """A function from pairs to scores, for ``name`` on this reranker's runtime."""
+        """A function from pairs to scores, for ``name`` on this reranker's runtime; keeps the
+        model's tokenizer in ``self.tokenizer``."""
         if self.runtime.backend != "torch":
             model = load_exported(name, "cross-encoder", self.runtime, self.max_length)
+            self.tokenizer = model.tokenizer.tokenizer
             return lambda pairs: model.run(pairs).reshape(-1)
         from sentence_transformers import CrossEncoder
 
@@ -86,6 +96,7 @@ class Reranker:
                 f"cross-encoder '{name}' has {model.num_labels} output labels; a reranker "
                 "needs exactly one relevance score."
             )
+        self.tokenizer = model.tokenizer.backend_tokenizer
 
         def predict(pairs: list[tuple[str, str]]) -> np.ndarray:
             with torch_precision(self.runtime):
@@ -94,6 +105,28 @@ class Reranker:
                 )
 
         return predict
+
+    def unreadable(self, texts: Sequence[str]) -> str:
+        """Why the model's vocabulary does not cover ``texts`` (a query and its top passages),
+        or "" when it does: most of its word pieces are single letters (Hangul cut into jamo,
+        kana, hanzi one by one) or unknown tokens. English runs at 2-7% single letters."""
+        encodings = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        pieces = [p.removeprefix("##").lstrip("\u2581") for e in encodings for p in e.tokens]
+        unknown = sum(1 for p in pieces if p == self.unknown_token) / max(1, len(pieces))
+        words = [p for p in pieces if any(c.isalpha() for c in p)]
+        letters = sum(1 for p in words if len(p) == 1) / max(1, len(words))
+        if letters > SINGLE_LETTER_LIMIT or unknown > UNKNOWN_LIMIT:
+            return (
+                f"the reranker's vocabulary does not cover this text ({letters:.0%} of its word "
+                f"pieces are single letters, {unknown:.0%} unknown)"
+            )
+        return ""
+
+    @cached_property
+    def unknown_token(self) -> str | None:
+        """The tokenizer's unknown token, e.g. ``[UNK]``."""
+        model = json.loads(self.tokenizer.to_str()).get("model", {})
+        return model.get("unk_token")
 
     def score(
         self, query: str, passages: Sequence[str], timeout: float | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -54,3 +55,29 @@ def test_bundled_reranker_ranks_gold_abstracts_well_above_chance(offline_default
     mrr = reranked_mrr(dev, lambda query, texts: offline_default.score(query, texts).scores)
     chance = np.mean([1 / r for r in range(1, 11)])  # one gold among ten: 0.29
     assert mrr > chance + 0.4, f"MRR@10 {mrr:.3f} vs chance {chance:.3f}"
+
+
+def test_vocabulary_check_skips_korean_and_not_english(offline_default, sample_dir):
+    """The English reranker cuts Hangul into jamo; it is not run on Korean text."""
+    wiki = json.loads((Path(__file__).parents[1] / "data" / "mrc-wiki-sample.json").read_text())
+    korean = [doc["text"] for doc in wiki.values()]
+    why = offline_default.unreadable(["서울의 지하철은 언제 개통했나?", *korean])
+    assert "vocabulary does not cover this text" in why
+    english = [json.loads(line)["text"] for line in (sample_dir / "corpus.jsonl").open()][:10]
+    claims = [json.loads(line)["text"] for line in (sample_dir / "queries.jsonl").open()]
+    assert not any(offline_default.unreadable([claim, *english]) for claim in claims)
+    assert not offline_default.unreadable(["Activation of PPM1D enhances p53 function."])
+
+
+def test_a_korean_query_is_not_reranked_and_says_why(offline_default, bi_encoder, tmp_path):
+    from esrerank import Searcher
+
+    wiki = Path(__file__).parents[1] / "data" / "mrc-wiki-sample.json"
+    searcher = Searcher(
+        None, "ko", data_dir=tmp_path, bi_encoder=bi_encoder, reranker=offline_default
+    )
+    with searcher:
+        searcher.ingest(wiki, analyzer="cjk")
+        result = searcher.search("서울의 지하철은 언제 개통했나?")
+    assert not result.reranked and "vocabulary does not cover" in result.rerank_reason
+    assert "rerank" not in result.timings

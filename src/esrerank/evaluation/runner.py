@@ -13,9 +13,17 @@ from tqdm.auto import tqdm
 from ..fusion import FusionSpec
 from ..metrics import evaluate
 from ..pipeline import Searcher
+from ..rerank import READ_CHECK_PASSAGES
 from .data import EvalData
 from .rerank_cache import RerankCache
-from .strategies import RERANKED, QueryRun, document_ranking, ranking, rerank_pools
+from .strategies import (
+    RERANKED,
+    QueryRun,
+    document_ranking,
+    fused_order,
+    ranking,
+    rerank_pools,
+)
 
 
 @dataclass
@@ -62,7 +70,8 @@ def add_rerank_scores(
     cache_path: Path,
     progress: bool,
 ) -> list[float]:
-    """Cross-encoder scores for every passage a reranking strategy needs; seconds per query."""
+    """Cross-encoder scores for every passage a reranking strategy needs (none for a query the
+    reranker cannot read, whose reranked strategies keep their order); seconds per query."""
     cache = RerankCache(cache_path, searcher.reranker, searcher.rerank_max_length)
     seconds = []
     try:
@@ -71,7 +80,9 @@ def add_rerank_scores(
             passages = {h.passage.passage_id: h.passage for hits in run.legs.values() for h in hits}
             pool = rerank_pools(run, strategies, fusion, depth)
             started = time.perf_counter()
-            run.rerank.update(cache.scores(data.queries[q], [passages[p] for p in pool]))
+            texts = [passages[p].content for p in fused_order(run, fusion)[:READ_CHECK_PASSAGES]]
+            if not searcher.reranker.unreadable([data.queries[q], *texts]):
+                run.rerank.update(cache.scores(data.queries[q], [passages[p] for p in pool]))
             seconds.append(time.perf_counter() - started)
     finally:
         cache.close()

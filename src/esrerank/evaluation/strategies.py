@@ -73,6 +73,8 @@ def ranking(
         return _rerank(run, list(fused.order), fused.scores, depth, rerank_weight)
     if strategy == "ensemble":
         pool = _ids(run.legs["knn"])[:depth]
+        if any(pid not in run.rerank for pid in pool):  # not reranked: both legs fused
+            return fused_order(run, FusionSpec())
         legs = {
             "bm25": {h.passage.passage_id: h.score for h in run.legs["bm25"]},
             "rerank": {pid: run.rerank[pid] for pid in pool},
@@ -101,7 +103,7 @@ def _rerank(
 ) -> list[str]:
     """The top ``depth`` of ``order`` (scored ``scores``) reordered with the cross-encoder."""
     pool = order[:depth]
-    if weight == 0:
+    if weight == 0 or any(pid not in run.rerank for pid in pool):
         return order
     pool_scores = [scores[pid] for pid in pool]
     return blended_order(pool, pool_scores, [run.rerank[p] for p in pool], weight, order[depth:])
