@@ -74,6 +74,9 @@ def main() -> None:
         "| w | nDCG@10 | MRR@10 | top-5 accuracy |",
         "|---|---|---|---|",
         *rows,
+        "",
+        f"Reranked: {sum(1 for run in runs.values() if run.rerank)} of {len(runs)} queries "
+        "(the others failed the reranker's vocabulary check and keep the fused order).",
     ]
     write_report(lines, args.out)
     args.out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")

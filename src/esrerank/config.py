@@ -14,8 +14,12 @@ DEFAULT_INDEX = "esrerank"
 DEFAULT_TOP_K = 5
 DEFAULT_CANDIDATES = 100
 DEFAULT_RERANK_DEPTH = 100
-# Share of the cross-encoder in a reranked passage's final score (the rest is the fused score).
-DEFAULT_RERANK_WEIGHT = 1.0
+# The cross-encoder's share of a reranked passage's final score (the fused score has the rest)
+# until `eval --tune` stores one for the index. At 0.2 the reranker can only swap passages whose
+# fused scores lie within a quarter of the pool's range, so an unsuited reranker costs little:
+# the bundled one moved nDCG@10 by +0.009 (SciFact) and -0.000 (MS MARCO) at 0.2, against -0.040
+# and -0.258 at 1 (benchmarks/results/rerank-weight-*.md; README: How the query works).
+DEFAULT_RERANK_WEIGHT = 0.2
 ENV_PREFIX = "ESRERANK"
 
 

@@ -8,6 +8,7 @@ import sqlite3
 import pytest
 
 from esrerank import Searcher
+from esrerank.config import DEFAULT_RERANK_WEIGHT
 from esrerank.evaluation import load_eval_data, run_eval
 from esrerank.evaluation.strategies import FUSED, SINGLE
 from esrerank.metrics import ACCURACY_CUTOFFS
@@ -169,4 +170,4 @@ def test_tuning_with_a_reranker_stores_the_rerank_weight_query_then_uses(
         skipped = fresh.search("cancer", rerank_depth=10)
         assert not skipped.reranked and "tuned with the index" in skipped.rerank_reason
         fresh.store_rerank_weight(0.0, {"reranker": "another/reranker"})
-        assert fresh.search("cancer", rerank_depth=10).rerank_weight == 1.0  # not for this one
+        assert fresh.search("cancer", rerank_depth=10).rerank_weight == DEFAULT_RERANK_WEIGHT

@@ -43,8 +43,9 @@ def test_ingest_then_query_reports_every_stage(searcher, corpus, tiny_reranker):
     for hit in result.hits:
         assert hit.fused.score is not None and hit.rerank.score is not None
         assert hit.bm25.score is not None or hit.knn.score is not None
-    reranks = [hit.rerank.score for hit in result.hits]
-    assert reranks == sorted(reranks, reverse=True)
+    finals = [hit.final.score for hit in result.hits]
+    assert finals == sorted(finals, reverse=True)
+    assert result.rerank_weight == 0.2  # the default, as nothing was tuned
 
 
 def test_rerank_weight_blends_the_scores_and_zero_skips_the_cross_encoder(
