@@ -15,6 +15,7 @@ weight above 0 against the fused order alone, kept only when it wins out of fold
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,7 +85,10 @@ def fusion_grid() -> list[FusionSpec]:
 def tune(runs: dict[str, QueryRun], qrels: dict[str, dict[str, int]], seed: int = 13) -> Tuning:
     """Score every setting of the grid on ``runs`` and choose one (see the module doc)."""
     query_ids = sorted(q for q in runs if q in qrels)
-    trials = [_trial(spec, runs, qrels, query_ids) for spec in fusion_grid()]
+    trials = [
+        _trial(spec, lambda run, spec=spec: fused_order(run, spec), runs, qrels, query_ids)
+        for spec in fusion_grid()
+    ]
     legs = [t for t in trials if t.spec in LEGS.values()]
     fused = [t for t in trials if t.spec not in LEGS.values()]
     everyone = np.ones(len(query_ids), dtype=bool)
@@ -135,14 +139,16 @@ def tune_rerank_weight(
     the best weight above 0 is kept only when, picked out of fold, it beats the fused order
     (weight 0) by more than chance; ``runs`` carry the cross-encoder's scores of each pool."""
     query_ids = sorted(q for q in runs if q in qrels)
-    trials = []
-    for weight in WEIGHTS:
-        rankings = {
-            q: document_ranking(runs[q], ranking("hybrid+rerank", runs[q], fusion, depth, weight))
-            for q in query_ids
-        }
-        per_query = evaluate_per_query({q: qrels[q] for q in query_ids}, rankings, cutoffs=(10,))
-        trials.append(Trial(weight, np.array([per_query[q][MEASURE] for q in query_ids])))
+    trials = [
+        _trial(
+            weight,
+            lambda run, weight=weight: ranking("hybrid+rerank", run, fusion, depth, weight),
+            runs,
+            qrels,
+            query_ids,
+        )
+        for weight in WEIGHTS
+    ]
     unreranked, weighted = trials[0], trials[1:]
     everyone = np.ones(len(query_ids), dtype=bool)
     best = _best(weighted, everyone)
@@ -186,8 +192,15 @@ def _out_of_fold_gains(fused: list[Trial], legs: list[Trial], count: int, seed: 
     return gains
 
 
-def _trial(spec: FusionSpec, runs, qrels, query_ids: list[str]) -> Trial:
-    rankings = {q: document_ranking(runs[q], fused_order(runs[q], spec)) for q in query_ids}
+def _trial(
+    spec: FusionSpec | float,
+    order_of: Callable[[QueryRun], list[str]],
+    runs,
+    qrels,
+    query_ids: list[str],
+) -> Trial:
+    """Per-query nDCG@10 of the passage order ``order_of(run)`` gives each query."""
+    rankings = {q: document_ranking(runs[q], order_of(runs[q])) for q in query_ids}
     per_query = evaluate_per_query({q: qrels[q] for q in query_ids}, rankings, cutoffs=(10,))
     return Trial(spec, np.array([per_query[q][MEASURE] for q in query_ids]))
 
