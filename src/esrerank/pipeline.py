@@ -14,7 +14,6 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .analysis import analyzer as analyze_with
-from .analysis import cjk_share
 from .backends import Backend, IndexMeta, open_backend
 from .cache import DiskCache, cache_key, model_identity
 from .config import (
@@ -26,11 +25,14 @@ from .config import (
     default_data_dir,
 )
 from .corpus import ChunkSpec, Fields, chunk_record, open_corpus
+from .corpus_defaults import choose_analyzer, choose_bi_encoder, is_cjk
 from .encoders import BiEncoder, load_bi_encoder
 from .errors import ConfigError
 from .fusion import FusionResult, FusionSpec, fuse
 from .models import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER
 from .rerank import (
+    ENSEMBLE,
+    INTERPOLATE,
     READ_CHECK_PASSAGES,
     Reranker,
     RerankOutcome,
@@ -61,6 +63,7 @@ class SearchResult:
     reranker_runtime: str | None = None  # e.g. "openvino fp32"
     rerank_weight: float = 0.0  # the cross-encoder's share of the final score; 0 if not reranked
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
+    ensemble: bool = False  # reranked the study's way: BM25 + the reranked dense top, 1:1
 
     def to_dict(self) -> dict:
         return {
@@ -70,6 +73,7 @@ class SearchResult:
             "reranker": self.reranker,
             "reranker_runtime": self.reranker_runtime,
             "rerank_weight": self.rerank_weight,
+            "rerank_mode": "ensemble" if self.ensemble else "interpolate",
             "rerank_reason": self.rerank_reason,
             "candidates": {name: len(hits) for name, hits in self.legs.items()},
             "timings": {name: round(seconds, 4) for name, seconds in self.timings.items()},
@@ -82,6 +86,8 @@ class Searcher:
 
     Models are given by name or folder and load on first use (the cross-encoder only when a
     search reranks), or as loaded ``BiEncoder`` / ``Reranker`` objects shared between searchers.
+    ``bi_encoder=None`` is the index's own, or for a new index one chosen from its corpus
+    (``esrerank.corpus_defaults``).
     ``rerank_runtime`` and ``bi_encoder_runtime`` say where each runs (``esrerank.runtimes``:
     by default the fastest route installed).
     With ``embedding_cache`` (a file), passage embeddings are kept there and reused by any
@@ -94,7 +100,7 @@ class Searcher:
         index: str = DEFAULT_INDEX,
         *,
         data_dir: str | Path | None = None,
-        bi_encoder: str | BiEncoder = DEFAULT_BI_ENCODER,
+        bi_encoder: str | BiEncoder | None = None,
         reranker: str | Reranker = DEFAULT_CROSS_ENCODER,
         rerank_max_length: int = 256,
         rerank_batch_size: int = 16,
@@ -119,7 +125,11 @@ class Searcher:
 
     @property
     def encoder(self) -> BiEncoder:
-        """The bi-encoder, loaded on first use when given by name."""
+        """The bi-encoder, loaded on first use when given by name; unnamed, the index's own (the
+        default for an index that does not exist yet)."""
+        if self._encoder is None:
+            exists = self.backend.index_exists(self.index)
+            self._encoder = self.meta().model if exists else DEFAULT_BI_ENCODER
         if isinstance(self._encoder, str):
             self._encoder = load_bi_encoder(
                 self._encoder, device=self.device, runtime=self._bi_encoder_runtime
@@ -146,7 +156,7 @@ class Searcher:
         fmt: str = "auto",
         fields: Fields = Fields(),
         chunking: ChunkSpec = ChunkSpec(),
-        analyzer: str = "standard",
+        analyzer: str | None = None,
         batch_size: int = 32,
         recreate: bool = False,
         progress: bool = False,
@@ -158,13 +168,17 @@ class Searcher:
         Embedding runs in a worker thread while the next batch is read and chunked and the last
         one is written. A document whose text changed has its old passages replaced (and surplus
         ones deleted). ``analyzer`` is the BM25 analysis of a new index: ``standard``, or
-        ``cjk`` for Korean, Chinese and Japanese (see ``esrerank.analysis``).
+        ``cjk`` for Korean, Chinese and Japanese (see ``esrerank.analysis``); ``None`` is the
+        index's own, or for a new index one chosen from the corpus, as the bi-encoder is when the
+        searcher was given none (the report's ``notes`` say so).
         """
         started = time.perf_counter()
-        analyze_with(analyzer)  # an unknown name fails before anything is read
+        if analyzer is not None:
+            analyze_with(analyzer)  # an unknown name fails before anything is read
         corpus = open_corpus(path, fmt, fields)
         checked = corpus.check(progress)
-        if analyzer == "standard" and cjk_share(checked.opening) > 0.3:
+        analyzer, notes = self._corpus_defaults(analyzer, checked.opening, recreate)
+        if analyzer == "standard" and is_cjk(checked.opening):
             log.warning(
                 "%s is mostly Korean, Chinese or Japanese text: the standard analyzer keeps "
                 "Korean particles on words. --analyzer cjk (and a multilingual bi-encoder such as "
@@ -205,7 +219,27 @@ class Searcher:
             seconds=time.perf_counter() - started,
             embed_seconds=totals.embed_seconds,
             failures=totals.failures,
+            analyzer=analyzer,
+            notes=notes,
         )
+
+    def _corpus_defaults(
+        self, analyzer: str | None, opening: str, recreate: bool
+    ) -> tuple[str, tuple[str, ...]]:
+        """The analyzer to index with, choosing it (and the bi-encoder, when none was given)
+        from the corpus for a new index; and the notes that say what was chosen."""
+        if not recreate and self.backend.index_exists(self.index):
+            return analyzer or self.meta().analyzer, ()
+        notes = []
+        if analyzer is None:
+            choice = choose_analyzer(opening)
+            analyzer = choice.value
+            notes.append(choice.note)
+        if self._encoder is None:
+            choice = choose_bi_encoder(opening)
+            self._encoder = choice.value
+            notes.append(choice.note)
+        return analyzer, tuple(note for note in notes if note)
 
     def _plan_batch(self, batch: list[Record], chunking: ChunkSpec) -> _PlannedBatch:
         """Chunk documents and find which passages are new or changed (the rest are stored)."""
@@ -329,7 +363,8 @@ class Searcher:
         ``rerank_weight · norm(rerank) + (1 − rerank_weight) · norm(fused)`` over the pool
         (``esrerank.rerank.interpolated``); at 0 the cross-encoder does not run. ``None`` uses
         the weight stored with the index for this reranker (``esrerank eval --tune``), else
-        the default."""
+        the default; when the tuner chose the study's ensemble instead, the dense top
+        ``rerank_depth`` is reranked and fused 1:1 (min_max) with BM25's hits."""
         if not query.strip():
             raise ConfigError("The query is empty. Pass some text to search for.")
         for name, value in (
@@ -346,6 +381,7 @@ class Searcher:
         fusion = fusion or self.stored_fusion()
         reranker = self.reranker if rerank and rerank_weight != 0 else None
         off = "rerank weight 0"
+        ensemble = rerank_weight is None and self.stored_ensemble(reranker)
         if rerank_weight is None:
             rerank_weight = self.stored_rerank_weight(reranker)
             if rerank_weight == 0:
@@ -370,7 +406,9 @@ class Searcher:
             ),
         )
         passages = {h.passage.passage_id: h.passage for hits in legs.values() for h in hits}
-        pool = list(fused.order[:rerank_depth])
+        pool = ([h.passage.passage_id for h in knn] if ensemble else list(fused.order))[
+            :rerank_depth
+        ]
         outcome = RerankOutcome(
             None, off if rerank_weight == 0 else "reranking turned off (--no-rerank)"
         )
@@ -381,8 +419,15 @@ class Searcher:
             if not unreadable:
                 outcome = reranker.score(query, texts, rerank_timeout)
                 timings["rerank"] = outcome.seconds
-        final = _final_scores(pool, fused, outcome, rerank_weight)
-        order = reranked_order(pool, [final[pid] for pid in pool], fused.order[len(pool) :])
+        if not outcome.reranked:
+            final, order = dict(fused.scores), list(fused.order)
+        elif ensemble:
+            by_ensemble = _ensemble(bm25, pool, outcome.scores)
+            final, order = by_ensemble.scores, list(by_ensemble.order)
+        else:
+            blended = interpolated([fused.scores[p] for p in pool], outcome.scores, rerank_weight)
+            final = dict(zip(pool, blended, strict=True))
+            order = reranked_order(pool, blended, fused.order[len(pool) :])
         hits = _hits(order[:top_k], passages, legs, fused, pool, outcome, final)
         return SearchResult(
             query=query,
@@ -396,6 +441,7 @@ class Searcher:
             rerank_reason=outcome.reason,
             rerank_weight=rerank_weight if outcome.reranked else 0.0,
             timings=timings,
+            ensemble=ensemble and outcome.reranked,
         )
 
     def checked_encoder(self) -> BiEncoder:
@@ -431,10 +477,19 @@ class Searcher:
             return float(stored["weight"])
         return DEFAULT_RERANK_WEIGHT
 
-    def store_rerank_weight(self, weight: float, record: dict) -> None:
-        """Keep the rerank weight tuned for the reranker named in ``record`` with the index."""
+    def stored_ensemble(self, reranker: Reranker | None) -> bool:
+        """Whether the tuner chose the study's ensemble for ``reranker`` over interpolation."""
+        stored = self.meta().extra.get("rerank")
+        return (
+            bool(stored and reranker is not None and stored.get("reranker") == reranker.name)
+            and stored.get("mode") == ENSEMBLE
+        )
+
+    def store_rerank_weight(self, weight: float, record: dict, mode: str = INTERPOLATE) -> None:
+        """Keep the rerank weight (or the ensemble, ``mode``) tuned for the reranker named in
+        ``record`` with the index."""
         meta = self.meta()
-        extra = {**meta.extra, "rerank": {"weight": weight, **record}}
+        extra = {**meta.extra, "rerank": {"weight": weight, "mode": mode, **record}}
         self.backend.put_meta(self.index, replace(meta, extra=extra))
         self._meta = None
 
@@ -549,14 +604,13 @@ def _timed(timings: dict[str, float], stage: str, work: Callable):
     return result
 
 
-def _final_scores(
-    pool: list[str], fused: FusionResult, outcome: RerankOutcome, weight: float
-) -> dict[str, float]:
-    """The score each pool passage is placed by: rerank blended with fused, or fused alone."""
-    if not outcome.reranked:
-        return {pid: fused.scores[pid] for pid in pool}
-    blended = interpolated([fused.scores[pid] for pid in pool], outcome.scores, weight)
-    return dict(zip(pool, blended, strict=True))
+def _ensemble(bm25: list[LegHit], pool: list[str], rerank_scores) -> FusionResult:
+    """The study's ensemble: BM25's hits and the reranked dense pool, min_max, 1:1."""
+    legs = {
+        "bm25": {h.passage.passage_id: h.score for h in bm25},
+        "rerank": dict(zip(pool, map(float, rerank_scores), strict=True)),
+    }
+    return fuse(legs, FusionSpec())
 
 
 def _hits(

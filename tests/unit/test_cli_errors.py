@@ -203,3 +203,7 @@ def test_unknown_analyzer_is_refused(tmp_path):
         2,
         r"Invalid value for '--analyzer'",
     )
+
+
+def test_reembed_needs_a_bi_encoder(tmp_path):
+    one_line_error(run("reembed", tmp_path=tmp_path), 2, r"reembed needs --bi-encoder")

@@ -185,7 +185,8 @@ def test_weight_tuning_keeps_no_reranking_when_the_reranker_hurts():
     tuning = tune_rerank_weight(runs, qrels, FusionSpec(), depth=5)
     assert tuning.chosen == 0.0
     assert tuning.best.score <= tuning.unreranked.score
-    assert tuning.trials[-1].score < tuning.unreranked.score  # the cross-encoder alone
+    alone = next(t for t in tuning.trials if t.spec == 1.0)  # the cross-encoder alone
+    assert alone.score < tuning.unreranked.score
     assert "no reranking" in tuning.reason()
 
 
@@ -196,6 +197,26 @@ def test_weight_tuning_keeps_a_high_weight_when_the_reranker_clearly_helps():
     assert tuning.chosen == 0.6
     assert tuning.best.score == 1.0 > tuning.unreranked.score
     assert "beats the fused order" in tuning.reason()
+
+
+def test_rerank_tuning_picks_the_ensemble_when_dense_misleads_and_bm25_does_not():
+    """BM25 ranks the relevant passage first, dense last; the fused pool puts it behind "a",
+    which the cross-encoder also prefers slightly, so no weight lifts it, while BM25 + the
+    cross-encoder (the study's ensemble) does."""
+    runs, qrels = {}, {}
+    for i in range(40):
+        bm25 = [("rel#0", 5.0), ("a#0", 4.0), ("b#0", 3.0), ("c#0", 2.0), ("d#0", 1.0)]
+        knn = [("a#0", 0.9), ("b#0", 0.8), ("c#0", 0.7), ("d#0", 0.6), ("rel#0", 0.1)]
+        rerank = {"rel#0": 0.55, "a#0": 0.6, "b#0": 0.4, "c#0": 0.3, "d#0": 0.2}
+        if i % 5 == 0:  # both legs right: some spread in the gains
+            knn = [("rel#0", 0.9), ("a#0", 0.8), ("b#0", 0.7), ("c#0", 0.6), ("d#0", 0.5)]
+        runs[f"q{i}"] = QueryRun(legs={"bm25": _hits(bm25), "knn": _hits(knn)}, rerank=rerank)
+        qrels[f"q{i}"] = {"rel": 1}
+    tuning = tune_rerank_weight(runs, qrels, FusionSpec(), depth=5)
+    assert tuning.chosen == "ensemble" and tuning.weight == 1.0
+    assert tuning.best.score == 1.0
+    assert max(t.score for t in tuning.trials if t.spec != "ensemble") < 1.0
+    assert "the study's ensemble" in tuning.reason()
 
 
 def test_markdown_and_plot(tmp_path):

@@ -48,7 +48,7 @@ def markdown(evaluation: Evaluation, command: str | None = None) -> str:
             f"**{figures[c]:.3f}**" if figures[c] == best[c] else f"{figures[c]:.3f}"
             for c in COLUMNS
         ]
-        lines.append(f"| {strategy} | " + " | ".join(cells) + " |")
+        lines.append(f"| {e.labels.get(strategy, strategy)} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -69,8 +69,12 @@ def rerank_summary(rerank: dict) -> str:
     """The chosen rerank weight, why, and its figures."""
     test = rerank.get("test_ndcg@10")
     return (
-        f" Rerank weight {rerank['weight']:g} for `{rerank['reranker']}`, chosen as "
-        f"{rerank['why']}; nDCG@10 {rerank['tuning_ndcg@10']:.3f} there (fused order "
+        (
+            f" Reranking: the study's ensemble for `{rerank['reranker']}`, chosen as "
+            if rerank.get("mode") == "ensemble"
+            else f" Rerank weight {rerank['weight']:g} for `{rerank['reranker']}`, chosen as "
+        )
+        + f"{rerank['why']}; nDCG@10 {rerank['tuning_ndcg@10']:.3f} there (fused order "
         f"{rerank['unreranked_tuning_ndcg@10']:.3f})"
         + (f", {test:.3f} on this split." if test is not None else ".")
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -46,6 +46,7 @@ class Evaluation:
     tuning: dict | None = None  # how the index's fusion was chosen, when this run tuned it
     reranker_runtime: str | None = None  # the route the reranker ran on, e.g. "openvino fp32"
     rerank_weight: float | None = None  # the cross-encoder's share in the reranked strategies
+    labels: dict[str, str] = field(default_factory=dict)  # strategy -> row name, where it differs
 
     def to_dict(self) -> dict:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -96,12 +97,15 @@ def score(
     fusion: FusionSpec,
     depth: int,
     rerank_weight: float = 1.0,
+    ensemble: bool = False,
 ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, list[str]]]]:
-    """trec_eval figures and document rankings per strategy."""
+    """trec_eval figures and document rankings per strategy; with ``ensemble`` (the index's
+    tuned reranking), ``hybrid+rerank`` ranks as ``ensemble`` does, as ``query`` would."""
     figures, rankings = {}, {}
     for strategy in strategies:
+        way = "ensemble" if ensemble and strategy == "hybrid+rerank" else strategy
         rankings[strategy] = {
-            q: document_ranking(run, ranking(strategy, run, fusion, depth, rerank_weight))
+            q: document_ranking(run, ranking(way, run, fusion, depth, rerank_weight))
             for q, run in runs.items()
         }
         figures[strategy] = evaluate(data.qrels, rankings[strategy])
@@ -127,15 +131,20 @@ def evaluate_strategies(
     timings = {"retrieve_seconds": time.perf_counter() - started}
     timings["retrieve_ms_per_query"] = 1000 * timings["retrieve_seconds"] / max(1, len(runs))
     reranker = reranker_runtime = weight = None
+    ensemble = False
     if any(s in RERANKED for s in strategies):
+        ensemble = searcher.stored_ensemble(searcher.reranker)
+        pools = [*strategies, "ensemble"] if ensemble else strategies
         seconds = add_rerank_scores(
-            searcher, data, runs, strategies, fusion, depth, cache_path, progress
+            searcher, data, runs, pools, fusion, depth, cache_path, progress
         )
         timings["rerank_seconds_median_per_query"] = statistics.median(seconds)
         reranker = searcher.reranker.name
         reranker_runtime = searcher.reranker.runtime.describe()
         weight = searcher.stored_rerank_weight(searcher.reranker)
-    figures, _ = score(data, runs, strategies, fusion, depth, weight if weight is not None else 1.0)
+    figures, _ = score(
+        data, runs, strategies, fusion, depth, weight if weight is not None else 1.0, ensemble
+    )
     meta = searcher.meta()
     backend = searcher.backend
     return Evaluation(
@@ -154,4 +163,18 @@ def evaluate_strategies(
         rerank_weight=weight,
         figures=figures,
         timings=timings,
+        labels=_labels(searcher, weight, ensemble),
     )
+
+
+def _labels(searcher: Searcher, weight: float | None, ensemble: bool) -> dict[str, str]:
+    """Row names that say how the index's own strategies were set: tuned or default."""
+    extra = searcher.meta().extra
+    labels = {"hybrid": "hybrid (tuned)" if "fusion" in extra else "hybrid (index default)"}
+    if weight is not None:  # reranked: the reranker is loaded
+        tuned = (extra.get("rerank") or {}).get("reranker") == searcher.reranker.name
+        if ensemble:
+            labels["hybrid+rerank"] = "hybrid + rerank (tuned: the ensemble)"
+        else:
+            labels["hybrid+rerank"] = f"hybrid + rerank ({'tuned ' if tuned else ''}w={weight:g})"
+    return labels

@@ -73,8 +73,8 @@ def ranking(
         return _rerank(run, list(fused.order), fused.scores, depth, rerank_weight)
     if strategy == "ensemble":
         pool = _ids(run.legs["knn"])[:depth]
-        if any(pid not in run.rerank for pid in pool):  # not reranked: both legs fused
-            return fused_order(run, FusionSpec())
+        if any(pid not in run.rerank for pid in pool):  # not reranked: the index's fused order
+            return fused_order(run, fusion)
         legs = {
             "bm25": {h.passage.passage_id: h.score for h in run.legs["bm25"]},
             "rerank": {pid: run.rerank[pid] for pid in pool},

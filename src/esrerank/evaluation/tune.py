@@ -9,7 +9,8 @@ out-of-fold gain in nDCG@10 is more than chance would explain (one-sided paired 
 level); otherwise the better leg alone is chosen.
 
 The rerank weight is chosen the same way for the chosen fusion (``tune_rerank_weight``): the best
-weight above 0 against the fused order alone, kept only when it wins out of fold.
+of the weights above 0 and the study's ensemble (BM25 + the reranked dense top, 1:1) against the
+fused order alone, kept only when it wins out of fold.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 from ..fusion import COMBINATIONS, FusionSpec
 from ..fusion.combine import NEEDS_NON_NEGATIVE
 from ..metrics import evaluate_per_query
+from ..rerank import ENSEMBLE
 from .strategies import QueryRun, document_ranking, fused_order, ranking
 
 WEIGHTS = tuple(round(w / 10, 1) for w in range(11))  # BM25's (or the reranker's) weight
@@ -35,7 +37,7 @@ FOLDS = 5
 
 @dataclass(frozen=True)
 class Trial:
-    spec: FusionSpec | float  # a fusion setting, or a rerank weight
+    spec: FusionSpec | float | str  # a fusion setting, a rerank weight, or ENSEMBLE
     scores: np.ndarray  # per query, in query id order
 
     @property
@@ -109,20 +111,31 @@ def tune(runs: dict[str, QueryRun], qrels: dict[str, dict[str, int]], seed: int 
 
 @dataclass(frozen=True)
 class WeightTuning:
-    """The rerank weight chosen for the index's fusion, why, and every weight's trial."""
+    """The rerank weight (or ``ENSEMBLE``) chosen for the index's fusion, why, and every
+    candidate's trial."""
 
-    chosen: float
-    best: Trial  # the best weight above 0
+    chosen: float | str
+    best: Trial  # the best candidate: a weight above 0, or the ensemble
     unreranked: Trial  # weight 0: the fusion alone
     out_of_fold_gain: float
     t_statistic: float
     trials: list[Trial]
 
+    @property
+    def weight(self) -> float:
+        """The cross-encoder's share of the final score (the ensemble replaces dense by it)."""
+        return 1.0 if self.chosen == ENSEMBLE else float(self.chosen)
+
     def reason(self) -> str:
+        winner = (
+            "the study's ensemble (BM25 + the reranked dense top, 1:1)"
+            if self.chosen == ENSEMBLE
+            else f"reranking at weight {self.chosen:g}"
+        )
         return _verdict(
-            bool(self.chosen),
-            f"reranking at weight {self.chosen:g} beats the fused order",
-            "no reranking (weight 0), since the best weight's gain over the fused order",
+            self.chosen != 0,
+            f"{winner} beats the fused order",
+            "no reranking (weight 0), since the best candidate's gain over the fused order",
             self.out_of_fold_gain,
             self.t_statistic,
         )
@@ -135,9 +148,10 @@ def tune_rerank_weight(
     depth: int,
     seed: int = 13,
 ) -> WeightTuning:
-    """Choose the rerank weight (0, 0.1, ..., 1) for ``fusion`` the way ``tune`` chooses fusion:
-    the best weight above 0 is kept only when, picked out of fold, it beats the fused order
-    (weight 0) by more than chance; ``runs`` carry the cross-encoder's scores of each pool."""
+    """Choose the rerank weight (0, 0.1, ..., 1) for ``fusion``, or the study's ensemble, the
+    way ``tune`` chooses fusion: the best candidate is kept only when, picked out of fold, it
+    beats the fused order (weight 0) by more than chance; ``runs`` carry the cross-encoder's
+    scores of the fused pool and of the dense top ``depth``."""
     query_ids = sorted(q for q in runs if q in qrels)
     trials = [
         _trial(
@@ -149,13 +163,16 @@ def tune_rerank_weight(
         )
         for weight in WEIGHTS
     ]
-    unreranked, weighted = trials[0], trials[1:]
+    trials.append(
+        _trial(ENSEMBLE, lambda run: ranking(ENSEMBLE, run, fusion, depth), runs, qrels, query_ids)
+    )
+    unreranked, candidates = trials[0], trials[1:]
     everyone = np.ones(len(query_ids), dtype=bool)
-    best = _best(weighted, everyone)
-    gains = _out_of_fold_gains(weighted, [unreranked], len(query_ids), seed)
+    best = _best(candidates, everyone)
+    gains = _out_of_fold_gains(candidates, [unreranked], len(query_ids), seed)
     t_statistic = _paired_t(gains)
     return WeightTuning(
-        chosen=float(best.spec) if t_statistic > T_CRITICAL else 0.0,
+        chosen=best.spec if t_statistic > T_CRITICAL else 0.0,
         best=best,
         unreranked=unreranked,
         out_of_fold_gain=float(gains.mean()) if len(gains) else 0.0,
