@@ -11,6 +11,7 @@ import pytest
 
 from esrerank import ChunkSpec, Searcher
 from esrerank.errors import IndexMismatchError, InputError
+from esrerank.models import DEFAULT_BI_ENCODER
 from esrerank.rerank import Reranker
 from esrerank.training import (
     Candidate,
@@ -187,11 +188,12 @@ def test_reembed_with_a_trained_bi_encoder(searcher, trained_bi_encoder, sample_
     assert after == before  # the same passages, only new vectors
     result = searcher.search("bariatric surgery", rerank=False)
     assert result.hits and result.legs["knn"]
+    url = None if searcher.backend.engine == "embedded" else searcher.backend.location
+    with Searcher(url, searcher.index, data_dir=tmp_path / "store") as own:
+        assert own.encoder.name == trained_bi_encoder  # unnamed: the index's own model
     with (
         Searcher(
-            None if searcher.backend.engine == "embedded" else searcher.backend.location,
-            searcher.index,
-            data_dir=tmp_path / "store",
+            url, searcher.index, data_dir=tmp_path / "store", bi_encoder=DEFAULT_BI_ENCODER
         ) as stale,
         pytest.raises(IndexMismatchError, match="built with bi-encoder"),
     ):

@@ -74,7 +74,8 @@ def rerank_summary(rerank: dict) -> str:
             if rerank.get("mode") == "ensemble"
             else f" Rerank weight {rerank['weight']:g} for `{rerank['reranker']}`, chosen as "
         )
-        + f"{rerank['why']}, on {rerank['tuning_queries']} of the tuning queries; nDCG@10 {rerank['tuning_ndcg@10']:.3f} there (fused order "
+        + f"{rerank['why']}, on {rerank['tuning_queries']} of the tuning queries; nDCG@10 "
+        f"{rerank['tuning_ndcg@10']:.3f} there (fused order "
         f"{rerank['unreranked_tuning_ndcg@10']:.3f})"
         + (f", {test:.3f} on this split." if test is not None else ".")
     )
