@@ -36,6 +36,7 @@ from .rerank import (
     READ_CHECK_PASSAGES,
     Reranker,
     RerankOutcome,
+    ensemble_fusion,
     interpolated,
     reranked_order,
 )
@@ -422,7 +423,10 @@ class Searcher:
         if not outcome.reranked:
             final, order = dict(fused.scores), list(fused.order)
         elif ensemble:
-            by_ensemble = _ensemble(bm25, pool, outcome.scores)
+            by_ensemble = ensemble_fusion(
+                {h.passage.passage_id: h.score for h in bm25},
+                dict(zip(pool, map(float, outcome.scores), strict=True)),
+            )
             final, order = by_ensemble.scores, list(by_ensemble.order)
         else:
             blended = interpolated([fused.scores[p] for p in pool], outcome.scores, rerank_weight)
@@ -472,18 +476,17 @@ class Searcher:
 
     def stored_rerank_weight(self, reranker: Reranker | None = None) -> float:
         """The rerank weight stored with the index for ``reranker``, else the default."""
-        stored = self.meta().extra.get("rerank")
-        if stored and reranker is not None and stored.get("reranker") == reranker.name:
-            return float(stored["weight"])
-        return DEFAULT_RERANK_WEIGHT
+        stored = self._stored_rerank(reranker)
+        return float(stored["weight"]) if stored else DEFAULT_RERANK_WEIGHT
 
     def stored_ensemble(self, reranker: Reranker | None) -> bool:
         """Whether the tuner chose the study's ensemble for ``reranker`` over interpolation."""
-        stored = self.meta().extra.get("rerank")
-        return (
-            bool(stored and reranker is not None and stored.get("reranker") == reranker.name)
-            and stored.get("mode") == ENSEMBLE
-        )
+        return self._stored_rerank(reranker).get("mode") == ENSEMBLE
+
+    def _stored_rerank(self, reranker: Reranker | None) -> dict:
+        """The rerank choice ``eval --tune`` stored with the index, if made for ``reranker``."""
+        stored = self.meta().extra.get("rerank") or {}
+        return stored if reranker is not None and stored.get("reranker") == reranker.name else {}
 
     def store_rerank_weight(self, weight: float, record: dict, mode: str = INTERPOLATE) -> None:
         """Keep the rerank weight (or the ensemble, ``mode``) tuned for the reranker named in
@@ -602,15 +605,6 @@ def _timed(timings: dict[str, float], stage: str, work: Callable):
     result = work()
     timings[stage] = time.perf_counter() - started
     return result
-
-
-def _ensemble(bm25: list[LegHit], pool: list[str], rerank_scores) -> FusionResult:
-    """The study's ensemble: BM25's hits and the reranked dense pool, min_max, 1:1."""
-    legs = {
-        "bm25": {h.passage.passage_id: h.score for h in bm25},
-        "rerank": dict(zip(pool, map(float, rerank_scores), strict=True)),
-    }
-    return fuse(legs, FusionSpec())
 
 
 def _hits(

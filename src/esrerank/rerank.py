@@ -13,6 +13,7 @@ import numpy as np
 
 from .errors import ModelError
 from .export import load_exported
+from .fusion import FusionResult, FusionSpec, fuse
 from .fusion.normalize import NORMALIZATIONS
 from .models import DEFAULT_CROSS_ENCODER, OFFLINE_CROSS_ENCODER, bundled_available, load_model
 from .runtimes import Runtime, torch_precision
@@ -176,6 +177,12 @@ def interpolated(
     fused_norm = normalize(dict(enumerate(fused)))
     rerank_norm = normalize(dict(enumerate(rerank)))
     return [weight * rerank_norm[i] + (1 - weight) * fused_norm[i] for i in range(len(fused))]
+
+
+def ensemble_fusion(bm25: dict[str, float], rerank: dict[str, float]) -> FusionResult:
+    """The study's ensemble: BM25's hits and the reranked dense pool (id -> score each),
+    min_max normalized and averaged 1:1."""
+    return fuse({"bm25": bm25, "rerank": rerank}, FusionSpec())
 
 
 def blended_order(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from ..errors import ConfigError
 from ..fusion import METHODS, FusionResult, FusionSpec, fuse
 from ..metrics import doc_ranking
-from ..rerank import blended_order
+from ..rerank import blended_order, ensemble_fusion
 from ..types import LegHit
 
 SINGLE = ("bm25", "dense")
@@ -75,11 +75,8 @@ def ranking(
         pool = _ids(run.legs["knn"])[:depth]
         if any(pid not in run.rerank for pid in pool):  # not reranked: the index's fused order
             return fused_order(run, fusion)
-        legs = {
-            "bm25": {h.passage.passage_id: h.score for h in run.legs["bm25"]},
-            "rerank": {pid: run.rerank[pid] for pid in pool},
-        }
-        return list(fuse(legs, FusionSpec()).order)
+        bm25 = {h.passage.passage_id: h.score for h in run.legs["bm25"]}
+        return list(ensemble_fusion(bm25, {pid: run.rerank[pid] for pid in pool}).order)
     raise ConfigError(f"Unknown strategy '{strategy}'.")
 
 
