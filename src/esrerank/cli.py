@@ -232,6 +232,11 @@ def cli(ctx: click.Context, verbose: bool, quiet: bool, config_path: Path | None
 @_analyzer_option
 @_embed_batch_option
 @click.option("--recreate", is_flag=True, help="Delete the index first and rebuild it.")
+@click.option(
+    "--sync",
+    is_flag=True,
+    help="Also remove documents the index holds that FILE no longer has (counted as removed=).",
+)
 @click.pass_context
 def ingest(
     ctx,
@@ -250,8 +255,12 @@ def ingest(
     analyzer,
     batch_size,
     recreate,
+    sync,
 ):
-    """Read FILE, chunk it into passages, embed them and upsert them into the index."""
+    """Read FILE, chunk it into passages, embed them and upsert them into the index.
+
+    Re-ingesting a changed file re-embeds only what changed; documents dropped from the file stay
+    in the index unless --sync is given (other files may have put them there)."""
     chunking = _usage(lambda: ChunkSpec(chunk_size, chunk_overlap))
     searcher = _searcher(url, index, data_dir, bi_encoder)
     with searcher:
@@ -263,6 +272,7 @@ def ingest(
             analyzer=analyzer,
             batch_size=batch_size,
             recreate=recreate,
+            sync=sync,
             progress=_progress(progress),
         )
     _report_ingest(

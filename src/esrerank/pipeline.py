@@ -9,6 +9,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -44,6 +45,7 @@ from .runtimes import Runtime
 from .types import Hit, IngestReport, LegHit, Passage, Record, StageScore
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DOCS_PER_BATCH = 64
 EMBED_CHUNK = 512  # passages embedded, then stored, per step of a re-embed
@@ -160,6 +162,7 @@ class Searcher:
         analyzer: str | None = None,
         batch_size: int = 32,
         recreate: bool = False,
+        sync: bool = False,
         progress: bool = False,
     ) -> IngestReport:
         """Read, chunk, embed and upsert a corpus file; unchanged passages are not re-embedded.
@@ -171,7 +174,8 @@ class Searcher:
         ones deleted). ``analyzer`` is the BM25 analysis of a new index: ``standard``, or
         ``cjk`` for Korean, Chinese and Japanese (see ``esrerank.analysis``); ``None`` is the
         index's own, or for a new index one chosen from the corpus, as the bi-encoder is when the
-        searcher was given none (the report's ``notes`` say so).
+        searcher was given none (the report's ``notes`` say so). With ``sync``, documents in the
+        index that the file no longer has are removed once the file is stored (``removed``).
         """
         started = time.perf_counter()
         if analyzer is not None:
@@ -193,12 +197,15 @@ class Searcher:
         self._prepare_index(meta, recreate)
         self._meta = None
         totals = _BatchOutcome()
+        in_file: set[str] = set()
         bar = tqdm(total=checked.documents, unit="doc", desc="ingest", disable=not progress)
         # One embedding worker: the models release the GIL while they run, so reading, chunking
         # and writes on this thread overlap with embedding. Backends stay on this thread.
         with bar, ThreadPoolExecutor(1, thread_name_prefix="esrerank-embed") as embedder:
             pending: tuple[_PlannedBatch, Future] | None = None
             for batch in _batches(corpus, DOCS_PER_BATCH):
+                if sync:
+                    in_file.update(record.doc_id for record in batch)
                 planned = self._plan_batch(batch, chunking)
                 embedding = embedder.submit(_timed_call, self._embed, planned.changed, batch_size)
                 if pending is not None:
@@ -209,20 +216,32 @@ class Searcher:
             if pending is not None:
                 totals = totals + self._store_batch(*pending)
                 bar.update(pending[0].documents)
+        removed, removed_passages = self._remove_absent(in_file) if sync else (None, 0)
         self.backend.refresh(self.index)
         return IngestReport(
             documents=checked.documents,
             passages=totals.passages,
             indexed=totals.indexed,
             unchanged=totals.unchanged,
-            deleted=totals.deleted,
+            deleted=totals.deleted + removed_passages,
             failed=len(totals.failures),
             seconds=time.perf_counter() - started,
             embed_seconds=totals.embed_seconds,
             failures=totals.failures,
             analyzer=analyzer,
             notes=notes,
+            removed=removed,
         )
+
+    def _remove_absent(self, in_file: set[str]) -> tuple[int, int]:
+        """Delete every stored document that is not in ``in_file``: (documents, passages)."""
+        absent = [doc for doc in self.backend.doc_ids(self.index) if doc not in in_file]
+        deleted = 0
+        for batch in _batches(absent, DOCS_PER_BATCH):
+            deleted += self.backend.delete(
+                self.index, sorted(self.backend.existing_passages(self.index, batch))
+            )
+        return len(absent), deleted
 
     def _corpus_defaults(
         self, analyzer: str | None, opening: str, recreate: bool
@@ -588,7 +607,7 @@ def _doc_of(passage_id: str) -> str:
     return passage_id.rsplit("#", 1)[0]
 
 
-def _batches(items: Iterable[Record], size: int) -> Iterator[list[Record]]:
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch

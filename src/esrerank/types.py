@@ -146,6 +146,7 @@ class IngestReport:
     failures: tuple[str, ...] = ()
     analyzer: str = ""  # the BM25 analysis the index uses
     notes: tuple[str, ...] = ()  # settings chosen from the corpus, and advice
+    removed: int | None = None  # documents no longer in the file, removed (None: not synced)
 
     @property
     def passages_per_second(self) -> float:
@@ -154,7 +155,9 @@ class IngestReport:
     def summary(self) -> str:
         return (
             f"documents={self.documents} passages={self.passages} indexed={self.indexed} "
-            f"unchanged={self.unchanged} deleted={self.deleted} failed={self.failed} "
+            f"unchanged={self.unchanged} deleted={self.deleted} "
+            + (f"removed={self.removed} " if self.removed is not None else "")
+            + f"failed={self.failed} "
             f"seconds={self.seconds:.1f} (embedding {self.embed_seconds:.1f}) "
             f"passages/s={self.passages_per_second:.1f}"
             + (f" analyzer={self.analyzer}" if self.analyzer else "")

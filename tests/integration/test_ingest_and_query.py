@@ -107,6 +107,28 @@ def test_changed_document_replaces_its_passages(searcher, corpus):
     assert hit.passage_id == f"{doc['_id']}#0" and "zebrafish" in hit.text
 
 
+def test_sync_removes_documents_no_longer_in_the_file(searcher, corpus):
+    first = searcher.ingest(corpus, chunking=SMALL)
+    lines = corpus.read_text().splitlines()
+    dropped = [json.loads(line)["_id"] for line in lines[:2]]
+    held = searcher.backend.existing_passages(searcher.index, dropped)
+    corpus.write_text("\n".join(lines[2:]) + "\n")
+
+    plain = searcher.ingest(corpus, chunking=SMALL)  # without --sync, nothing is removed
+    assert plain.removed is None and plain.deleted == 0 and "removed=" not in plain.summary()
+    assert searcher.count() == first.passages
+
+    synced = searcher.ingest(corpus, chunking=SMALL, sync=True)
+    assert synced.removed == 2 and synced.deleted == len(held) and synced.indexed == 0
+    assert "removed=2 " in synced.summary()
+    assert searcher.count() == first.passages - len(held)
+    assert searcher.backend.existing_passages(searcher.index, dropped) == {}
+    assert sorted(searcher.backend.doc_ids(searcher.index)) == sorted(
+        json.loads(line)["_id"] for line in lines[2:]
+    )
+    assert searcher.ingest(corpus, chunking=SMALL, sync=True).removed == 0
+
+
 def test_bad_input_leaves_the_index_untouched(searcher, corpus):
     report = searcher.ingest(corpus, chunking=SMALL)
     broken = corpus.with_name("broken.jsonl")

@@ -205,6 +205,11 @@ class EmbeddedBackend:
             found.update(rows.fetchall())
         return found
 
+    def doc_ids(self, index: str) -> Iterator[str]:
+        """Every stored document's id, once each."""
+        for (doc_id,) in self._db(index).execute("SELECT DISTINCT doc_id FROM passages"):
+            yield doc_id
+
     def get(self, index: str, passage_ids: Sequence[str]) -> dict[str, Passage]:
         db = self._db(index)
         found = {}

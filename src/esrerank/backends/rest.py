@@ -138,6 +138,15 @@ class RestBackend:
         hits = self._scan(index, {"terms": {"doc_id": list(doc_ids)}}, ["content_hash"])
         return {hit["_id"]: hit["_source"].get("content_hash", "") for hit in hits}
 
+    def doc_ids(self, index: str) -> Iterator[str]:
+        """Every stored document's id, once each."""
+        seen: set[str] = set()
+        for hit in self._scan(index, {"match_all": {}}, ["doc_id"]):
+            doc_id = hit["_source"]["doc_id"]
+            if doc_id not in seen:
+                seen.add(doc_id)
+                yield doc_id
+
     def passages(self, index: str) -> Iterator[Passage]:
         for hit in self._scan(index, {"match_all": {}}, {"excludes": ["embedding"]}):
             yield Passage.from_source(hit["_source"])
