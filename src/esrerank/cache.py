@@ -6,41 +6,66 @@ cross-encoder scores (``esrerank eval`` run again). Keys name the model and the 
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 SQLITE_VARIABLES = 900  # stay under SQLite's limit on parameters per statement
 
+log = logging.getLogger(__name__)
+
 
 class DiskCache:
-    """``key -> value`` (a number or bytes) in one SQLite table."""
+    """``key -> value`` (a number or bytes) in one SQLite table. A cache that cannot be opened or
+    written (a read-only folder, a full disk) is warned about once and then left out: it only
+    saves time."""
 
     def __init__(self, path: str | Path, table: str) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Used by one thread at a time, not always the one that opened it (ingest embeds in a
-        # worker thread).
-        self.db = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        self.path = Path(path)
         self.table = table
-        self.db.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, value)")
+        self.db: sqlite3.Connection | None = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Used by one thread at a time, not always the one that opened it (ingest embeds in
+            # a worker thread).
+            self.db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            self.db.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, value)")
+        except (OSError, sqlite3.Error) as exc:
+            self._give_up(exc)
+
+    def _give_up(self, exc: Exception) -> None:
+        log.warning("cache %s cannot be used (%s); going on without it.", self.path, exc)
+        if self.db is not None:
+            self.db.close()
+        self.db = None
 
     def get_many(self, keys: Sequence[str]) -> dict:
         found = {}
         for begin in range(0, len(keys), SQLITE_VARIABLES):
+            if self.db is None:
+                break
             part = list(keys[begin : begin + SQLITE_VARIABLES])
-            found.update(
-                self.db.execute(
+            try:
+                rows = self.db.execute(
                     f"SELECT key, value FROM {self.table} WHERE key IN "
                     f"({','.join('?' * len(part))})",
                     part,
                 ).fetchall()
-            )
+            except sqlite3.Error as exc:
+                self._give_up(exc)
+                break
+            found.update(rows)
         return found
 
     def put_many(self, items: Iterable[tuple[str, object]]) -> None:
-        with self.db:
-            self.db.executemany(f"INSERT OR REPLACE INTO {self.table} VALUES (?, ?)", items)
+        if self.db is None:
+            return
+        try:
+            with self.db:
+                self.db.executemany(f"INSERT OR REPLACE INTO {self.table} VALUES (?, ?)", items)
+        except sqlite3.Error as exc:
+            self._give_up(exc)
 
     def get_or_compute(self, keys: Sequence[str], compute: Callable[[list[int]], Sequence]) -> list:
         """The value of each key: read where cached, else made by ``compute(positions of the
@@ -54,7 +79,8 @@ class DiskCache:
         return [found[key] for key in keys]
 
     def close(self) -> None:
-        self.db.close()
+        if self.db is not None:
+            self.db.close()
 
 
 def cache_key(*parts: str) -> str:

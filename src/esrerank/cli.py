@@ -853,8 +853,8 @@ def main() -> None:
     """Entry point: one line per library error (exit 1), click's usage errors (exit 2)."""
     try:
         cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+    except click.exceptions.Abort as exc:  # click's name for a KeyboardInterrupt
+        click.echo(str(exc.__cause__ or "") or "Aborted.", err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
@@ -864,6 +864,6 @@ def main() -> None:
     except EsrerankError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
+    except KeyboardInterrupt as exc:
+        click.echo(str(exc) or "Interrupted.", err=True)
         sys.exit(130)

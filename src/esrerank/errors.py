@@ -10,9 +10,12 @@ message that says what failed, where, and what to do::
     └── BackendError         the search engine or store refused or could not be reached
         ├── ClusterUnreachableError
         ├── IndexNotFoundError
-        └── IndexMismatchError   the index was built with another model or dimension
+        ├── IndexMismatchError   the index was built with another model or dimension
+        └── IndexBusyError       another process is writing the embedded index
 
-The library never prints or exits; the CLI renders these as one line and exits with status 1.
+An interrupted ingest raises ``IngestInterrupted``, a ``KeyboardInterrupt`` whose message says
+what was stored. The library never prints or exits; the CLI renders these as one line and exits
+with status 1.
 """
 
 from __future__ import annotations
@@ -48,3 +51,12 @@ class IndexNotFoundError(BackendError):
 
 class IndexMismatchError(BackendError):
     """The index was built with a different embedding model or dimension."""
+
+
+class IndexBusyError(BackendError):
+    """Another process holds the embedded index's write lock."""
+
+
+class IngestInterrupted(KeyboardInterrupt):
+    """Ctrl-C during an ingest, with what it stored; a ``KeyboardInterrupt`` for callers that
+    stop on one."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -28,7 +29,7 @@ from .config import (
 from .corpus import ChunkSpec, Fields, chunk_record, open_corpus
 from .corpus_defaults import choose_analyzer, choose_bi_encoder, is_cjk
 from .encoders import BiEncoder, load_bi_encoder
-from .errors import ConfigError
+from .errors import ConfigError, IngestInterrupted
 from .fusion import FusionResult, FusionSpec, fuse
 from .models import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER
 from .rerank import (
@@ -124,7 +125,7 @@ class Searcher:
         self._encoder = bi_encoder
         self._reranker = reranker
         self._meta: IndexMeta | None = None  # the index's build record, read once per searcher
-        self._embedding_cache = DiskCache(embedding_cache, "vectors") if embedding_cache else None
+        self._embedding_cache_path = embedding_cache
 
     @property
     def encoder(self) -> BiEncoder:
@@ -138,6 +139,11 @@ class Searcher:
                 self._encoder, device=self.device, runtime=self._bi_encoder_runtime
             )
         return self._encoder
+
+    @functools.cached_property
+    def _embedding_cache(self) -> DiskCache:
+        """The embedding cache, opened on first use (after the data folder has been checked)."""
+        return DiskCache(self._embedding_cache_path, "vectors")
 
     @property
     def rerank_max_length(self) -> int:
@@ -194,30 +200,18 @@ class Searcher:
         meta = IndexMeta(
             encoder.name, encoder.dimension, chunking.size, chunking.overlap, analyzer=analyzer
         )
-        self._prepare_index(meta, recreate)
-        self._meta = None
-        totals = _BatchOutcome()
-        in_file: set[str] = set()
-        bar = tqdm(total=checked.documents, unit="doc", desc="ingest", disable=not progress)
-        # One embedding worker: the models release the GIL while they run, so reading, chunking
-        # and writes on this thread overlap with embedding. Backends stay on this thread.
-        with bar, ThreadPoolExecutor(1, thread_name_prefix="esrerank-embed") as embedder:
-            pending: tuple[_PlannedBatch, Future] | None = None
-            for batch in _batches(corpus, DOCS_PER_BATCH):
-                if sync:
-                    in_file.update(record.doc_id for record in batch)
-                planned = self._plan_batch(batch, chunking)
-                embedding = embedder.submit(_timed_call, self._embed, planned.changed, batch_size)
-                if pending is not None:
-                    totals = totals + self._store_batch(*pending)
-                    bar.update(pending[0].documents)
-                    bar.set_postfix(passages=totals.passages, refresh=False)
-                pending = (planned, embedding)
-            if pending is not None:
-                totals = totals + self._store_batch(*pending)
-                bar.update(pending[0].documents)
-        removed, removed_passages = self._remove_absent(in_file) if sync else (None, 0)
-        self.backend.refresh(self.index)
+        with self.backend.writer(self.index):
+            created = self._prepare_index(meta, recreate)
+            self._meta = None
+            progress_so_far = _Progress()
+            try:
+                totals, in_file = self._index_corpus(
+                    corpus, chunking, batch_size, sync, progress_so_far, checked.documents, progress
+                )
+                removed, removed_passages = self._remove_absent(in_file) if sync else (None, 0)
+            except KeyboardInterrupt as interrupt:
+                raise self._interrupted(created, progress_so_far, checked.documents) from interrupt
+            self.backend.refresh(self.index)
         return IngestReport(
             documents=checked.documents,
             passages=totals.passages,
@@ -231,6 +225,57 @@ class Searcher:
             analyzer=analyzer,
             notes=notes,
             removed=removed,
+        )
+
+    def _index_corpus(
+        self,
+        corpus: Iterable[Record],
+        chunking: ChunkSpec,
+        batch_size: int,
+        sync: bool,
+        done: _Progress,
+        documents: int,
+        progress: bool,
+    ) -> tuple[_BatchOutcome, set[str]]:
+        """Chunk, embed and store ``corpus`` a batch at a time, counting stored batches in
+        ``done``; with ``sync``, also the ids of the documents seen."""
+        totals = _BatchOutcome()
+        in_file: set[str] = set()
+        bar = tqdm(total=documents, unit="doc", desc="ingest", disable=not progress)
+        # One embedding worker: the models release the GIL while they run, so reading, chunking
+        # and writes on this thread overlap with embedding. Backends stay on this thread.
+        with bar, ThreadPoolExecutor(1, thread_name_prefix="esrerank-embed") as embedder:
+            pending: tuple[_PlannedBatch, Future] | None = None
+            for batch in _batches(corpus, DOCS_PER_BATCH):
+                if sync:
+                    in_file.update(record.doc_id for record in batch)
+                planned = self._plan_batch(batch, chunking)
+                embedding = embedder.submit(_timed_call, self._embed, planned.changed, batch_size)
+                if pending is not None:
+                    totals = totals + self._store_batch(*pending)
+                    done.add(pending[0].documents, totals.passages)
+                    bar.update(pending[0].documents)
+                    bar.set_postfix(passages=totals.passages, refresh=False)
+                pending = (planned, embedding)
+            if pending is not None:
+                totals = totals + self._store_batch(*pending)
+                done.add(pending[0].documents, totals.passages)
+                bar.update(pending[0].documents)
+        return totals, in_file
+
+    def _interrupted(self, created: bool, done: _Progress, documents: int) -> IngestInterrupted:
+        """What an interrupted ingest leaves: nothing, when it created the index and stored no
+        batch (the index is removed again), else the batches stored so far."""
+        where = f"index '{self.index}' ({self.backend.location})"
+        if created and done.documents == 0:
+            self.backend.delete_index(self.index)
+            return IngestInterrupted(
+                f"Interrupted before the first batch was stored; {where} was not created."
+            )
+        return IngestInterrupted(
+            f"Interrupted: {done.documents} of {documents} documents ({done.passages} passages) "
+            f"are stored in {where}. Run the same ingest again to resume: stored passages are "
+            "not embedded again."
         )
 
     def _remove_absent(self, in_file: set[str]) -> tuple[int, int]:
@@ -296,6 +341,12 @@ class Searcher:
         tokenizer (same size and overlap) and embedded; only then is the index replaced, so a
         model that fails to load or run leaves it as it was. Stored settings are kept.
         """
+        with self.backend.writer(self.index):
+            return self._reembed(bi_encoder, batch_size, progress)
+
+    def _reembed(
+        self, bi_encoder: str | BiEncoder, batch_size: int, progress: bool
+    ) -> IngestReport:
         started = time.perf_counter()
         old = self.backend.get_meta(self.index)
         records = documents_of(list(self.backend.passages(self.index)), self.index)
@@ -338,7 +389,7 @@ class Searcher:
     def _embed(self, passages: list[Passage], batch_size: int) -> np.ndarray:
         """Passage embeddings, from the embedding cache where it has them."""
         encoder = self.encoder
-        if self._embedding_cache is None or not passages:
+        if self._embedding_cache_path is None or not passages:
             return encoder.encode([p.content for p in passages], batch_size)
         model = f"{model_identity(encoder.name)}|{_route(encoder)}"
         rows = self._embedding_cache.get_or_compute(
@@ -350,16 +401,18 @@ class Searcher:
         )
         return np.stack([np.frombuffer(row, dtype=np.float32) for row in rows])
 
-    def _prepare_index(self, meta: IndexMeta, recreate: bool) -> None:
+    def _prepare_index(self, meta: IndexMeta, recreate: bool) -> bool:
+        """Create the index (True), or check that ``meta`` fits the existing one (False)."""
         if recreate:
             self.backend.delete_index(self.index)
         if not self.backend.index_exists(self.index):
             self.backend.create_index(self.index, meta)
-            return
+            return True
         stored = self.backend.get_meta(self.index)
         stored.check_model(self.index, meta.model, meta.dimension)
         stored.check_chunking(self.index, meta.chunk_size, meta.chunk_overlap)
         stored.check_analyzer(self.index, meta.analyzer)
+        return False
 
     # -- search ----------------------------------------------------------------------------------
 
@@ -400,11 +453,11 @@ class Searcher:
         encoder = self.checked_encoder()
         fusion = fusion or self.stored_fusion()
         reranker = self.reranker if rerank and rerank_weight != 0 else None
-        off = "rerank weight 0"
+        off = "rerank weight 0" if rerank else "reranking turned off (--no-rerank)"
         ensemble = rerank_weight is None and self.stored_ensemble(reranker)
         if rerank_weight is None:
             rerank_weight = self.stored_rerank_weight(reranker)
-            if rerank_weight == 0:
+            if rerank_weight == 0 and reranker is not None:
                 reranker = None
                 off = (
                     "rerank weight 0, tuned with the index: reranking did not beat the fused order"
@@ -430,7 +483,7 @@ class Searcher:
             :rerank_depth
         ]
         outcome = RerankOutcome(
-            None, off if rerank_weight == 0 else "reranking turned off (--no-rerank)"
+            None, off if reranker is None else "nothing was retrieved to rerank"
         )
         if reranker is not None and pool:
             texts = [passages[pid].content for pid in pool]
@@ -538,7 +591,7 @@ class Searcher:
 
     def close(self) -> None:
         self.backend.close()
-        if self._embedding_cache is not None:
+        if "_embedding_cache" in self.__dict__:
             self._embedding_cache.close()
 
     def __enter__(self) -> Searcher:
@@ -556,6 +609,18 @@ class _PlannedBatch:
     passages: list[Passage]
     changed: list[Passage]
     stored: dict[str, str]  # passage id -> content hash, for this batch's documents
+
+
+@dataclass
+class _Progress:
+    """Documents and passages an ingest has stored so far."""
+
+    documents: int = 0
+    passages: int = 0
+
+    def add(self, documents: int, passages: int) -> None:
+        self.documents += documents
+        self.passages = passages
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,19 @@ def sample_dir() -> Path:
     return SAMPLE
 
 
+@pytest.fixture
+def sample_corpus(tmp_path, sample_dir):
+    """``sample_corpus(n)``: the first ``n`` abstracts of the shipped sample as a JSONL file."""
+
+    def write(documents: int) -> Path:
+        lines = (sample_dir / "corpus.jsonl").read_text().splitlines()[:documents]
+        path = tmp_path / "corpus.jsonl"
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    return write
+
+
 @pytest.fixture(scope="session")
 def bi_encoder() -> BiEncoder:
     return MemoBiEncoder()

@@ -16,12 +16,9 @@ SMALL = ChunkSpec(size=64, overlap=16)
 
 
 @pytest.fixture
-def corpus(tmp_path, sample_dir):
+def corpus(sample_corpus):
     """Twelve SciFact abstracts from the shipped sample."""
-    lines = (sample_dir / "corpus.jsonl").read_text().splitlines()[:12]
-    path = tmp_path / "corpus.jsonl"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return sample_corpus(12)
 
 
 def test_ingest_then_query_reports_every_stage(searcher, corpus, tiny_reranker):

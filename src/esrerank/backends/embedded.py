@@ -7,7 +7,8 @@ from text (tantivy); here one file holds passages, an inverted index (term -> pa
 and the embeddings, and scoring follows Elasticsearch's (see ``analysis``): BM25 with k1=1.2,
 b=0.75 and exact cosine kNN, scored ``(1 + cos) / 2`` like OpenSearch and Elasticsearch.
 
-One database file per index: ``<data_dir>/<index>.sqlite``.
+One database file per index: ``<data_dir>/<index>.sqlite``, with a write lock beside it
+(``<index>.sqlite.lock``, see ``locking``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import re
 import sqlite3
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from ..analysis import bm25_scores, encoded_length, term_frequencies
 from ..errors import BackendError, ConfigError, IndexNotFoundError
 from ..types import LegHit, Passage
 from .base import BulkResult, IndexMeta, rank_hits
+from .locking import single_writer
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -48,6 +51,7 @@ CREATE TABLE postings (
 CREATE INDEX postings_row ON postings (row);
 """
 
+_FIX = "point --data-dir (or ESRERANK_DATA_DIR) at a folder you can write to"
 _INDEX_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 
@@ -101,24 +105,52 @@ class EmbeddedBackend:
 
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
-        db = sqlite3.connect(path, timeout=30)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            db = sqlite3.connect(path, timeout=30)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.Error as exc:
+            raise BackendError(f"Cannot open {path} ({exc}): {_FIX}.") from None
         return db
 
-    def create_index(self, index: str, meta: IndexMeta) -> None:
+    @contextmanager
+    def _transaction(self, index: str) -> Iterator[sqlite3.Connection]:
+        """One all-or-nothing write; SQLite's refusals (a read-only folder, a full disk) become
+        one clear error."""
+        db = self._db(index)
+        try:
+            with db:
+                yield db
+        except sqlite3.OperationalError as exc:
+            raise BackendError(
+                f"Cannot write index '{index}' in {self.location} ({exc}): {_FIX}, "
+                "or free some disk space."
+            ) from None
+        self._writes[index] += 1
+
+    def writer(self, index: str) -> AbstractContextManager[None]:
+        """The index's write lock: one ingest or re-embed at a time (``IndexBusyError``)."""
         path = self._path(index)
+        self._make_data_dir()
+        return single_writer(path, index)
+
+    def _make_data_dir(self) -> None:
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise BackendError(f"Cannot create the data folder {self.data_dir}: {exc}") from exc
+            raise BackendError(
+                f"Cannot create the data folder {self.data_dir} ({exc.strerror or exc}): {_FIX}."
+            ) from None
+
+    def create_index(self, index: str, meta: IndexMeta) -> None:
+        path = self._path(index)
+        self._make_data_dir()
         if path.exists():
             raise BackendError(f"Index '{index}' already exists in {self.location}.")
-        db = self._connect(path)
-        with db:
+        self._connections[index] = self._connect(path)
+        with self._transaction(index) as db:
             db.executescript(_SCHEMA)
             db.execute("INSERT INTO meta VALUES ('index', ?)", (json.dumps(meta.to_dict()),))
-        self._connections[index] = db
 
     def delete_index(self, index: str) -> None:
         db = self._connections.pop(index, None)
@@ -134,18 +166,16 @@ class EmbeddedBackend:
         return IndexMeta.from_dict(json.loads(value))
 
     def put_meta(self, index: str, meta: IndexMeta) -> None:
-        db = self._db(index)
-        with db:
+        with self._transaction(index) as db:
             db.execute("UPDATE meta SET value=? WHERE key='index'", (json.dumps(meta.to_dict()),))
 
     # -- writes ----------------------------------------------------------------------------------
 
     def upsert(self, index: str, passages: Sequence[Passage], embeddings: np.ndarray) -> BulkResult:
         """Insert or replace passages by id, all in one transaction."""
-        db = self._db(index)
         vectors = np.asarray(embeddings, dtype=np.float32)
         analyzer = self.get_meta(index).analyzer
-        with db:
+        with self._transaction(index) as db:
             for passage, vector in zip(passages, vectors, strict=True):
                 self._delete_ids(db, [passage.passage_id])
                 counts, length = term_frequencies(passage.content, analyzer)
@@ -166,14 +196,11 @@ class EmbeddedBackend:
                     "INSERT INTO postings VALUES (?, ?, ?)",
                     [(term, row, tf) for term, tf in counts.items()],
                 )
-        self._writes[index] += 1
         return BulkResult(indexed=len(passages))
 
     def delete(self, index: str, passage_ids: Sequence[str]) -> int:
-        db = self._db(index)
-        with db:
+        with self._transaction(index) as db:
             deleted = self._delete_ids(db, passage_ids)
-        self._writes[index] += 1
         return deleted
 
     @staticmethod

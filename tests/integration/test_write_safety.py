@@ -1,0 +1,164 @@
+"""Writes that stay safe on the embedded store: one writer per index, an interrupted ingest that
+says what it stored and resumes, and data folders that cannot be written."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import uuid
+
+import pytest
+
+from esrerank import ChunkSpec, Searcher
+from esrerank.backends import IndexMeta, open_backend
+from esrerank.encoders import BiEncoder
+from esrerank.errors import BackendError, EsrerankError, IndexBusyError, IngestInterrupted
+from tests.cli import run_cli, start_cli
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+SMALL = ChunkSpec(size=64, overlap=16)
+
+
+@pytest.fixture
+def corpus(sample_corpus):
+    """150 SciFact abstracts: three ingest batches."""
+    return sample_corpus(150)
+
+
+class InterruptedEncoder(BiEncoder):
+    """The real bi-encoder, with Ctrl-C arriving during its ``calls + 1``-th passage batch."""
+
+    def __init__(self, memo: BiEncoder, calls: int) -> None:
+        self.__dict__.update(memo.__dict__)
+        self._inner, self._left = memo, calls
+
+    def encode(self, texts, batch_size=32):
+        if self._left == 0:
+            raise KeyboardInterrupt
+        self._left -= 1
+        return self._inner.encode(texts, batch_size)
+
+
+def test_a_second_writer_is_refused_with_the_holder_named(bi_encoder, corpus, tmp_path):
+    store = tmp_path / "store"
+    first = Searcher(None, "locked", data_dir=store, bi_encoder=bi_encoder)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold():
+        with first.backend.writer("locked"):
+            holding.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(30)
+        second = Searcher(None, "locked", data_dir=store, bi_encoder=bi_encoder)
+        with pytest.raises(IndexBusyError, match=rf"being written by process {os.getpid()} on "):
+            second.ingest(corpus, chunking=SMALL)
+        assert not second.backend.index_exists("locked")  # nothing was started
+    finally:
+        release.set()
+        holder.join()
+    report = second.ingest(corpus, chunking=SMALL)  # the lock is free again
+    assert report.failed == 0 and second.count() == report.passages
+
+
+def test_ctrl_c_before_the_first_batch_leaves_no_index(bi_encoder, corpus, tmp_path):
+    searcher = Searcher(
+        None, "early", data_dir=tmp_path / "store", bi_encoder=InterruptedEncoder(bi_encoder, 0)
+    )
+    with pytest.raises(IngestInterrupted, match="before the first batch was stored; index 'early'"):
+        searcher.ingest(corpus, chunking=SMALL)
+    assert not searcher.backend.index_exists("early")
+
+
+def test_ctrl_c_mid_ingest_says_what_is_stored_and_a_rerun_completes(bi_encoder, corpus, tmp_path):
+    clean = Searcher(None, "clean", data_dir=tmp_path / "store", bi_encoder=bi_encoder)
+    expected = clean.ingest(corpus, chunking=SMALL)
+    searcher = Searcher(
+        None, "late", data_dir=tmp_path / "store", bi_encoder=InterruptedEncoder(bi_encoder, 1)
+    )
+    with pytest.raises(IngestInterrupted) as interrupted:
+        searcher.ingest(corpus, chunking=SMALL)
+    message = str(interrupted.value)
+    assert message.startswith("Interrupted: 64 of 150 documents (") and "resume" in message
+    stored = searcher.count()
+    assert 0 < stored < expected.passages
+
+    resumed = Searcher(None, "late", data_dir=tmp_path / "store", bi_encoder=bi_encoder)
+    report = resumed.ingest(corpus, chunking=SMALL)
+    assert report.unchanged == stored and report.indexed == expected.passages - stored
+    passages = {p.passage_id: p.content_hash for p in resumed.backend.passages("late")}
+    assert passages == {p.passage_id: p.content_hash for p in clean.backend.passages("clean")}
+
+
+def test_a_data_folder_through_a_file_is_one_line(corpus, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = run_cli("ingest", str(corpus), data_dir=blocker / "store")
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert f"Cannot create the data folder {blocker / 'store'}" in result.stderr
+
+
+def test_an_unwritable_lock_is_one_error(tmp_path):
+    from esrerank.backends.locking import single_writer
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    missing = blocker / "x.sqlite"
+    with (
+        pytest.raises(BackendError, match="Cannot write to the data folder"),
+        single_writer(missing, "x"),
+    ):
+        pass
+
+
+def test_a_query_on_an_empty_index_says_why_nothing_was_reranked(bi_encoder, tmp_path):
+    searcher = Searcher(None, "empty", data_dir=tmp_path / "store", bi_encoder=bi_encoder)
+    searcher.backend.create_index("empty", IndexMeta(bi_encoder.name, bi_encoder.dimension, 64, 16))
+    result = searcher.search("anything")
+    assert result.hits == [] and not result.reranked
+    assert result.rerank_reason == "nothing was retrieved to rerank"
+
+
+def test_ctrl_c_on_the_command_line_says_what_is_stored(backend_url, sample_dir, tmp_path):
+    index = f"sigint-{uuid.uuid4().hex[:8]}"
+    env = {"ESRERANK_URL": backend_url or "", "ESRERANK_INDEX": index}
+    store = tmp_path / "store"
+    backend = open_backend(backend_url, store)
+    command = [sys.executable, "-m", "esrerank", "ingest", str(sample_dir / "corpus.jsonl")]
+    try:
+        running = start_cli(command, data_dir=store, **env)
+        deadline = time.monotonic() + 300
+        while not _stored(backend, index) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        running.send_signal(signal.SIGINT)
+        _, stderr = running.communicate(timeout=120)
+        assert running.returncode == 130, stderr
+        last = stderr.strip().splitlines()[-1]
+        assert last.startswith("Interrupted: ") and "Run the same ingest again to resume" in last
+        assert "Traceback" not in stderr
+        again = run_cli(*command[3:], data_dir=store, **env)
+        assert again.returncode == 0, again.stderr
+        assert "unchanged=0 " not in again.stdout and "failed=0" in again.stdout
+        backend.refresh(index)
+        assert {p.doc_id for p in backend.passages(index)} == {
+            json.loads(line)["_id"] for line in (sample_dir / "corpus.jsonl").open()
+        }
+    finally:
+        backend.delete_index(index)
+
+
+def _stored(backend, index: str) -> bool:
+    try:
+        backend.refresh(index)
+        return backend.index_exists(index) and backend.count(index) > 0
+    except EsrerankError:
+        return False
