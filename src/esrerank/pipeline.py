@@ -68,6 +68,7 @@ class SearchResult:
     rerank_weight: float = 0.0  # the cross-encoder's share of the final score; 0 if not reranked
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
     ensemble: bool = False  # reranked the study's way: BM25 + the reranked dense top, 1:1
+    warnings: tuple[str, ...] = ()  # the engine's answer was partial (failed shards, a timeout)
 
     def to_dict(self) -> dict:
         return {
@@ -82,6 +83,7 @@ class SearchResult:
             "candidates": {name: len(hits) for name, hits in self.legs.items()},
             "timings": {name: round(seconds, 4) for name, seconds in self.timings.items()},
             "hits": [hit.to_dict() for hit in self.hits],
+            "warnings": list(self.warnings),
         }
 
 
@@ -470,6 +472,7 @@ class Searcher:
             lambda: self.backend.both_legs(self.index, query, vector, candidates),
         )
         legs = {"bm25": bm25, "knn": knn}
+        warnings = tuple(self.backend.take_warnings())
         fused = _timed(
             timings,
             "fusion",
@@ -518,6 +521,7 @@ class Searcher:
             rerank_weight=rerank_weight if outcome.reranked else 0.0,
             timings=timings,
             ensemble=ensemble and outcome.reranked,
+            warnings=warnings,
         )
 
     def checked_encoder(self) -> BiEncoder:
@@ -584,6 +588,8 @@ class Searcher:
                 knn = self.backend.knn_many(self.index, vectors, candidates)
                 legs += [{"bm25": b, "knn": k} for b, k in zip(bm25, knn, strict=True)]
                 bar.update(len(batch))
+        for warning in self.backend.take_warnings():
+            log.warning("%s", warning)
         return legs
 
     def count(self) -> int:

@@ -15,7 +15,13 @@ from .errors import ModelError
 from .export import load_exported
 from .fusion import FusionResult, FusionSpec, fuse
 from .fusion.normalize import NORMALIZATIONS
-from .models import DEFAULT_CROSS_ENCODER, OFFLINE_CROSS_ENCODER, bundled_available, load_model
+from .models import (
+    DEFAULT_CROSS_ENCODER,
+    OFFLINE_CROSS_ENCODER,
+    bundled_available,
+    hub_unreachable,
+    load_model,
+)
 from .runtimes import Runtime, torch_precision
 
 log = logging.getLogger(__name__)
@@ -69,11 +75,11 @@ class Reranker:
             if name != DEFAULT_CROSS_ENCODER or not bundled_available(OFFLINE_CROSS_ENCODER):
                 raise
             log.warning(
-                "cross-encoder '%s' could not be loaded; using the bundled %s instead.",
+                "cross-encoder '%s' could not be loaded (%s); using the bundled %s instead.",
                 name,
+                hub_unreachable() or exc,
                 OFFLINE_CROSS_ENCODER,
             )
-            log.debug("why: %s", exc)
             name = OFFLINE_CROSS_ENCODER
             self._predict = self._load(name, device)
         self.name = name

@@ -337,6 +337,10 @@ class EmbeddedBackend:
         self._snapshots[index] = snapshot
         return snapshot
 
+    def take_warnings(self) -> list[str]:
+        """Answers here are always whole."""
+        return []
+
     def close(self) -> None:
         for db in self._connections.values():
             db.close()

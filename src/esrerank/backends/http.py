@@ -11,19 +11,38 @@ from __future__ import annotations
 import json
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
-from ..errors import BackendError, ClusterUnreachableError, IndexNotFoundError
+from ..errors import BackendError, ClusterUnreachableError, ConfigError, IndexNotFoundError
 
 RETRY_STATUSES = (429, 502, 503, 504)
+CONNECTION_RETRIES = 3  # a refused, dropped or timed-out request is sent again this many times
+
+
+def backoff(attempt: int) -> float:
+    """Seconds to wait before retry number ``attempt + 1``: 0.5, 1, 2, 4, then 8 at most."""
+    return min(0.5 * 2**attempt, 8.0)
+
+
+def checked_url(url: str) -> str:
+    """``url`` without a trailing slash; a ``ConfigError`` when it is not an http(s) URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"--url '{url}' is not a URL: give the cluster's address, e.g. http://localhost:9200 "
+            "(or leave it empty for the embedded store)."
+        )
+    return url.rstrip("/")
 
 
 class HttpClient:
-    """JSON requests against one cluster URL, with retries on 429 and 5xx gateway errors."""
+    """JSON requests against one cluster URL, sent again with backoff on 429 and 5xx gateway
+    errors, and (``CONNECTION_RETRIES`` times) when the connection fails or times out."""
 
     def __init__(self, url: str, timeout: float = 60.0, retries: int = 4) -> None:
-        self.url = url.rstrip("/")
+        self.url = checked_url(url)
         self.timeout = timeout
         self.retries = retries
         self.session = requests.Session()
@@ -45,36 +64,48 @@ class HttpClient:
         elif body is not None:
             data = json.dumps(body, ensure_ascii=False)
             headers["Content-Type"] = "application/json"
-        for attempt in range(self.retries + 1):
-            try:
-                response = self.session.request(
-                    method,
-                    self.url + path,
-                    data=data.encode() if data is not None else None,
-                    headers=headers,
-                    params=params,
-                    timeout=self.timeout,
-                )
-            except requests.RequestException as exc:
-                raise self._unreachable(exc) from exc
-            if response.status_code not in RETRY_STATUSES or attempt == self.retries:
-                break
-            time.sleep(min(0.5 * 2**attempt, 8.0))
+        response = self._send(
+            method,
+            path,
+            data=data.encode() if data is not None else None,
+            headers=headers,
+            params=params,
+        )
         return self._decode(method, path, response)
 
     def exists(self, path: str) -> bool:
         """``HEAD path``: True on 200, False on 404."""
-        try:
-            response = self.session.head(self.url + path, timeout=self.timeout)
-        except requests.RequestException as exc:
-            raise self._unreachable(exc) from exc
+        response = self._send("HEAD", path)
         if response.status_code not in (200, 404):
             raise BackendError(f"HEAD {self.url}{path} failed with HTTP {response.status_code}.")
         return response.status_code == 200
 
-    def _unreachable(self, exc: requests.RequestException) -> ClusterUnreachableError:
+    def _send(self, method: str, path: str, **options: Any) -> requests.Response:
+        """One request, sent again after a busy or gateway answer, a refused or dropped
+        connection, or a timeout (writes are by id, so a repeat is harmless)."""
+        failures = 0
+        for attempt in range(self.retries + 1):
+            try:
+                response = self.session.request(
+                    method, self.url + path, timeout=self.timeout, **options
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                failures += 1
+                if failures > CONNECTION_RETRIES:
+                    raise self._unreachable(exc, failures) from exc
+                time.sleep(backoff(attempt))
+                continue
+            except requests.RequestException as exc:
+                raise self._unreachable(exc, 1) from exc
+            if response.status_code not in RETRY_STATUSES or attempt == self.retries:
+                return response
+            time.sleep(backoff(attempt))
+        raise self._unreachable(requests.ConnectionError(), failures)
+
+    def _unreachable(self, exc: requests.RequestException, tries: int) -> ClusterUnreachableError:
+        tried = f", {tries} tries" if tries > 1 else ""
         return ClusterUnreachableError(
-            f"Cannot reach the cluster at {self.url} ({_reason(exc)}). Start it "
+            f"Cannot reach the cluster at {self.url} ({_reason(exc)}{tried}). Start it "
             "(scripts/engines.sh start) or point --url / ESRERANK_URL at a running one."
         )
 

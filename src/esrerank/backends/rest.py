@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from importlib import resources
@@ -14,11 +15,12 @@ from ..analysis import analyzer
 from ..errors import BackendError
 from ..types import LegHit, Passage
 from .base import BulkResult, IndexMeta, rank_hits
-from .http import HttpClient
+from .http import HttpClient, backoff
 
 META_KEY = "esrerank"
 BULK_DOCS = 500
 BULK_BYTES = 8 * 1024 * 1024
+BULK_RETRIES = 5  # rounds of re-sending items rejected with 429 (busy)
 PAGE = 1000
 MSEARCH_QUERIES = 50  # searches per _msearch request
 TERMS_FIELD = "content_terms"  # client-analyzed tokens of indexes not on the standard analyzer
@@ -40,6 +42,7 @@ class RestBackend:
         self.version = version
         self.location = client.url
         self._analyzers: dict[str, str] = {}  # index -> its BM25 analyzer, read once
+        self._warnings: list[str] = []  # partial answers since the last take_warnings()
 
     # -- engine-specific --------------------------------------------------------------------------
 
@@ -110,20 +113,37 @@ class RestBackend:
             if analyze is not None:
                 source[TERMS_FIELD] = " ".join(analyze(p.content))
             actions.append(({"index": {"_index": index, "_id": p.passage_id}}, source))
+        results = [self._bulk(chunk) for chunk in _chunks(actions)]
+        return BulkResult(
+            indexed=sum(r.indexed for r in results),
+            failures=tuple(f for r in results for f in r.failures),
+        )
+
+    def _bulk(self, actions: list[tuple[dict, dict]]) -> BulkResult:
+        """One ``_bulk`` request; items the engine rejects as busy (429) are sent again with
+        backoff, up to ``BULK_RETRIES`` times, before they count as failed."""
         indexed, failures = 0, []
-        for chunk in _chunks(actions):
+        for attempt in range(BULK_RETRIES + 1):
             answer = self.client.request(
-                "POST", "/_bulk", ndjson=[line for a in chunk for line in a]
+                "POST", "/_bulk", ndjson=[line for a in actions for line in a]
             )
-            for item in answer.get("items", []):
+            busy = []
+            for action, item in zip(actions, answer.get("items", []), strict=True):
                 result = next(iter(item.values()))
-                if result.get("status", 500) < 300:
+                status = result.get("status", 500)
+                if status < 300:
                     indexed += 1
+                elif status == 429 and attempt < BULK_RETRIES:
+                    busy.append(action)
                 else:
                     error = result.get("error", {})
                     failures.append(
                         (result.get("_id", "?"), f"{error.get('type')}: {error.get('reason')}")
                     )
+            if not busy:
+                break
+            actions = busy
+            time.sleep(backoff(attempt))
         return BulkResult(indexed=indexed, failures=tuple(failures))
 
     def delete(self, index: str, passage_ids: Sequence[str]) -> int:
@@ -230,13 +250,43 @@ class RestBackend:
     def _ranked(self, index: str, response: dict[str, Any]) -> list[LegHit]:
         if "error" in response:
             self.client.raise_for_error("POST", f"/{index}/_msearch", response)
+        warning = partial_answer(self.engine, index, response)
+        if warning and warning not in self._warnings:
+            self._warnings.append(warning)
         hits = response["hits"]["hits"]
         scored = [(Passage.from_source(hit["_source"]), hit["_score"]) for hit in hits]
         scored.sort(key=lambda item: (-item[1], item[0].passage_id))
         return rank_hits(scored)
 
+    def take_warnings(self) -> list[str]:
+        """What was partial in the answers since the last call (failed shards, timeouts)."""
+        warnings, self._warnings = self._warnings, []
+        return warnings
+
     def close(self) -> None:
         self.client.close()
+
+
+def partial_answer(engine: str, index: str, response: dict[str, Any]) -> str | None:
+    """Why a search answer is incomplete (shards failed, or it timed out), or None."""
+    shards = response.get("_shards") or {}
+    failed = int(shards.get("failed") or 0)
+    if failed:
+        reasons = sorted(
+            {
+                f"{(f.get('reason') or {}).get('type', 'error')}: "
+                f"{(f.get('reason') or {}).get('reason', '')}"
+                for f in shards.get("failures") or []
+            }
+        )
+        why = f" ({'; '.join(reasons)[:300]})" if reasons else ""
+        return (
+            f"{engine} answered from {shards.get('successful', 0)} of {shards.get('total', '?')} "
+            f"shards of '{index}'; {failed} failed{why}: the hits may be incomplete."
+        )
+    if response.get("timed_out"):
+        return f"{engine} timed out searching '{index}': the hits may be incomplete."
+    return None
 
 
 def _floats(vector: np.ndarray) -> list[float]:

@@ -1,0 +1,125 @@
+"""How the engine client meets faults: bad URLs, refused connections, items rejected as busy in
+``_bulk``, and search answers from only some shards. The HTTP here is real (a local server
+playing an engine's recorded answers); the engines themselves are tested in tests/integration."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+import pytest
+
+from esrerank.backends import IndexMeta, OpenSearchBackend, open_backend
+from esrerank.backends.http import HttpClient
+from esrerank.backends.rest import META_KEY, partial_answer
+from esrerank.errors import ClusterUnreachableError, ConfigError
+from esrerank.types import Passage
+
+
+class Recorded(BaseHTTPRequestHandler):
+    """Answers each request with the next answer its server holds for the request's path."""
+
+    def _answer(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode() if length else ""
+        self.server.seen.append((self.command, self.path, body))
+        status, payload = self.server.answers[self.path.split("?")[0]].pop(0)
+        data = json.dumps(payload(body) if callable(payload) else payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = _answer  # noqa: N815 - the handler's method names
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def engine():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorded)
+    server.answers, server.seen = {}, []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+
+
+@pytest.mark.parametrize("url", ["not-a-url", "localhost:9200", "ftp://host", "http://"])
+def test_a_url_that_is_not_one_is_named(url):
+    with pytest.raises(ConfigError, match=rf"--url '{url}' is not a URL"):
+        open_backend(url, "unused")
+
+
+def test_a_refused_connection_is_tried_again_then_one_line(monkeypatch):
+    monkeypatch.setattr("esrerank.backends.http.backoff", lambda attempt: 0.0)
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # bound, never listening: connections are refused
+        with pytest.raises(ClusterUnreachableError, match=r"connection refused .*, 4 tries\)"):
+            HttpClient(f"http://127.0.0.1:{port}").request("GET", "/")
+
+
+def test_bulk_items_rejected_as_busy_are_sent_again(engine, monkeypatch):
+    monkeypatch.setattr("esrerank.backends.rest.backoff", lambda attempt: 0.0)
+    meta = IndexMeta("model", 2, 64, 16)  # the standard analyzer: BM25 tokens made by the engine
+    mapping = {"idx": {"mappings": {"_meta": {META_KEY: meta.to_dict()}}}}
+
+    def items(statuses):
+        def answer(body):
+            ids = [json.loads(line)["index"]["_id"] for line in body.splitlines()[::2]]
+            pairs = zip(ids, statuses, strict=True)
+            return {"items": [{"index": {"_id": i, "status": s}} for i, s in pairs]}
+
+        return answer
+
+    engine.answers = {
+        "/idx/_mapping": [(200, mapping)],
+        "/_bulk": [(200, items([201, 429, 429])), (200, items([429, 201])), (200, items([201]))],
+    }
+    passages = [Passage(f"d{i}", f"d{i}", "", f"text {i}", 0, 0, 6, "hash") for i in range(3)]
+    backend = OpenSearchBackend(HttpClient(f"http://127.0.0.1:{engine.server_port}"), "2.19.0")
+    result = backend.upsert("idx", passages, np.ones((3, 2), dtype=np.float32))
+    assert result.indexed == 3 and result.failures == ()
+    sent = [
+        [json.loads(line)["index"]["_id"] for line in body.splitlines()[::2]]
+        for _, path, body in engine.seen
+        if path == "/_bulk"
+    ]
+    assert sent == [["d0", "d1", "d2"], ["d1", "d2"], ["d1"]]
+
+
+def test_items_still_busy_after_the_last_round_count_as_failed(engine, monkeypatch):
+    monkeypatch.setattr("esrerank.backends.rest.backoff", lambda attempt: 0.0)
+    monkeypatch.setattr("esrerank.backends.rest.BULK_RETRIES", 1)
+    busy = {"items": [{"index": {"_id": "d0#0", "status": 429, "error": {"type": "busy"}}}]}
+    engine.answers = {"/_bulk": [(200, busy), (200, busy)]}
+    backend = OpenSearchBackend(HttpClient(f"http://127.0.0.1:{engine.server_port}"), "2.19.0")
+    result = backend._bulk([({"index": {"_id": "d0#0"}}, {"content": "x"})])
+    assert result.indexed == 0 and result.failures == (("d0#0", "busy: None"),)
+
+
+def test_a_partial_search_answer_is_a_warning():
+    failed = {
+        "_shards": {
+            "total": 5,
+            "successful": 4,
+            "failed": 1,
+            "failures": [{"reason": {"type": "node_not_connected_exception", "reason": "gone"}}],
+        },
+        "timed_out": False,
+    }
+    assert partial_answer("opensearch", "docs", failed) == (
+        "opensearch answered from 4 of 5 shards of 'docs'; 1 failed "
+        "(node_not_connected_exception: gone): the hits may be incomplete."
+    )
+    late = {"_shards": {"total": 1, "successful": 1, "failed": 0}, "timed_out": True}
+    assert partial_answer("elasticsearch", "docs", late) == (
+        "elasticsearch timed out searching 'docs': the hits may be incomplete."
+    )
+    whole = {"_shards": {"total": 1, "successful": 1, "failed": 0}, "timed_out": False}
+    assert partial_answer("elasticsearch", "docs", whole) is None
