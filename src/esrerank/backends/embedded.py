@@ -97,8 +97,9 @@ class EmbeddedBackend:
         if index not in self._connections:
             if not self.index_exists(index):
                 raise IndexNotFoundError(
-                    f"Index '{index}' not found in {self.location}. "
-                    f"Run 'esrerank ingest FILE --index {index}' first."
+                    f"Index '{index}' not found in {self.location}. Run 'esrerank ingest FILE "
+                    f"--index {index}' first, or point --data-dir (or ESRERANK_DATA_DIR) at the "
+                    "folder that holds it."
                 )
             self._connections[index] = self._connect(self._path(index))
         return self._connections[index]

@@ -46,7 +46,7 @@ def single_writer(database: Path, index: str) -> Iterator[None]:
                 {
                     "pid": os.getpid(),
                     "host": socket.gethostname(),
-                    "command": " ".join(Path(sys.argv[0]).name.split() + sys.argv[1:])[:200],
+                    "command": _command()[:200],
                     "since": time.strftime("%Y-%m-%d %H:%M:%S"),
                 }
             )
@@ -55,6 +55,13 @@ def single_writer(database: Path, index: str) -> Iterator[None]:
     finally:
         note.unlink(missing_ok=True)
         lock.release()
+
+
+def _command() -> str:
+    """This process's command line, short: ``esrerank ingest wiki.json ...``."""
+    program = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python"
+    program = "esrerank" if program == "__main__.py" else program
+    return " ".join([program, *sys.argv[1:]])
 
 
 def _holder(note: Path) -> str:
