@@ -27,6 +27,7 @@ from .config import (
     default_data_dir,
 )
 from .corpus import ChunkSpec, Fields, chunk_record, open_corpus
+from .corpus.jsonstream import valid_unicode
 from .corpus_defaults import choose_analyzer, choose_bi_encoder, is_cjk
 from .encoders import BiEncoder, load_bi_encoder
 from .errors import ConfigError, IngestInterrupted
@@ -440,6 +441,7 @@ class Searcher:
         the weight stored with the index for this reranker (``esrerank eval --tune``), else
         the default; when the tuner chose the study's ensemble instead, the dense top
         ``rerank_depth`` is reranked and fused 1:1 (min_max) with BM25's hits."""
+        query = valid_unicode(query)
         if not query.strip():
             raise ConfigError("The query is empty. Pass some text to search for.")
         for name, value in (

@@ -11,6 +11,7 @@ A UTF-8 byte-order mark at the start of a file is skipped.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -19,6 +20,8 @@ from ..errors import InputError
 
 BLOCK = 1 << 20  # characters read at a time
 WHITESPACE = " \t\r\n"
+TOO_DEEP = "arrays or objects nested too deeply to read"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def open_text(path: Path) -> IO[str]:
@@ -45,12 +48,15 @@ def json_lines(path: Path) -> Iterator[tuple[int, Any]]:
             if not line.strip(WHITESPACE):
                 continue
             try:
-                yield number, json.loads(line)
+                value = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise InputError(
                     f"{path}:{number}: invalid JSON ({exc.msg} at column {exc.colno}). "
                     "Each line of a JSONL file must be one JSON value."
                 ) from exc
+            except RecursionError:
+                raise InputError(f"{path}:{number}: {TOO_DEEP}. Fix the file.") from None
+            yield number, value
 
 
 class JsonWindow:
@@ -106,6 +112,8 @@ class JsonWindow:
                     raise self.error(exc.msg, exc.pos) from exc
                 self._fill()
                 continue
+            except RecursionError:
+                raise self.error(TOO_DEEP) from None
             line = self.line()
             self._pos = end
             return line, value
@@ -119,3 +127,13 @@ class JsonWindow:
         return InputError(
             f"{self.path}:{line}: invalid JSON ({problem}). Fix the file and run again."
         )
+
+
+def valid_unicode(text: str) -> str:
+    """``text`` with unpaired surrogates (``"\\ud800"`` escapes: valid JSON, not valid Unicode,
+    and refused by tokenizers) replaced by U+FFFD, as browsers do."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import InputError
-from .jsonstream import json_lines
+from .jsonstream import json_lines, valid_unicode
 
 
 def read_queries(path: str | Path) -> dict[str, str]:
@@ -17,7 +17,7 @@ def read_queries(path: str | Path) -> dict[str, str]:
     for number, obj in json_lines(path):
         if not isinstance(obj, dict) or "_id" not in obj or not str(obj.get("text", "")).strip():
             raise InputError(f"{path}:{number}: a query needs '_id' and a non-empty 'text'.")
-        queries[str(obj["_id"])] = str(obj["text"])
+        queries[valid_unicode(str(obj["_id"]))] = valid_unicode(str(obj["text"]))
     if not queries:
         raise InputError(f"{path}: no queries.")
     return queries

@@ -7,6 +7,7 @@ names the file and line.
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from tqdm.auto import tqdm
 
 from ..errors import InputError
 from ..types import Record
-from .jsonstream import JsonWindow, json_lines, open_text
+from .jsonstream import JsonWindow, json_lines, open_text, valid_unicode
 
 FORMATS = ("auto", "json", "jsonl", "wiki", "beir")
 ID_FIELD_CANDIDATES = ("_id", "id", "doc_id", "document_id")
@@ -95,16 +96,18 @@ def read_corpus(path: str | Path, fmt: str = "auto", fields: Fields = Fields()) 
 
 
 def _detect(path: Path) -> str:
-    """``jsonl`` by suffix; ``json`` for an array; for an object, ``wiki`` when its first
-    entries are documents (a dump keyed by id) and it is the file's only value, else ``jsonl``."""
+    """``json`` for an array (whatever the suffix); ``jsonl`` by suffix; for an object, ``wiki``
+    when its first entries are documents (a dump keyed by id) and it is the file's only value,
+    else ``jsonl``."""
+    with open(path, "rb") as handle:  # bytes: the rest of the file may not be UTF-8
+        head = handle.read(4096).removeprefix(codecs.BOM_UTF8).lstrip(b" \t\r\n")[:1]
+    if head == b"[":
+        return "json"
     if path.suffix.lower() in (".jsonl", ".ndjson"):
         return "jsonl"
     with open_text(path) as handle:
         window = JsonWindow(path, handle)
-        head = window.take()
-        if head == "[":
-            return "json"
-        if head != "{":
+        if window.take() != "{":
             raise InputError(
                 f"{path}: cannot tell the format (expected a JSON array, JSONL or a wiki dump "
                 "object). Pass --format."
@@ -173,7 +176,12 @@ def _to_record(path: Path, line: int, key: str | None, obj: Any, fields: Fields)
     title = obj.get(fields.title) or ""
     if not isinstance(title, str):
         title = str(title)
-    return Record(doc_id=doc_id, title=title.strip(), text=text, source=where)
+    return Record(
+        doc_id=valid_unicode(doc_id),
+        title=valid_unicode(title.strip()),
+        text=valid_unicode(text),
+        source=where,
+    )
 
 
 def _doc_id(where: str, key: str | None, obj: dict, fields: Fields) -> str:

@@ -69,7 +69,7 @@ def read_relevance_file(path: str | Path) -> list[Group]:
                 positives.setdefault(query, []).append(_text(obj, "positive"))
                 listed = obj["negatives"] if "negatives" in obj else [obj["negative"]]
                 negatives.setdefault(query, []).extend(str(n) for n in listed)
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError, RecursionError) as exc:
             raise InputError(
                 f"{path}:{number}: expected a JSON object with query, passage and a numeric "
                 f"label, or query, positive and negative ({type(exc).__name__}: {exc})."
