@@ -23,7 +23,8 @@ from report import write_report
 
 
 def run(code: str, argv: list[str], env: dict[str, str], timeout: float) -> float | None:
-    """Wall seconds of one query, or None when it failed or ran past ``timeout``."""
+    """Wall seconds of one query (infinite when it ran past ``timeout`` and was stopped), or
+    None when it failed."""
     python, _, src = code.partition(":")
     env = {**os.environ, **env, **({"PYTHONPATH": src} if src else {})}
     started = time.perf_counter()
@@ -32,7 +33,7 @@ def run(code: str, argv: list[str], env: dict[str, str], timeout: float) -> floa
             [python, "-m", "esrerank", *argv], env=env, capture_output=True, timeout=timeout
         )
     except subprocess.TimeoutExpired:
-        return None
+        return float("inf")
     return time.perf_counter() - started if done.returncode == 0 else None
 
 
@@ -72,9 +73,12 @@ def main() -> None:
         for setting in settings:
             runs = times[(label, setting)]
             if None in runs or None in offline:
-                rows.append(f"| {label} | {setting} | failed or over {args.timeout:g} s | |")
+                rows.append(f"| {label} | {setting} | failed | |")
                 continue
             median = statistics.median(runs)
+            if median == float("inf"):
+                rows.append(f"| {label} | {setting} | over {args.timeout:g} (stopped) | |")
+                continue
             extra = median - statistics.median(offline)
             rows.append(f"| {label} | {setting} | {median:.2f} | {extra:+.2f} |")
     lines = [

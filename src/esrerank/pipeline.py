@@ -204,16 +204,17 @@ class Searcher:
             encoder.name, encoder.dimension, chunking.size, chunking.overlap, analyzer=analyzer
         )
         with self.backend.writer(self.index):
-            created = self._prepare_index(meta, recreate)
-            self._meta = None
+            creates = recreate or not self.backend.index_exists(self.index)
             progress_so_far = _Progress()
             try:
+                self._prepare_index(meta, recreate)
+                self._meta = None
                 totals, in_file = self._index_corpus(
                     corpus, chunking, batch_size, sync, progress_so_far, checked.documents, progress
                 )
                 removed, removed_passages = self._remove_absent(in_file) if sync else (None, 0)
             except KeyboardInterrupt as interrupt:
-                raise self._interrupted(created, progress_so_far, checked.documents) from interrupt
+                raise self._interrupted(creates, progress_so_far, checked.documents) from interrupt
             self.backend.refresh(self.index)
         return IngestReport(
             documents=checked.documents,
@@ -266,11 +267,11 @@ class Searcher:
                 bar.update(pending[0].documents)
         return totals, in_file
 
-    def _interrupted(self, created: bool, done: _Progress, documents: int) -> IngestInterrupted:
-        """What an interrupted ingest leaves: nothing, when it created the index and stored no
-        batch (the index is removed again), else the batches stored so far."""
+    def _interrupted(self, creates: bool, done: _Progress, documents: int) -> IngestInterrupted:
+        """What an interrupted ingest leaves: nothing, when it was creating the index and stored
+        no batch (the index is removed again), else the batches stored so far."""
         where = f"index '{self.index}' ({self.backend.location})"
-        if created and done.documents == 0:
+        if creates and done.documents == 0:
             self.backend.delete_index(self.index)
             return IngestInterrupted(
                 f"Interrupted before the first batch was stored; {where} was not created."
@@ -404,18 +405,17 @@ class Searcher:
         )
         return np.stack([np.frombuffer(row, dtype=np.float32) for row in rows])
 
-    def _prepare_index(self, meta: IndexMeta, recreate: bool) -> bool:
-        """Create the index (True), or check that ``meta`` fits the existing one (False)."""
+    def _prepare_index(self, meta: IndexMeta, recreate: bool) -> None:
+        """Create the index, or check that ``meta`` fits the existing one."""
         if recreate:
             self.backend.delete_index(self.index)
         if not self.backend.index_exists(self.index):
             self.backend.create_index(self.index, meta)
-            return True
+            return
         stored = self.backend.get_meta(self.index)
         stored.check_model(self.index, meta.model, meta.dimension)
         stored.check_chunking(self.index, meta.chunk_size, meta.chunk_overlap)
         stored.check_analyzer(self.index, meta.analyzer)
-        return False
 
     # -- search ----------------------------------------------------------------------------------
 

@@ -3,21 +3,16 @@ says what it stored and resumes, and data folders that cannot be written."""
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import sys
 import threading
-import time
-import uuid
 
 import pytest
 
 from esrerank import ChunkSpec, Searcher
-from esrerank.backends import IndexMeta, open_backend
+from esrerank.backends import IndexMeta
 from esrerank.encoders import BiEncoder
-from esrerank.errors import BackendError, EsrerankError, IndexBusyError, IngestInterrupted
-from tests.cli import run_cli, start_cli
+from esrerank.errors import BackendError, IndexBusyError, IngestInterrupted
+from tests.cli import run_cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -126,39 +121,3 @@ def test_a_query_on_an_empty_index_says_why_nothing_was_reranked(bi_encoder, tmp
     result = searcher.search("anything")
     assert result.hits == [] and not result.reranked
     assert result.rerank_reason == "nothing was retrieved to rerank"
-
-
-def test_ctrl_c_on_the_command_line_says_what_is_stored(backend_url, sample_dir, tmp_path):
-    index = f"sigint-{uuid.uuid4().hex[:8]}"
-    env = {"ESRERANK_URL": backend_url or "", "ESRERANK_INDEX": index}
-    store = tmp_path / "store"
-    backend = open_backend(backend_url, store)
-    command = [sys.executable, "-m", "esrerank", "ingest", str(sample_dir / "corpus.jsonl")]
-    try:
-        running = start_cli(command, data_dir=store, **env)
-        deadline = time.monotonic() + 300
-        while not _stored(backend, index) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        running.send_signal(signal.SIGINT)
-        _, stderr = running.communicate(timeout=120)
-        assert running.returncode == 130, stderr
-        last = stderr.strip().splitlines()[-1]
-        assert last.startswith("Interrupted: ") and "Run the same ingest again to resume" in last
-        assert "Traceback" not in stderr
-        again = run_cli(*command[3:], data_dir=store, **env)
-        assert again.returncode == 0, again.stderr
-        assert "unchanged=0 " not in again.stdout and "failed=0" in again.stdout
-        backend.refresh(index)
-        assert {p.doc_id for p in backend.passages(index)} == {
-            json.loads(line)["_id"] for line in (sample_dir / "corpus.jsonl").open()
-        }
-    finally:
-        backend.delete_index(index)
-
-
-def _stored(backend, index: str) -> bool:
-    try:
-        backend.refresh(index)
-        return backend.index_exists(index) and backend.count(index) > 0
-    except EsrerankError:
-        return False

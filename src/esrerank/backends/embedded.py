@@ -77,6 +77,7 @@ class EmbeddedBackend:
         self.data_dir = Path(data_dir).expanduser()
         self.location = str(self.data_dir)
         self._connections: dict[str, sqlite3.Connection] = {}
+        self._file_ids: dict[str, int] = {}  # index -> inode of the file its connection opened
         self._snapshots: dict[str, _Snapshot] = {}
         self._writes: Counter[str] = Counter()
 
@@ -94,14 +95,25 @@ class EmbeddedBackend:
         return self._path(index).is_file()
 
     def _db(self, index: str) -> sqlite3.Connection:
+        """The index's connection; opened again when another process has deleted or rebuilt
+        the file since (``--recreate``), so a long-lived reader never serves a removed index."""
+        path = self._path(index)
+        try:
+            file_id = path.stat().st_ino
+        except FileNotFoundError:
+            file_id = None
+        if index in self._connections and self._file_ids.get(index) != file_id:
+            self._connections.pop(index).close()
+            self._snapshots.pop(index, None)
         if index not in self._connections:
-            if not self.index_exists(index):
+            if file_id is None:
                 raise IndexNotFoundError(
                     f"Index '{index}' not found in {self.location}. Run 'esrerank ingest FILE "
                     f"--index {index}' first, or point --data-dir (or ESRERANK_DATA_DIR) at the "
                     "folder that holds it."
                 )
-            self._connections[index] = self._connect(self._path(index))
+            self._connections[index] = self._connect(path)
+            self._file_ids[index] = file_id
         return self._connections[index]
 
     @staticmethod
@@ -149,6 +161,7 @@ class EmbeddedBackend:
         if path.exists():
             raise BackendError(f"Index '{index}' already exists in {self.location}.")
         self._connections[index] = self._connect(path)
+        self._file_ids[index] = path.stat().st_ino
         with self._transaction(index) as db:
             db.executescript(_SCHEMA)
             db.execute("INSERT INTO meta VALUES ('index', ?)", (json.dumps(meta.to_dict()),))

@@ -1,0 +1,124 @@
+"""Ingests killed (SIGKILL) or interrupted (SIGINT, Ctrl-C) on the command line at several points,
+on every backend, then run again: the index must hold exactly what a clean ingest stores (passage
+ids and content hashes), nothing lost and nothing twice."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import sys
+import time
+import uuid
+
+import pytest
+
+from esrerank import Searcher
+from esrerank.backends import open_backend
+from esrerank.errors import EsrerankError
+from tests.cli import run_cli, start_cli
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+DOCUMENTS = 150  # three ingest batches
+
+
+def stored(backend, index: str) -> dict[str, str]:
+    """passage id -> content hash, as the index holds them now (empty when it does not exist)."""
+    try:
+        if not backend.index_exists(index):
+            return {}
+        backend.refresh(index)
+        return {p.passage_id: p.content_hash for p in backend.passages(index)}
+    except (EsrerankError, sqlite3.Error):  # a store being created this instant
+        return {}
+
+
+def count(backend, index: str) -> int:
+    try:
+        if not backend.index_exists(index):
+            return -1
+        backend.refresh(index)
+        return backend.count(index)
+    except (EsrerankError, sqlite3.Error):  # a store being created this instant
+        return -1
+
+
+@pytest.fixture
+def run(backend_url, tmp_path):
+    """``run(*args)`` and ``start(*args)`` of the CLI on one fresh index, and its backend."""
+    index = f"crash-{uuid.uuid4().hex[:8]}"
+    env = {"ESRERANK_URL": backend_url or "", "ESRERANK_INDEX": index}
+    backend = open_backend(backend_url, tmp_path / "store")
+
+    class Runner:
+        def __init__(self):
+            self.index, self.backend = index, backend
+
+        def __call__(self, *args, data_dir=tmp_path / "store"):
+            return run_cli(*args, data_dir=data_dir, **env)
+
+        def start(self, *args, data_dir=tmp_path / "store"):
+            command = [sys.executable, "-m", "esrerank", *args]
+            return start_cli(command, data_dir=data_dir, **env)
+
+    yield Runner()
+    backend.delete_index(index)
+
+
+def stop_when(running, ready, signal_number) -> str:
+    """Send ``signal_number`` once ``ready()`` holds (or the run ended); return its stderr."""
+    deadline = time.monotonic() + 300
+    while running.poll() is None and not ready() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if running.poll() is None:
+        running.send_signal(signal_number)
+    _, stderr = running.communicate(timeout=120)
+    assert "Traceback" not in stderr, stderr
+    return stderr
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory, sample_dir, bi_encoder):
+    """The corpus, and what a clean ingest of it stores (ids and hashes are the same on every
+    backend)."""
+    folder = tmp_path_factory.mktemp("clean")
+    corpus = folder / "corpus.jsonl"
+    lines = (sample_dir / "corpus.jsonl").read_text().splitlines()[:DOCUMENTS]
+    corpus.write_text("\n".join(lines) + "\n")
+    with Searcher(None, "clean", data_dir=folder / "store", bi_encoder=bi_encoder) as searcher:
+        searcher.ingest(corpus)
+        return corpus, stored(searcher.backend, "clean")
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGKILL, signal.SIGINT], ids=["kill", "int"])
+@pytest.mark.parametrize("point", ["before-first-batch", "mid-ingest"])
+def test_a_stopped_ingest_run_again_stores_what_a_clean_one_does(run, clean, signal_number, point):
+    corpus, expected = clean
+    if point == "before-first-batch":
+        ready = lambda: count(run.backend, run.index) == 0  # noqa: E731 - created, nothing stored
+    else:
+        ready = lambda: 0 < count(run.backend, run.index) < len(expected)  # noqa: E731
+    stderr = stop_when(run.start("ingest", str(corpus)), ready, signal_number)
+    if signal_number == signal.SIGINT:
+        assert stderr.strip().splitlines()[-1].startswith("Interrupted")
+    again = run("ingest", str(corpus))
+    assert again.returncode == 0, again.stderr
+    assert stored(run.backend, run.index) == expected
+
+
+def test_an_ingest_killed_while_it_deletes_run_again_removes_the_rest(run, clean, tmp_path):
+    full_corpus, full = clean
+    assert run("ingest", str(full_corpus)).returncode == 0
+    kept_lines = full_corpus.read_text().splitlines()[: DOCUMENTS // 2]
+    corpus = tmp_path / "half.jsonl"
+    corpus.write_text("\n".join(kept_lines) + "\n")
+    kept_docs = {json.loads(line)["_id"] for line in kept_lines}
+    expected = {pid: h for pid, h in full.items() if pid.rsplit("#", 1)[0] in kept_docs}
+
+    # the deletions come last, after every document was found unchanged
+    ready = lambda: count(run.backend, run.index) < len(full)  # noqa: E731
+    stop_when(run.start("ingest", str(corpus), "--sync"), ready, signal.SIGKILL)
+    again = run("ingest", str(corpus), "--sync")
+    assert again.returncode == 0, again.stderr
+    assert stored(run.backend, run.index) == expected
