@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 import signal
 import sqlite3
+import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +23,7 @@ from tests.cli import run_cli, start_cli
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 DOCUMENTS = 150  # three ingest batches
+ROOT = Path(__file__).parents[2]
 
 
 def stored(backend, index: str) -> dict[str, str]:
@@ -120,5 +123,32 @@ def test_an_ingest_killed_while_it_deletes_run_again_removes_the_rest(run, clean
     ready = lambda: count(run.backend, run.index) < len(full)  # noqa: E731
     stop_when(run.start("ingest", str(corpus), "--sync"), ready, signal.SIGKILL)
     again = run("ingest", str(corpus), "--sync")
+    assert again.returncode == 0, again.stderr
+    assert stored(run.backend, run.index) == expected
+
+
+def test_an_engine_restarted_mid_ingest_ends_in_one_line_and_a_rerun_completes(
+    run, clean, backend_url
+):
+    if backend_url is None:
+        pytest.skip("the embedded store has no server to restart")
+    engine = run.backend.engine
+    corpus, expected = clean
+    ingest = run.start("ingest", str(corpus))
+    deadline = time.monotonic() + 300
+    while ingest.poll() is None and count(run.backend, run.index) <= 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    engines = [str(ROOT / "scripts" / "engines.sh")]
+    subprocess.run([*engines, "stop", engine], check=True, capture_output=True, timeout=120)
+    try:
+        _, stderr = ingest.communicate(timeout=300)
+        assert "Traceback" not in stderr
+        if ingest.returncode != 0:  # it did not finish before the engine went down
+            assert ingest.returncode == 1
+            assert stderr.strip().splitlines()[-1].startswith("error: Cannot reach the cluster")
+    finally:
+        subprocess.run([*engines, "start", engine], check=True, capture_output=True, timeout=600)
+    again = run("ingest", str(corpus))
     assert again.returncode == 0, again.stderr
     assert stored(run.backend, run.index) == expected
