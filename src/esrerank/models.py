@@ -3,12 +3,14 @@ installed package, the local Hugging Face cache, then the hub (only when the mac
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import logging
 import os
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future, InvalidStateError
 from importlib import resources
 from pathlib import Path
 from typing import TypeVar
@@ -133,29 +135,47 @@ def _bundled(name: str) -> Path | None:
     return path if (path / "config.json").is_file() else None
 
 
-@functools.cache
 def hub_unreachable() -> str | None:
     """Why the model hub cannot be used, or None when it answers: ``HF_HUB_OFFLINE``, or no
-    answer to one request within ``HUB_PROBE_SECONDS`` (name lookup included, hence the thread).
-    Asked once per process."""
+    answer to one request within ``HUB_PROBE_SECONDS`` of the probe's start (``probe_hub``)."""
+    return probe_hub().result()
+
+
+@functools.cache
+def probe_hub() -> Future[str | None]:
+    """Ask the hub once per process, in the background (a name lookup cannot be cut short
+    otherwise): a caller that expects to need a hub model starts this early, so the answer is
+    in by the time the model loads."""
+    answer: Future[str | None] = Future()
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
-        return "the hub is offline (HF_HUB_OFFLINE=1)"
+        answer.set_result("the hub is offline (HF_HUB_OFFLINE=1)")
+        return answer
     endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
-    done, outcome = threading.Event(), {}
+    late = f"the hub ({endpoint}) did not answer within {HUB_PROBE_SECONDS:g} s"
+
+    def settle(reason: str | None) -> None:
+        with contextlib.suppress(InvalidStateError):  # the other side settled it first
+            answer.set_result(reason)
 
     def probe() -> None:
         try:
             requests.head(endpoint, timeout=HUB_PROBE_SECONDS)
-            outcome["answered"] = True  # any HTTP answer: the hub is there
+            settle(None)  # any HTTP answer: the hub is there
+        except (requests.ConnectTimeout, requests.ReadTimeout):
+            settle(late)
         except requests.RequestException as exc:
-            outcome["error"] = type(exc).__name__
-        finally:
-            done.set()
+            settle(f"the hub ({endpoint}) cannot be reached ({type(exc).__name__})")
 
     threading.Thread(target=probe, daemon=True, name="esrerank-hub-probe").start()
-    done.wait(HUB_PROBE_SECONDS)
-    if outcome.get("answered"):
-        return None
-    if "error" in outcome and outcome["error"] not in ("ConnectTimeout", "ReadTimeout"):
-        return f"the hub ({endpoint}) cannot be reached ({outcome['error']})"
-    return f"the hub ({endpoint}) did not answer within {HUB_PROBE_SECONDS:g} s"
+    timer = threading.Timer(HUB_PROBE_SECONDS, settle, (late,))
+    timer.daemon = True
+    timer.start()
+    return answer
+
+
+def expect_model(name: str) -> None:
+    """Start the hub probe now when ``name`` will have to come from the hub (no local folder, not
+    shipped with esrerank or in a package), so its answer is in when the model loads."""
+    local = Path(name).expanduser().exists() or _bundled(name) or name in PACKAGED_MODELS
+    if not local and "/" in name:
+        probe_hub()

@@ -32,7 +32,7 @@ from .corpus_defaults import choose_analyzer, choose_bi_encoder, is_cjk
 from .encoders import BiEncoder, load_bi_encoder
 from .errors import ConfigError, IngestInterrupted
 from .fusion import FusionResult, FusionSpec, fuse
-from .models import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER
+from .models import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, expect_model
 from .rerank import (
     ENSEMBLE,
     INTERPOLATE,
@@ -453,6 +453,8 @@ class Searcher:
                 raise ConfigError(f"--{name.replace(' ', '-')} must be at least 1, got {value}.")
         if rerank_weight is not None and not 0 <= rerank_weight <= 1:
             raise ConfigError(f"--rerank-weight must be between 0 and 1, got {rerank_weight}.")
+        if rerank and isinstance(self._reranker, str):
+            expect_model(self._reranker)  # asked of the hub while the query embeds and retrieves
         timings: dict[str, float] = {}
         encoder = self.checked_encoder()
         fusion = fusion or self.stored_fusion()

@@ -17,9 +17,9 @@ from esrerank.errors import ModelError
 def online(monkeypatch):
     """The hub switch off and the probe's memory cleared, before and after."""
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    models.hub_unreachable.cache_clear()
+    models.probe_hub.cache_clear()
     yield monkeypatch
-    models.hub_unreachable.cache_clear()
+    models.probe_hub.cache_clear()
 
 
 def test_a_hub_that_accepts_but_never_answers_is_unreachable(online):
