@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DOCS_PER_BATCH = 64
-EMBED_CHUNK = 512  # passages embedded, then stored, per step of a re-embed
+EMBED_CHUNK = 512  # passages embedded per step (of a re-embed, or of one long document)
 
 
 @dataclass(frozen=True)
@@ -246,15 +246,21 @@ class Searcher:
         totals = _BatchOutcome()
         in_file: set[str] = set()
         bar = tqdm(total=documents, unit="doc", desc="ingest", disable=not progress)
+        # Passages counted as they are embedded, so a long document shows progress too.
+        embed_bar = tqdm(total=0, unit="passage", desc="embed", disable=not progress)
         # One embedding worker: the models release the GIL while they run, so reading, chunking
         # and writes on this thread overlap with embedding. Backends stay on this thread.
-        with bar, ThreadPoolExecutor(1, thread_name_prefix="esrerank-embed") as embedder:
+        with bar, embed_bar, ThreadPoolExecutor(1, thread_name_prefix="esrerank-embed") as embedder:
             pending: tuple[_PlannedBatch, Future] | None = None
             for batch in _batches(corpus, DOCS_PER_BATCH):
                 if sync:
                     in_file.update(record.doc_id for record in batch)
                 planned = self._plan_batch(batch, chunking)
-                embedding = embedder.submit(_timed_call, self._embed, planned.changed, batch_size)
+                embed_bar.total += len(planned.changed)
+                embed_bar.refresh()
+                embedding = embedder.submit(
+                    _timed_call, self._embed_counted, planned.changed, batch_size, embed_bar
+                )
                 if pending is not None:
                     totals = totals + self._store_batch(*pending)
                     done.add(pending[0].documents, totals.passages)
@@ -266,6 +272,18 @@ class Searcher:
                 done.add(pending[0].documents, totals.passages)
                 bar.update(pending[0].documents)
         return totals, in_file
+
+    def _embed_counted(self, passages: list[Passage], batch_size: int, bar: tqdm) -> np.ndarray:
+        """``_embed``, ``EMBED_CHUNK`` passages at a time, each step counted on ``bar``."""
+        if len(passages) <= EMBED_CHUNK:
+            vectors = self._embed(passages, batch_size)
+            bar.update(len(passages))
+            return vectors
+        steps = []
+        for begin in range(0, len(passages), EMBED_CHUNK):
+            steps.append(self._embed(passages[begin : begin + EMBED_CHUNK], batch_size))
+            bar.update(len(steps[-1]))
+        return np.concatenate(steps)
 
     def _interrupted(self, creates: bool, done: _Progress, documents: int) -> IngestInterrupted:
         """What an interrupted ingest leaves: nothing, when it was creating the index and stored

@@ -186,3 +186,13 @@ def _probe():
     import numpy as np
 
     return np.random.default_rng(3).standard_normal(384).astype("float32")
+
+
+def test_a_long_document_shows_embedding_progress(bi_encoder, tmp_path, capsys):
+    corpus = tmp_path / "long.jsonl"
+    corpus.write_text(json.dumps({"_id": "long", "text": "cell membranes fold " * 10000}) + "\n")
+    searcher = Searcher(None, "long", data_dir=tmp_path / "store", bi_encoder=bi_encoder)
+    report = searcher.ingest(corpus, chunking=SMALL, progress=True)
+    assert report.documents == 1 and report.passages > 512
+    progress = capsys.readouterr().err
+    assert f"512/{report.passages}" in progress  # counted before the one document was stored
