@@ -10,6 +10,7 @@ message that says what failed, where, and what to do::
     └── BackendError         the search engine or store refused or could not be reached
         ├── ClusterUnreachableError
         ├── IndexNotFoundError
+        ├── IndexExistsError     created meanwhile by another client
         ├── IndexMismatchError   the index was built with another model or dimension
         ├── IndexBusyError       another process is writing the embedded index
         └── PartialAnswerError   the engine answered from some shards only (``query --strict``)
@@ -65,3 +66,7 @@ class IngestInterrupted(KeyboardInterrupt):
 
 class PartialAnswerError(BackendError):
     """The engine's answer was incomplete (failed shards, a timeout) and completeness was asked."""
+
+
+class IndexExistsError(BackendError):
+    """The index to create was created meanwhile (another ingest got there first)."""

@@ -424,12 +424,12 @@ class Searcher:
         return np.stack([np.frombuffer(row, dtype=np.float32) for row in rows])
 
     def _prepare_index(self, meta: IndexMeta, recreate: bool) -> None:
-        """Create the index, or check that ``meta`` fits the existing one."""
+        """Create the index, then check that ``meta`` fits it (another ingest on an engine may
+        have created it meanwhile)."""
         if recreate:
             self.backend.delete_index(self.index)
         if not self.backend.index_exists(self.index):
             self.backend.create_index(self.index, meta)
-            return
         stored = self.backend.get_meta(self.index)
         stored.check_model(self.index, meta.model, meta.dimension)
         stored.check_chunking(self.index, meta.chunk_size, meta.chunk_overlap)

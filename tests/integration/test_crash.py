@@ -110,7 +110,10 @@ def test_a_stopped_ingest_run_again_stores_what_a_clean_one_does(run, clean, sig
     assert stored(run.backend, run.index) == expected
 
 
-def test_an_ingest_killed_while_it_deletes_run_again_removes_the_rest(run, clean, tmp_path):
+@pytest.mark.parametrize("signal_number", [signal.SIGKILL, signal.SIGINT], ids=["kill", "int"])
+def test_an_ingest_stopped_while_it_deletes_run_again_removes_the_rest(
+    run, clean, tmp_path, signal_number
+):
     full_corpus, full = clean
     assert run("ingest", str(full_corpus)).returncode == 0
     kept_lines = full_corpus.read_text().splitlines()[: DOCUMENTS // 2]
@@ -121,7 +124,7 @@ def test_an_ingest_killed_while_it_deletes_run_again_removes_the_rest(run, clean
 
     # the deletions come last, after every document was found unchanged
     ready = lambda: count(run.backend, run.index) < len(full)  # noqa: E731
-    stop_when(run.start("ingest", str(corpus), "--sync"), ready, signal.SIGKILL)
+    stop_when(run.start("ingest", str(corpus), "--sync"), ready, signal_number)
     again = run("ingest", str(corpus), "--sync")
     assert again.returncode == 0, again.stderr
     assert stored(run.backend, run.index) == expected
@@ -151,4 +154,15 @@ def test_an_engine_restarted_mid_ingest_ends_in_one_line_and_a_rerun_completes(
         subprocess.run([*engines, "start", engine], check=True, capture_output=True, timeout=600)
     again = run("ingest", str(corpus))
     assert again.returncode == 0, again.stderr
+    assert stored(run.backend, run.index) == expected
+
+
+def test_two_ingests_side_by_side_on_an_engine_store_what_one_does(run, clean, backend_url):
+    if backend_url is None:
+        pytest.skip("the embedded store lets one writer in at a time (test_write_safety)")
+    corpus, expected = clean
+    first, second = run.start("ingest", str(corpus)), run.start("ingest", str(corpus))
+    for ingest in (first, second):
+        _, stderr = ingest.communicate(timeout=600)
+        assert ingest.returncode == 0, stderr
     assert stored(run.backend, run.index) == expected

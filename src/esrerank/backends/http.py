@@ -15,7 +15,13 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ..errors import BackendError, ClusterUnreachableError, ConfigError, IndexNotFoundError
+from ..errors import (
+    BackendError,
+    ClusterUnreachableError,
+    ConfigError,
+    IndexExistsError,
+    IndexNotFoundError,
+)
 
 RETRY_STATUSES = (429, 502, 503, 504)
 CONNECTION_RETRIES = 3  # a refused, dropped or timed-out request is sent again this many times
@@ -123,6 +129,8 @@ class HttpClient:
         error = payload.get("error") if isinstance(payload, dict) else None
         status = status or (payload.get("status", 0) if isinstance(payload, dict) else 0)
         kind, reason = _error_parts(error)
+        if kind == "resource_already_exists_exception":
+            raise IndexExistsError(f"{method} {self.url}{path}: {reason}")
         if kind == "index_not_found_exception":
             index = path.strip("/").split("/")[0]
             raise IndexNotFoundError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterator, Sequence
@@ -12,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..analysis import analyzer
-from ..errors import BackendError
+from ..errors import BackendError, IndexExistsError
 from ..types import LegHit, Passage
 from .base import BulkResult, IndexMeta, rank_hits
 from .http import HttpClient, backoff
@@ -63,7 +64,8 @@ class RestBackend:
         if meta.analyzer != "standard":
             body["mappings"]["properties"][TERMS_FIELD] = {"type": "text", "analyzer": "whitespace"}
             body["mappings"]["_source"] = {"excludes": [TERMS_FIELD]}
-        self.client.request("PUT", f"/{index}", body)
+        with contextlib.suppress(IndexExistsError):  # a concurrent ingest created it first
+            self.client.request("PUT", f"/{index}", body)
         self.client.request(
             "GET",
             "/_cluster/health/" + index,
