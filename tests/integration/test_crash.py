@@ -22,7 +22,7 @@ from tests.cli import run_cli, start_cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-DOCUMENTS = 150  # three ingest batches
+DOCUMENTS = 100  # two ingest batches
 ROOT = Path(__file__).parents[2]
 
 
