@@ -59,7 +59,7 @@ def _store_options_with(index_default: str | None = DEFAULT_INDEX, index_help: s
                 "--data-dir",
                 envvar="ESRERANK_DATA_DIR",
                 show_envvar=True,
-                type=click.Path(file_okay=False, path_type=Path),
+                type=click.Path(path_type=Path),  # checked by the store, naming the folder
                 default=None,
                 help=f"Embedded store folder [default: {default_data_dir()}].",
             ),

