@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,9 @@ def start_cli(command: list[str], data_dir: Path, **env: str) -> subprocess.Pope
         stderr=subprocess.PIPE,
         text=True,
         env=_environment(data_dir, env),
+        # A shell without job control starts background jobs (a CI runner's, say) with SIGINT
+        # ignored, and children inherit that; a Ctrl-C test needs the terminal's default back.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
