@@ -12,11 +12,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
+from esrerank import Searcher
 from esrerank.backends import IndexMeta, OpenSearchBackend, open_backend
 from esrerank.backends.http import HttpClient
 from esrerank.backends.rest import META_KEY, partial_answer
 from esrerank.errors import ClusterUnreachableError, ConfigError
+from esrerank.models import DEFAULT_BI_ENCODER
 from esrerank.types import Passage
+from tests.cli import run_cli
 
 
 class Recorded(BaseHTTPRequestHandler):
@@ -26,7 +29,8 @@ class Recorded(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode() if length else ""
         self.server.seen.append((self.command, self.path, body))
-        status, payload = self.server.answers[self.path.split("?")[0]].pop(0)
+        answers = self.server.answers[self.path.split("?")[0]]
+        status, payload = answers.pop(0) if len(answers) > 1 else answers[0]  # the last one stays
         data = json.dumps(payload(body) if callable(payload) else payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -35,6 +39,11 @@ class Recorded(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     do_GET = do_POST = do_PUT = _answer  # noqa: N815 - the handler's method names
+
+    def do_HEAD(self):  # noqa: N802 - every index asked about exists
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def log_message(self, *args):
         pass
@@ -123,3 +132,35 @@ def test_a_partial_search_answer_is_a_warning():
     )
     whole = {"_shards": {"total": 1, "successful": 1, "failed": 0}, "timed_out": False}
     assert partial_answer("elasticsearch", "docs", whole) is None
+
+
+@pytest.mark.slow
+def test_a_partial_answer_reaches_the_result_and_strict_fails(engine, tmp_path):
+    """A whole query through the client: the engine's timed-out answer becomes the result's
+    warning, a ``warning:`` line on the command line, and exit 1 with ``--strict``."""
+    url = f"http://127.0.0.1:{engine.server_port}"
+    meta = IndexMeta(DEFAULT_BI_ENCODER, 384, 200, 40)
+    passage = Passage("d#0", "d", "Bone", "Vitamin D and bone fractures.", 0, 0, 29, "h")
+    hit = {"_id": "d#0", "_score": 1.5, "_source": passage.to_source()}
+    whole = {"hits": {"hits": [hit]}, "_shards": {"total": 1, "successful": 1, "failed": 0}}
+    late = {**whole, "timed_out": True}
+    engine.answers = {
+        "/": [(200, {"version": {"distribution": "opensearch", "number": "2.19.0"}})],
+        "/idx/_mapping": [(200, {"idx": {"mappings": {"_meta": {META_KEY: meta.to_dict()}}}})],
+        "/_msearch": [(200, {"responses": [whole, late]})],
+    }
+    with Searcher(url, "idx") as searcher:
+        result = searcher.search("vitamin D", rerank=False)
+    assert result.warnings == ("opensearch timed out searching 'idx': the hits may be incomplete.",)
+    assert result.to_dict()["warnings"] == list(result.warnings)
+
+    relaxed = run_cli("query", "vitamin D", "--no-rerank", data_dir=tmp_path, ESRERANK_URL=url,
+                      ESRERANK_INDEX="idx")  # fmt: skip
+    assert relaxed.returncode == 0, relaxed.stderr
+    assert "warning: opensearch timed out searching 'idx'" in relaxed.stderr
+    strict = run_cli("query", "vitamin D", "--no-rerank", "--strict", data_dir=tmp_path,
+                     ESRERANK_URL=url, ESRERANK_INDEX="idx")  # fmt: skip
+    assert strict.returncode == 1
+    assert strict.stderr.strip().splitlines()[-1] == (
+        "error: opensearch timed out searching 'idx': the hits may be incomplete. (--strict)"
+    )
