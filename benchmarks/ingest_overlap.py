@@ -27,7 +27,7 @@ from report import write_report
 from esrerank import Searcher
 from esrerank.corpus import ChunkSpec, chunk_record, open_corpus
 from esrerank.encoders import BiEncoder
-from esrerank.pipeline import DOCS_PER_BATCH
+from esrerank.ingest import DOCS_PER_BATCH
 from esrerank.runtimes import Runtime
 
 

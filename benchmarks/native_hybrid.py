@@ -55,7 +55,7 @@ def main() -> None:
         pipeline = json.loads(PIPELINE_FILE.read_text())
         client.request("PUT", f"/_search/pipeline/{PIPELINE}", pipeline)
         ids = list(data.queries)
-        vectors = searcher.checked_encoder().encode_queries([data.queries[q] for q in ids])
+        vectors = searcher.pipeline.checked_encoder().encode_queries([data.queries[q] for q in ids])
         doc_of = {}
         ours, native = {}, {}
         seconds = {"ours": [], "native": []}

@@ -46,7 +46,7 @@ def main() -> None:
         data = data.sample(args.max_queries, seed=13)
     options = {"bi_encoder": args.bi_encoder} if args.bi_encoder else {}
     with Searcher(index=args.index, data_dir=data_dir, **options) as searcher:
-        fusion = searcher.stored_fusion()
+        fusion = searcher.handle.stored_fusion()
         runs = retrieve(searcher, data, args.candidates, progress=True)
         cache = data_dir / "cache" / "rerank-scores.sqlite"
         strategies = ["hybrid+rerank"]

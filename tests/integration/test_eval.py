@@ -166,14 +166,14 @@ def test_tuning_with_a_reranker_stores_the_rerank_weight_query_then_uses(
         result = fresh.search("cancer", rerank_depth=10)
         assert result.rerank_weight == tuned["weight"]
         assert result.reranked == (tuned["weight"] > 0)
-        fresh.store_rerank_weight(0.0, {"reranker": tiny_reranker})
+        fresh.handle.store_rerank_weight(0.0, {"reranker": tiny_reranker})
         skipped = fresh.search("cancer", rerank_depth=10)
         assert not skipped.reranked and "tuned with the index" in skipped.rerank_reason
-        fresh.store_rerank_weight(0.0, {"reranker": "another/reranker"})
+        fresh.handle.store_rerank_weight(0.0, {"reranker": "another/reranker"})
         assert fresh.search("cancer", rerank_depth=10).rerank_weight == DEFAULT_RERANK_WEIGHT
 
         # The tuner may choose the study's ensemble: query and eval then rank that way.
-        fresh.store_rerank_weight(1.0, {"reranker": tiny_reranker}, mode="ensemble")
+        fresh.handle.store_rerank_weight(1.0, {"reranker": tiny_reranker}, mode="ensemble")
         study = fresh.search("cancer", top_k=10, rerank_depth=10)
         assert study.reranked and study.ensemble and study.to_dict()["rerank_mode"] == "ensemble"
         dense_pool = {h.passage.passage_id for h in study.legs["knn"][:10]}

@@ -29,7 +29,7 @@ def test_ingest_then_query_reports_every_stage(searcher, corpus, tiny_reranker):
     assert searcher.count() == report.passages
 
     first = json.loads(corpus.read_text().splitlines()[3])
-    searcher._reranker = tiny_reranker
+    searcher.pipeline.reranker_choice = tiny_reranker
     result = searcher.search(first["title"], top_k=5, candidates=20)
     assert result.reranked and result.reranker == tiny_reranker
     assert len(result.hits) == 5
@@ -49,7 +49,7 @@ def test_rerank_weight_blends_the_scores_and_zero_skips_the_cross_encoder(
     searcher, corpus, tiny_reranker
 ):
     searcher.ingest(corpus, chunking=SMALL)
-    searcher._reranker = tiny_reranker
+    searcher.pipeline.reranker_choice = tiny_reranker
     depth = 10
     result = searcher.search("cancer risk", top_k=depth, rerank_depth=depth, rerank_weight=0.3)
     assert result.reranked and result.rerank_weight == 0.3
@@ -196,3 +196,25 @@ def test_a_long_document_shows_embedding_progress(bi_encoder, tmp_path, capsys):
     assert report.documents == 1 and report.passages > 512
     progress = capsys.readouterr().err
     assert f"512/{report.passages}" in progress  # counted before the one document was stored
+
+
+def test_searchers_share_a_configured_backend_and_one_model_pool(backend_url, corpus, tmp_path):
+    from esrerank.backends import open_backend
+    from esrerank.model_pool import ModelPool
+
+    backend = open_backend(backend_url, tmp_path / "store")
+    pool = ModelPool()
+    pool.warm_up(bi_encoder="sentence-transformers/all-MiniLM-L6-v2")
+    names = [f"pool-{n}-{tmp_path.name[-8:]}".lower() for n in ("a", "b")]
+    first, second = (Searcher(index=name, backend=backend, models=pool) for name in names)
+    try:
+        first.ingest(corpus, chunking=SMALL)
+        second.ingest(corpus, chunking=SMALL)
+        assert first.encoder is second.encoder  # loaded once, shared by both indices
+        one = first.search("cancer risk", rerank=False)
+        two = second.search("cancer risk", rerank=False)
+        assert [h.passage.passage_id for h in one.hits] == [h.passage.passage_id for h in two.hits]
+    finally:
+        for name in names:
+            backend.delete_index(name)
+        backend.close()

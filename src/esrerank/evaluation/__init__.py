@@ -60,7 +60,7 @@ def run_eval(
             "why": chosen.reason(),
             "date": time.strftime("%Y-%m-%d"),
         }
-        searcher.store_fusion(chosen.chosen, tuning)
+        searcher.handle.store_fusion(chosen.chosen, tuning)
         tuning["describe"] = chosen.chosen.describe()
         tuning["top_settings"] = [
             {"fusion": t.spec.describe(), "ndcg@10": t.score} for t in chosen.trials[:10]
@@ -118,5 +118,5 @@ def _tune_rerank_weight(
         "date": time.strftime("%Y-%m-%d"),
     }
     mode = ENSEMBLE if chosen.chosen == ENSEMBLE else INTERPOLATE
-    searcher.store_rerank_weight(chosen.weight, record, mode)
+    searcher.handle.store_rerank_weight(chosen.weight, record, mode)
     return {"weight": chosen.weight, "mode": mode, **record}

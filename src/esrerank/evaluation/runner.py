@@ -57,7 +57,8 @@ def retrieve(
 ) -> dict[str, QueryRun]:
     """Both legs of every query of ``data``."""
     ids = list(data.queries)
-    legs = searcher.legs_many([data.queries[q] for q in ids], candidates, progress=progress)
+    queries = [data.queries[q] for q in ids]
+    legs = searcher.pipeline.legs_many(queries, candidates, progress=progress)
     return {q: QueryRun(leg) for q, leg in zip(ids, legs, strict=True)}
 
 
@@ -73,7 +74,7 @@ def add_rerank_scores(
 ) -> list[float]:
     """Cross-encoder scores for every passage a reranking strategy needs (none for a query the
     reranker cannot read, whose reranked strategies keep their order); seconds per query."""
-    cache = RerankCache(cache_path, searcher.reranker, searcher.rerank_max_length)
+    cache = RerankCache(cache_path, searcher.reranker, searcher.reranker.max_length)
     seconds = []
     try:
         for q in tqdm(runs, unit="query", desc="rerank", disable=not progress):
@@ -123,7 +124,7 @@ def evaluate_strategies(
     progress: bool,
 ) -> Evaluation:
     """Retrieve, rerank where needed and score every strategy on ``data``."""
-    fusion = searcher.stored_fusion()
+    fusion = searcher.handle.stored_fusion()
     if fusion == FusionSpec() and f"hybrid:{fusion.method}" in strategies:
         strategies = [s for s in strategies if s != "hybrid"]  # the same ranking twice
     started = time.perf_counter()
@@ -133,7 +134,7 @@ def evaluate_strategies(
     reranker = reranker_runtime = weight = None
     ensemble = False
     if any(s in RERANKED for s in strategies):
-        ensemble = searcher.stored_ensemble(searcher.reranker)
+        ensemble = searcher.handle.stored_ensemble(searcher.reranker.name)
         pools = [*strategies, "ensemble"] if ensemble else strategies
         seconds = add_rerank_scores(
             searcher, data, runs, pools, fusion, depth, cache_path, progress
@@ -141,7 +142,7 @@ def evaluate_strategies(
         timings["rerank_seconds_median_per_query"] = statistics.median(seconds)
         reranker = searcher.reranker.name
         reranker_runtime = searcher.reranker.runtime.describe()
-        weight = searcher.stored_rerank_weight(searcher.reranker)
+        weight = searcher.handle.stored_rerank_weight(searcher.reranker.name)
     figures, _ = score(
         data, runs, strategies, fusion, depth, weight if weight is not None else 1.0, ensemble
     )

@@ -1,0 +1,78 @@
+"""One index on a backend: its build record and the choices ``eval --tune`` stored with it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .backends import Backend, IndexMeta
+from .config import DEFAULT_RERANK_WEIGHT
+from .encoders import BiEncoder
+from .fusion import FusionSpec
+from .models import DEFAULT_BI_ENCODER
+from .rerank import ENSEMBLE, INTERPOLATE
+
+
+class IndexHandle:
+    """``name`` on ``backend``, and the bi-encoder it is used with: ``bi_encoder`` when one was
+    chosen, else the index's own (the default for an index that does not exist yet)."""
+
+    def __init__(self, backend: Backend, name: str, bi_encoder: str | BiEncoder | None = None):
+        self.backend = backend
+        self.name = name
+        self.bi_encoder = bi_encoder
+        self._meta: IndexMeta | None = None  # the build record, read once until it changes
+
+    def exists(self) -> bool:
+        return self.backend.index_exists(self.name)
+
+    def encoder_choice(self) -> str | BiEncoder:
+        """The bi-encoder to use with this index, by name or loaded."""
+        if self.bi_encoder is not None:
+            return self.bi_encoder
+        return self.meta().model if self.exists() else DEFAULT_BI_ENCODER
+
+    def meta(self) -> IndexMeta:
+        """The index's build record, read once (until ``forget_meta``)."""
+        if self._meta is None:
+            self._meta = self.backend.get_meta(self.name)
+        return self._meta
+
+    def forget_meta(self) -> None:
+        """Read the build record again next time (the index was created or changed)."""
+        self._meta = None
+
+    def count(self) -> int:
+        return self.backend.count(self.name)
+
+    def stored_fusion(self) -> FusionSpec:
+        """The fusion stored with the index, else the default."""
+        stored = self.meta().extra.get("fusion")
+        return FusionSpec.from_dict(stored) if stored else FusionSpec()
+
+    def store_fusion(self, spec: FusionSpec, record: dict) -> None:
+        """Keep ``spec`` (and how it was chosen) with the index; searches then use it."""
+        self._store_extra("fusion", {**spec.to_dict(), **record})
+
+    def stored_rerank(self, reranker: str | None) -> dict:
+        """The rerank choice ``eval --tune`` stored with the index, if made for ``reranker``."""
+        stored = self.meta().extra.get("rerank") or {}
+        return stored if reranker is not None and stored.get("reranker") == reranker else {}
+
+    def stored_rerank_weight(self, reranker: str | None) -> float:
+        """The rerank weight stored for ``reranker``, else the default."""
+        stored = self.stored_rerank(reranker)
+        return float(stored["weight"]) if stored else DEFAULT_RERANK_WEIGHT
+
+    def stored_ensemble(self, reranker: str | None) -> bool:
+        """Whether the tuner chose the study's ensemble for ``reranker`` over interpolation."""
+        return self.stored_rerank(reranker).get("mode") == ENSEMBLE
+
+    def store_rerank_weight(self, weight: float, record: dict, mode: str = INTERPOLATE) -> None:
+        """Keep the rerank weight (or the ensemble, ``mode``) tuned for the reranker named in
+        ``record``; searches with that reranker then use it."""
+        self._store_extra("rerank", {"weight": weight, "mode": mode, **record})
+
+    def _store_extra(self, key: str, value: dict) -> None:
+        meta = self.meta()
+        self.backend.put_meta(self.name, replace(meta, extra={**meta.extra, key: value}))
+        self.forget_meta()

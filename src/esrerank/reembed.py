@@ -1,0 +1,83 @@
+"""Rebuild an index with another bi-encoder, from the documents it holds."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from tqdm.auto import tqdm
+
+from .corpus import ChunkSpec, chunk_record
+from .encoders import BiEncoder
+from .index_handle import IndexHandle
+from .model_pool import ModelPool
+from .passage_embedder import EMBED_CHUNK, PassageEmbedder
+from .types import IngestReport, Passage, Record
+
+
+def reembed(
+    index: IndexHandle,
+    models: ModelPool,
+    embedder: PassageEmbedder,
+    bi_encoder: str | BiEncoder,
+    *,
+    batch_size: int = 32,
+    progress: bool = False,
+) -> IngestReport:
+    """Documents are put back together from their passages, chunked with the new model's
+    tokenizer (same size and overlap) and embedded; only then is the index replaced, so a
+    model that fails to load or run leaves it as it was. Stored settings are kept, and
+    ``index`` is used with the new bi-encoder from then on."""
+    backend = index.backend
+    with backend.writer(index.name):
+        started = time.perf_counter()
+        old = backend.get_meta(index.name)
+        records = documents_of(list(backend.passages(index.name)), index.name)
+        encoder = models.bi_encoder(bi_encoder)
+        chunking = ChunkSpec(old.chunk_size, old.chunk_overlap)
+        passages = [p for r in records for p in chunk_record(r, encoder.token_spans, chunking)]
+        bar = tqdm(total=len(passages), unit="passage", desc="embed", disable=not progress)
+        with bar:
+            vectors = embedder.embed_counted(encoder, passages, batch_size, bar)
+        embed_seconds = time.perf_counter() - started
+        backend.delete_index(index.name)
+        backend.create_index(
+            index.name, replace(old, model=encoder.name, dimension=encoder.dimension)
+        )
+        index.bi_encoder = encoder
+        index.forget_meta()
+        failures: list[str] = []
+        indexed = 0
+        for begin in range(0, len(passages), EMBED_CHUNK):
+            end = begin + EMBED_CHUNK
+            result = backend.upsert(index.name, passages[begin:end], vectors[begin:end])
+            indexed += result.indexed
+            failures.extend(f"{pid}: {reason}" for pid, reason in result.failures)
+        backend.refresh(index.name)
+    return IngestReport(
+        documents=len(records),
+        passages=len(passages),
+        indexed=indexed,
+        unchanged=0,
+        deleted=0,
+        failed=len(failures),
+        seconds=time.perf_counter() - started,
+        embed_seconds=embed_seconds,
+        failures=tuple(failures),
+    )
+
+
+def documents_of(passages: list[Passage], index: str) -> list[Record]:
+    """Documents rebuilt from their stored passages: each passage is the exact slice of the
+    text it covers, so the slices laid at their offsets give the text back (gaps as spaces)."""
+    by_doc: dict[str, list[Passage]] = {}
+    for passage in passages:
+        by_doc.setdefault(passage.doc_id, []).append(passage)
+    records = []
+    for doc_id, parts in by_doc.items():
+        text = [" "] * max(p.char_end for p in parts)
+        for part in parts:
+            text[part.char_start : part.char_end] = part.text
+        title = parts[0].title
+        records.append(Record(doc_id, title, "".join(text).strip(), f"index '{index}'"))
+    return records

@@ -1,0 +1,276 @@
+"""One search: BM25 and kNN legs, fused, the fused top reranked, every stage's score kept."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tqdm.auto import tqdm
+
+from .config import (
+    DEFAULT_CANDIDATES,
+    DEFAULT_RERANK_DEPTH,
+    DEFAULT_TOP_K,
+)
+from .corpus.jsonstream import valid_unicode
+from .encoders import BiEncoder
+from .errors import ConfigError
+from .fusion import FusionResult, FusionSpec, fuse
+from .index_handle import IndexHandle
+from .model_pool import ModelPool
+from .models import DEFAULT_CROSS_ENCODER, expect_model
+from .rerank import (
+    READ_CHECK_PASSAGES,
+    Reranker,
+    RerankOutcome,
+    ensemble_fusion,
+    interpolated,
+    reranked_order,
+)
+from .types import Hit, LegHit, Passage, StageScore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The final hits, and how they came about."""
+
+    query: str
+    hits: list[Hit]
+    fusion: FusionSpec
+    legs: dict[str, list[LegHit]]  # "bm25" / "knn" -> that leg's hits, best first
+    fused: FusionResult
+    reranked: bool
+    reranker: str | None
+    rerank_reason: str = ""
+    reranker_runtime: str | None = None  # e.g. "openvino fp32"
+    rerank_weight: float = 0.0  # the cross-encoder's share of the final score; 0 if not reranked
+    timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
+    ensemble: bool = False  # reranked the study's way: BM25 + the reranked dense top, 1:1
+    warnings: tuple[str, ...] = ()  # the engine's answer was partial (failed shards, a timeout)
+
+    def to_dict(self) -> dict:
+        return {
+            "query": self.query,
+            "fusion": self.fusion.describe(),
+            "reranked": self.reranked,
+            "reranker": self.reranker,
+            "reranker_runtime": self.reranker_runtime,
+            "rerank_weight": self.rerank_weight,
+            "rerank_mode": "ensemble" if self.ensemble else "interpolate",
+            "rerank_reason": self.rerank_reason,
+            "candidates": {name: len(hits) for name, hits in self.legs.items()},
+            "timings": {name: round(seconds, 4) for name, seconds in self.timings.items()},
+            "hits": [hit.to_dict() for hit in self.hits],
+            "warnings": list(self.warnings),
+        }
+
+
+class SearchPipeline:
+    """Searches ``index`` with the bi-encoder it is used with and ``reranker``, both from
+    ``models``."""
+
+    def __init__(
+        self,
+        index: IndexHandle,
+        models: ModelPool,
+        reranker: str | Reranker = DEFAULT_CROSS_ENCODER,
+    ) -> None:
+        self.index = index
+        self.backend = index.backend
+        self.models = models
+        self.reranker_choice = reranker
+
+    @property
+    def reranker(self) -> Reranker:
+        return self.models.reranker(self.reranker_choice)
+
+    def search(
+        self,
+        query: str,
+        *,
+        top_k: int = DEFAULT_TOP_K,
+        candidates: int = DEFAULT_CANDIDATES,
+        rerank_depth: int = DEFAULT_RERANK_DEPTH,
+        fusion: FusionSpec | None = None,
+        rerank: bool = True,
+        rerank_timeout: float | None = None,
+        rerank_weight: float | None = None,
+    ) -> SearchResult:
+        """BM25 and kNN legs of ``candidates`` hits each, fused; the fused top ``rerank_depth``
+        reranked by the cross-encoder; the best ``top_k`` returned with every stage's score.
+
+        ``fusion=None`` uses the setting stored with the index (``esrerank eval --tune``), else
+        min_max + arithmetic mean, 0.5/0.5. A reranked passage's final score is
+        ``rerank_weight · norm(rerank) + (1 − rerank_weight) · norm(fused)`` over the pool
+        (``esrerank.rerank.interpolated``); at 0 the cross-encoder does not run. ``None`` uses
+        the weight stored with the index for this reranker (``esrerank eval --tune``), else
+        the default; when the tuner chose the study's ensemble instead, the dense top
+        ``rerank_depth`` is reranked and fused 1:1 (min_max) with BM25's hits."""
+        query = valid_unicode(query)
+        if not query.strip():
+            raise ConfigError("The query is empty. Pass some text to search for.")
+        for name, value in (
+            ("top-k", top_k),
+            ("candidates", candidates),
+            ("rerank depth", rerank_depth),
+        ):
+            if value < 1:
+                raise ConfigError(f"--{name.replace(' ', '-')} must be at least 1, got {value}.")
+        if rerank_weight is not None and not 0 <= rerank_weight <= 1:
+            raise ConfigError(f"--rerank-weight must be between 0 and 1, got {rerank_weight}.")
+        if rerank and isinstance(self.reranker_choice, str):
+            # asked of the hub while the query embeds and retrieves
+            expect_model(self.reranker_choice)
+        timings: dict[str, float] = {}
+        encoder = self.checked_encoder()
+        fusion = fusion or self.index.stored_fusion()
+        reranker = self.reranker if rerank and rerank_weight != 0 else None
+        off = "rerank weight 0" if rerank else "reranking turned off (--no-rerank)"
+        ensemble = rerank_weight is None and self.index.stored_ensemble(_name(reranker))
+        if rerank_weight is None:
+            rerank_weight = self.index.stored_rerank_weight(_name(reranker))
+            if rerank_weight == 0 and reranker is not None:
+                reranker = None
+                off = (
+                    "rerank weight 0, tuned with the index: reranking did not beat the fused order"
+                )
+
+        vector = _timed(timings, "embed", lambda: encoder.encode_queries([query])[0])
+        bm25, knn = _timed(
+            timings,
+            "retrieve",
+            lambda: self.backend.both_legs(self.index.name, query, vector, candidates),
+        )
+        legs = {"bm25": bm25, "knn": knn}
+        warnings = tuple(self.backend.take_warnings())
+        fused = _timed(
+            timings,
+            "fusion",
+            lambda: fuse(
+                {n: {h.passage.passage_id: h.score for h in hits} for n, hits in legs.items()},
+                fusion,
+            ),
+        )
+        passages = {h.passage.passage_id: h.passage for hits in legs.values() for h in hits}
+        pool = ([h.passage.passage_id for h in knn] if ensemble else list(fused.order))[
+            :rerank_depth
+        ]
+        outcome = RerankOutcome(
+            None, off if reranker is None else "nothing was retrieved to rerank"
+        )
+        if reranker is not None and pool:
+            texts = [passages[pid].content for pid in pool]
+            unreadable = reranker.unreadable([query, *texts[:READ_CHECK_PASSAGES]])
+            outcome = RerankOutcome(None, unreadable)
+            if not unreadable:
+                outcome = reranker.score(query, texts, rerank_timeout)
+                timings["rerank"] = outcome.seconds
+        if not outcome.reranked:
+            final, order = dict(fused.scores), list(fused.order)
+        elif ensemble:
+            by_ensemble = ensemble_fusion(
+                {h.passage.passage_id: h.score for h in bm25},
+                dict(zip(pool, map(float, outcome.scores), strict=True)),
+            )
+            final, order = by_ensemble.scores, list(by_ensemble.order)
+        else:
+            blended = interpolated([fused.scores[p] for p in pool], outcome.scores, rerank_weight)
+            final = dict(zip(pool, blended, strict=True))
+            order = reranked_order(pool, blended, fused.order[len(pool) :])
+        hits = _hits(order[:top_k], passages, legs, fused, pool, outcome, final)
+        return SearchResult(
+            query=query,
+            hits=hits,
+            fusion=fusion,
+            legs=legs,
+            fused=fused,
+            reranked=outcome.reranked,
+            reranker=reranker.name if reranker is not None else None,
+            reranker_runtime=reranker.runtime.describe() if reranker is not None else None,
+            rerank_reason=outcome.reason,
+            rerank_weight=rerank_weight if outcome.reranked else 0.0,
+            timings=timings,
+            ensemble=ensemble and outcome.reranked,
+            warnings=warnings,
+        )
+
+    def checked_encoder(self) -> BiEncoder:
+        """The bi-encoder, once checked against the one that built the index (read first, so a
+        missing index fails before any model loads)."""
+        meta = self.index.meta()
+        encoder = self.models.bi_encoder(self.index.encoder_choice())
+        meta.check_model(self.index.name, encoder.name, encoder.dimension)
+        return encoder
+
+    def legs_many(
+        self, queries: list[str], candidates: int, *, progress: bool = False
+    ) -> list[dict[str, list[LegHit]]]:
+        """The BM25 and kNN legs of many queries: batched encoding, batched searches."""
+        encoder = self.checked_encoder()
+        step = 200
+        legs: list[dict[str, list[LegHit]]] = []
+        bar = tqdm(total=len(queries), unit="query", desc="retrieve", disable=not progress)
+        with bar:
+            for begin in range(0, len(queries), step):
+                batch = queries[begin : begin + step]
+                vectors = encoder.encode_queries(batch)
+                bm25 = self.backend.bm25_many(self.index.name, batch, candidates)
+                knn = self.backend.knn_many(self.index.name, vectors, candidates)
+                legs += [{"bm25": b, "knn": k} for b, k in zip(bm25, knn, strict=True)]
+                bar.update(len(batch))
+        for warning in self.backend.take_warnings():
+            log.warning("%s", warning)
+        return legs
+
+
+def _name(reranker: Reranker | None) -> str | None:
+    return reranker.name if reranker is not None else None
+
+
+def _timed(timings: dict[str, float], stage: str, work: Callable):
+    started = time.perf_counter()
+    result = work()
+    timings[stage] = time.perf_counter() - started
+    return result
+
+
+def _hits(
+    order: list[str],
+    passages: dict[str, Passage],
+    legs: dict[str, list[LegHit]],
+    fused: FusionResult,
+    pool: list[str],
+    outcome: RerankOutcome,
+    final: dict[str, float],
+) -> list[Hit]:
+    leg_index = {name: {h.passage.passage_id: h for h in hits} for name, hits in legs.items()}
+    fused_rank = {pid: rank for rank, pid in enumerate(fused.order, start=1)}
+    rerank_stage: dict[str, StageScore] = {}
+    if outcome.reranked:
+        ranked = sorted(range(len(pool)), key=lambda i: (-outcome.scores[i], i))
+        for rank, i in enumerate(ranked, start=1):
+            rerank_stage[pool[i]] = StageScore(float(outcome.scores[i]), rank)
+
+    def leg_stage(name: str, pid: str) -> StageScore:
+        hit = leg_index[name].get(pid)
+        return StageScore(hit.score, hit.rank) if hit else StageScore()
+
+    return [
+        Hit(
+            passage=passages[pid],
+            rank=rank,
+            bm25=leg_stage("bm25", pid),
+            knn=leg_stage("knn", pid),
+            fused=StageScore(fused.scores[pid], fused_rank[pid]),
+            rerank=rerank_stage.get(pid, StageScore()),
+            final=StageScore(final.get(pid, None if outcome.reranked else fused.scores[pid]), rank),
+            normalized={
+                name: scores[pid] for name, scores in fused.normalized.items() if pid in scores
+            },
+        )
+        for rank, pid in enumerate(order, start=1)
+    ]
