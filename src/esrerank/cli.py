@@ -21,6 +21,7 @@ from .config import (
     DEFAULT_RERANK_DEPTH,
     DEFAULT_RERANK_WEIGHT,
     DEFAULT_TOP_K,
+    cache_dir,
     default_data_dir,
     load_config,
 )
@@ -633,14 +634,12 @@ def train(
                 **held,
             )
     options = {"dev": dev, "base": base, "max_length": max_length, "settings": settings}
+    if negatives is not None:  # else the library's default for the encoder
+        options["negatives"] = negatives
     if encoder == "bi":
-        report = training.train_bi_encoder(
-            groups, output, negatives=1 if negatives is None else negatives, **options
-        )
+        report = training.train_bi_encoder(groups, output, **options)
     else:
-        report = training.train_reranker(
-            groups, output, loss=loss, negatives=7 if negatives is None else negatives, **options
-        )
+        report = training.train_reranker(groups, output, loss=loss, **options)
     click.echo(report.summary())
 
 
@@ -733,39 +732,40 @@ def eval_command(
         raise click.UsageError("--reranker and --no-rerank contradict each other.")
     if tune_split and not tune:
         raise click.UsageError("--tune-split applies only with --tune.")
+    if tune_split is not None and tune_split == split:
+        raise click.UsageError("--tune-split must differ from --split.")
+    evaluation.require_eval_extra()
     chosen = _usage(
         lambda: evaluation.check_strategies([s.strip() for s in strategies.split(",") if s.strip()])
     )
     if no_rerank:
         chosen = [s for s in chosen if s not in evaluation.RERANKED]
-    data = evaluation.load_eval_data(folder, split, corpus_file)
-    tune_on = None
-    if tune:
-        if tune_split is None and (Path(folder) / "qrels" / "dev.tsv").is_file() and split != "dev":
-            tune_split = "dev"
-        if tune_split == split:
-            raise click.UsageError("--tune-split must differ from --split.")
-        if tune_split:
-            tune_on = evaluation.load_eval_data(folder, tune_split, corpus_file)
-        else:
-            tune_on, data = data.held_out(tune_fraction, seed)
+    data, tune_on = evaluation.reporting_and_tuning_queries(
+        folder,
+        split,
+        corpus=corpus_file,
+        tune=tune,
+        tune_split=tune_split,
+        tune_fraction=tune_fraction,
+        seed=seed,
+    )
     if max_queries is not None and max_queries < len(data.queries):
         data = data.sample(max_queries, seed)
     index = index or evaluation.index_name_for(data)
     searcher = _searcher(url, index, data_dir, bi_encoder, reranker or DEFAULT_CROSS_ENCODER)
     with searcher:
-        if not searcher.backend.index_exists(index):
-            report = searcher.ingest(data.corpus, analyzer=analyzer, progress=_progress(progress))
+        report = evaluation.ensure_index(searcher, data, analyzer, _progress(progress))
+        if report is not None:
             for note in report.notes:
                 click.echo(f"note: {note}", err=True)
             click.echo(f"{_where(searcher)} index '{index}': {report.summary()}", err=True)
-        result = evaluation.run_eval(
+        result = evaluation.evaluate(
             searcher,
             data,
             chosen,
             candidates=candidates,
             depth=rerank_depth,
-            cache_path=cache or _cache_dir(data_dir) / "rerank-scores.sqlite",
+            cache_path=cache or cache_dir(data_dir) / "rerank-scores.sqlite",
             tune_on=tune_on,
             progress=_progress(progress),
         )
@@ -796,13 +796,8 @@ def _searcher(url, index, data_dir, bi_encoder, reranker=DEFAULT_CROSS_ENCODER):
         reranker=reranker,
         rerank_runtime=runtime,
         bi_encoder_runtime=runtime,
-        embedding_cache=_cache_dir(data_dir) / "embeddings.sqlite",
+        embedding_cache=cache_dir(data_dir) / "embeddings.sqlite",
     )
-
-
-def _cache_dir(data_dir: Path | None) -> Path:
-    """Where model outputs are cached: the embedded store folder's cache/."""
-    return (data_dir or default_data_dir()) / "cache"
 
 
 def _report_ingest(report, prefix: str) -> None:

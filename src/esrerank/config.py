@@ -32,6 +32,11 @@ def default_data_dir() -> Path:
     return Path(base) / "esrerank"
 
 
+def cache_dir(data_dir: str | Path | None = None) -> Path:
+    """Where model outputs are cached: the data folder's ``cache/``."""
+    return Path(data_dir or default_data_dir()).expanduser() / "cache"
+
+
 def config_file() -> Path:
     """``$ESRERANK_CONFIG``, else ``./esrerank.toml``, else the XDG config home's copy."""
     explicit = os.environ.get("ESRERANK_CONFIG")

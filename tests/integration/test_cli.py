@@ -17,9 +17,13 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 def cli(backend_url, tmp_path):
     index = f"cli-{uuid.uuid4().hex[:8]}"
 
-    def run(*args):
+    def run(*args, **env):
         return run_cli(
-            *args, data_dir=tmp_path / "store", ESRERANK_URL=backend_url or "", ESRERANK_INDEX=index
+            *args,
+            data_dir=tmp_path / "store",
+            ESRERANK_URL=backend_url or "",
+            ESRERANK_INDEX=index,
+            **env,
         )
 
     yield run
@@ -52,8 +56,18 @@ def test_ingest_query_json_and_reingest(cli, sample_dir, tmp_path):
     out_of_range = cli("query", "bariatric surgery", "--rerank-weight", "1.5")
     assert out_of_range.returncode == 2 and "--rerank-weight" in out_of_range.stderr
 
-    again = cli("ingest", str(corpus), "--chunk-size", "100", "--chunk-overlap", "20")
+    profile = {"PYTHONPROFILEIMPORTTIME": "1"}  # every import on stderr
+    again = cli("ingest", str(corpus), "--chunk-size", "100", "--chunk-overlap", "20", **profile)
     assert "indexed=0" in again.stdout and "failed=0" in again.stdout
+    reranked = cli("query", "bariatric surgery", "--top-k", "3", **profile)
+    assert reranked.returncode == 0, reranked.stderr
+    for run in (again, reranked):  # the eval extra is never loaded by ingest or query
+        imported = {
+            line.rsplit("|", 1)[-1].strip().split(".")[0]
+            for line in run.stderr.splitlines()
+            if line.startswith("import time:")
+        }
+        assert "numpy" in imported and not imported & {"matplotlib", "scipy", "pytrec_eval"}
 
     explained = cli("query", "bariatric surgery", "--no-rerank", "--explain", "--fusion", "rrf")
     assert explained.returncode == 0, explained.stderr

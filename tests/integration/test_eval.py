@@ -9,7 +9,7 @@ import pytest
 
 from esrerank import Searcher
 from esrerank.config import DEFAULT_RERANK_WEIGHT
-from esrerank.evaluation import load_eval_data, run_eval
+from esrerank.evaluation import evaluate, load_eval_data
 from esrerank.evaluation.strategies import FUSED, SINGLE
 from esrerank.metrics import ACCURACY_CUTOFFS
 from tests.cli import run_cli
@@ -38,7 +38,7 @@ def _evaluate(url, bi_encoder, sample_beir, tmp_path, index):
     searcher = Searcher(url, index, data_dir=tmp_path / "store", bi_encoder=bi_encoder)
     searcher.ingest(sample_beir / "corpus.jsonl")
     data = load_eval_data(sample_beir, "test")
-    evaluation = run_eval(
+    evaluation = evaluate(
         searcher,
         data,
         [*SINGLE, *FUSED],
@@ -145,7 +145,7 @@ def test_tuning_with_a_reranker_stores_the_rerank_weight_query_then_uses(
     )
     with searcher:
         searcher.ingest(sample_beir / "corpus.jsonl")
-        evaluation = run_eval(
+        evaluation = evaluate(
             searcher,
             load_eval_data(sample_beir, "test"),
             ["hybrid+rerank"],
@@ -183,7 +183,7 @@ def test_tuning_with_a_reranker_stores_the_rerank_weight_query_then_uses(
             assert (hit.rerank.score is not None) == (hit.passage_id in dense_pool)
         finals = [hit.final.score for hit in study.hits]
         assert finals == sorted(finals, reverse=True)
-        as_query = run_eval(
+        as_query = evaluate(
             fresh,
             load_eval_data(sample_beir, "test"),
             ["hybrid+rerank", "ensemble"],
@@ -193,3 +193,27 @@ def test_tuning_with_a_reranker_stores_the_rerank_weight_query_then_uses(
         )
         assert as_query.figures["hybrid+rerank"] == as_query.figures["ensemble"]
         assert as_query.labels["hybrid+rerank"] == "hybrid + rerank (tuned: the ensemble)"
+
+
+def test_the_python_api_chooses_the_queries_ingests_once_and_tunes(
+    bi_encoder, sample_beir, tmp_path
+):
+    from esrerank.errors import ConfigError
+    from esrerank.evaluation import ensure_index, reporting_and_tuning_queries, tune_index
+
+    data, tune_on = reporting_and_tuning_queries(sample_beir, "test", tune=True)
+    assert (len(data.queries), tune_on.split, len(tune_on.queries)) == (20, "dev", 100)
+    assert reporting_and_tuning_queries(sample_beir, "test")[1] is None
+    held = reporting_and_tuning_queries(sample_beir, "dev", tune=True, tune_fraction=0.3)
+    assert (len(held[0].queries), len(held[1].queries)) == (70, 30)
+    assert not set(held[0].queries) & set(held[1].queries)
+    with pytest.raises(ConfigError, match="must differ"):
+        reporting_and_tuning_queries(sample_beir, "test", tune=True, tune_split="test")
+
+    with Searcher(None, "api", data_dir=tmp_path, bi_encoder=bi_encoder) as searcher:
+        assert ensure_index(searcher, data).documents == 300
+        assert ensure_index(searcher, data) is None  # there already
+        record = tune_index(searcher, tune_on, rerank=False, cache_path=tmp_path / "c.sqlite")
+        assert "rerank" not in record and record["tuning_queries"] == 100
+        stored = searcher.meta().extra["fusion"]
+        assert stored["why"] == record["why"] and stored["tuned_on"] == f"{data.name} dev"

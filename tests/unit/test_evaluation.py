@@ -276,3 +276,18 @@ def test_cached_rerank_scores_are_kept_apart_per_route(tmp_path):
     assert cache("openvino fp32", 0.9).scores("q", [passage]) == {"d#0": 0.9}
     assert cache("openvino int8", 0.4).scores("q", [passage]) == {"d#0": 0.4}
     assert cache("openvino fp32", 0.0).scores("q", [passage]) == {"d#0": 0.9}  # from the cache
+
+
+def test_evaluation_without_the_eval_extra_says_what_to_install(monkeypatch):
+    import importlib.util
+
+    from esrerank.errors import ConfigError
+    from esrerank.evaluation import require_eval_extra
+
+    require_eval_extra()  # the test extras include it
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name == "pytrec_eval" else real(name)
+    )
+    with pytest.raises(ConfigError, match=r"pytrec-eval-terrier.*pip install 'esrerank\[eval\]'"):
+        require_eval_extra()
