@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from esrerank import FusionSpec, Searcher
 from esrerank.evaluation import load_eval_data
-from esrerank.fusion import fuse
+from esrerank.fusion import fuse_hits
 from esrerank.metrics import doc_ranking, evaluate
 
 PIPELINE = "esrerank-hybrid"
@@ -83,9 +83,7 @@ def main() -> None:
 
 def _ours(searcher: Searcher, text: str, vector, depth: int):
     bm25, knn = searcher.backend.both_legs(searcher.index, text, vector, depth)
-    legs = {"bm25": {h.passage.passage_id: h.score for h in bm25}}
-    legs["knn"] = {h.passage.passage_id: h.score for h in knn}
-    fused = fuse(legs, FusionSpec())
+    fused = fuse_hits({"bm25": bm25, "dense": knn}, FusionSpec())
     docs = {h.passage.passage_id: h.passage.doc_id for h in (*bm25, *knn)}
     return {pid: fused.scores[pid] for pid in fused.order}, docs
 

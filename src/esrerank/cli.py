@@ -135,7 +135,7 @@ _candidates_option = click.option(
     type=click.IntRange(min=1),
     default=DEFAULT_CANDIDATES,
     show_default=True,
-    help="Hits each leg (BM25, kNN) returns.",
+    help="Hits each leg (BM25, dense) returns.",
 )
 
 _rerank_depth_option = click.option(
@@ -323,7 +323,7 @@ def reembed(url, index, data_dir, bi_encoder, progress, batch_size):
     default=None,
     help="How normalized scores combine [default: arithmetic]; not with rrf.",
 )
-@click.option("--weights", default=None, help="BM25,kNN weights [default: 0.5,0.5].")
+@click.option("--weights", default=None, help="BM25,dense weights [default: 0.5,0.5].")
 @click.option(
     "--rrf-k", type=float, default=None, help="RRF constant [default: 60]; only with rrf."
 )

@@ -6,9 +6,9 @@ import shutil
 import textwrap
 
 from .pipeline import SearchResult
-from .types import Hit, StageScore
+from .types import LEGS, Hit, StageScore
 
-STAGES = ("bm25", "knn", "fused", "rerank", "final")
+STAGES = (*LEGS, "fused", "rerank", "final")
 
 
 def header(result: SearchResult, where: str) -> str:
@@ -43,18 +43,18 @@ def table(result: SearchResult) -> str:
 def explain(result: SearchResult) -> str:
     """How each final hit got its place: raw leg scores, normalization, fusion, rerank."""
     spec = result.fusion
-    w_bm25, w_knn = spec.weights
+
     lines = [f"fusion: {spec.describe()}"]
     if spec.method != "rrf":
         lines.append(
             f"  each leg's scores are {spec.method}-normalized over its own hits; a passage one "
-            "leg missed gets that leg's lowest normalized score"
+            "leg missed gets that leg's floor (0 under min_max, else its lowest normalized score)"
         )
     lines.append(_rerank_explained(result))
     for hit in result.hits:
         lines.append("")
         lines.append(f"#{hit.rank} {hit.passage_id}  {hit.title[:70]}")
-        for leg, weight in (("bm25", w_bm25), ("knn", w_knn)):
+        for leg, weight in zip(LEGS, spec.weights, strict=True):
             stage: StageScore = getattr(hit, leg)
             if stage.score is None:
                 seen = "not returned by this leg"
@@ -62,9 +62,8 @@ def explain(result: SearchResult) -> str:
                 seen = f"raw {stage.score:.4f} (rank {stage.rank})"
             norm = hit.normalized.get(leg)
             norm_text = f" -> {spec.method} {norm:.4f}" if norm is not None else ""
-            if spec.method != "rrf" and stage.score is None and result.fused.normalized.get(leg):
-                floor = min(result.fused.normalized[leg].values())
-                norm_text = f" -> floor {floor:.4f}"
+            if stage.score is None and leg in result.fused.floors:
+                norm_text = f" -> floor {result.fused.floors[leg]:.4f}"
             lines.append(f"   {leg:<6} {seen}{norm_text}  weight {weight:g}")
         lines.append(f"   fused  {hit.fused.score:.4f} (fused rank {hit.fused.rank})")
         if hit.rerank.score is not None:

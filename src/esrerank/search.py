@@ -17,7 +17,7 @@ from .config import (
 from .corpus.jsonstream import valid_unicode
 from .encoders import BiEncoder
 from .errors import ConfigError
-from .fusion import FusionResult, FusionSpec, fuse
+from .fusion import FusionResult, FusionSpec, fuse_hits, leg_scores
 from .index_handle import IndexHandle
 from .model_pool import ModelPool
 from .models import DEFAULT_CROSS_ENCODER, expect_model
@@ -29,7 +29,7 @@ from .rerank import (
     interpolated,
     reranked_order,
 )
-from .types import Hit, LegHit, Passage, StageScore
+from .types import BM25, DENSE, Hit, LegHit, Passage, StageScore
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class SearchResult:
     query: str
     hits: list[Hit]
     fusion: FusionSpec
-    legs: dict[str, list[LegHit]]  # "bm25" / "knn" -> that leg's hits, best first
+    legs: dict[str, list[LegHit]]  # "bm25" / "dense" -> that leg's hits, best first
     fused: FusionResult
     reranked: bool
     reranker: str | None
@@ -140,23 +140,20 @@ class SearchPipeline:
                 )
 
         vector = _timed(timings, "embed", lambda: encoder.encode_queries([query])[0])
-        bm25, knn = _timed(
+        bm25, dense = _timed(
             timings,
             "retrieve",
             lambda: self.backend.both_legs(self.index.name, query, vector, candidates),
         )
-        legs = {"bm25": bm25, "knn": knn}
+        legs = {BM25: bm25, DENSE: dense}
         warnings = tuple(self.backend.take_warnings())
         fused = _timed(
             timings,
             "fusion",
-            lambda: fuse(
-                {n: {h.passage.passage_id: h.score for h in hits} for n, hits in legs.items()},
-                fusion,
-            ),
+            lambda: fuse_hits(legs, fusion),
         )
         passages = {h.passage.passage_id: h.passage for hits in legs.values() for h in hits}
-        pool = ([h.passage.passage_id for h in knn] if ensemble else list(fused.order))[
+        pool = ([h.passage.passage_id for h in dense] if ensemble else list(fused.order))[
             :rerank_depth
         ]
         outcome = RerankOutcome(
@@ -173,7 +170,7 @@ class SearchPipeline:
             final, order = dict(fused.scores), list(fused.order)
         elif ensemble:
             by_ensemble = ensemble_fusion(
-                {h.passage.passage_id: h.score for h in bm25},
+                leg_scores(bm25),
                 dict(zip(pool, map(float, outcome.scores), strict=True)),
             )
             final, order = by_ensemble.scores, list(by_ensemble.order)
@@ -219,8 +216,8 @@ class SearchPipeline:
                 batch = queries[begin : begin + step]
                 vectors = encoder.encode_queries(batch)
                 bm25 = self.backend.bm25_many(self.index.name, batch, candidates)
-                knn = self.backend.knn_many(self.index.name, vectors, candidates)
-                legs += [{"bm25": b, "knn": k} for b, k in zip(bm25, knn, strict=True)]
+                dense = self.backend.knn_many(self.index.name, vectors, candidates)
+                legs += [{BM25: b, DENSE: d} for b, d in zip(bm25, dense, strict=True)]
                 bar.update(len(batch))
         for warning in self.backend.take_warnings():
             log.warning("%s", warning)
@@ -264,7 +261,7 @@ def _hits(
             passage=passages[pid],
             rank=rank,
             bm25=leg_stage("bm25", pid),
-            knn=leg_stage("knn", pid),
+            dense=leg_stage(DENSE, pid),
             fused=StageScore(fused.scores[pid], fused_rank[pid]),
             rerank=rerank_stage.get(pid, StageScore()),
             final=StageScore(final.get(pid, None if outcome.reranked else fused.scores[pid]), rank),

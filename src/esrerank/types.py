@@ -64,9 +64,15 @@ class Passage:
         )
 
 
+# The two first-stage legs, by the names results, fusion weights, eval and training use.
+BM25 = "bm25"
+DENSE = "dense"  # the kNN search over the embeddings
+LEGS = (BM25, DENSE)
+
+
 @dataclass(frozen=True)
 class LegHit:
-    """One hit of a first-stage leg (BM25 or kNN): raw engine score and 1-based rank."""
+    """One hit of a first-stage leg (BM25 or dense): raw engine score and 1-based rank."""
 
     passage: Passage
     score: float
@@ -88,11 +94,16 @@ class Hit:
     passage: Passage
     rank: int
     bm25: StageScore
-    knn: StageScore
+    dense: StageScore
     fused: StageScore
     rerank: StageScore
     final: StageScore  # the score that placed it: rerank blended with fused, or fused alone
     normalized: dict[str, float] = field(default_factory=dict)  # leg -> score after normalization
+
+    @property
+    def knn(self) -> StageScore:
+        """The dense leg's stage under its earlier name."""
+        return self.dense
 
     @property
     def passage_id(self) -> str:
@@ -113,7 +124,7 @@ class Hit:
     def to_dict(self) -> dict[str, Any]:
         stages = {
             "bm25": self.bm25,
-            "knn": self.knn,
+            "dense": self.dense,
             "fused": self.fused,
             "rerank": self.rerank,
             "final": self.final,

@@ -49,7 +49,7 @@ def test_ingest_query_json_and_reingest(cli, sample_dir, tmp_path):
     assert payload["reranked"] is False and len(payload["hits"]) == 3
     hit = payload["hits"][0]
     assert {"passage_id", "doc_id", "title", "text", "scores", "ranks"} <= set(hit)
-    assert set(hit["scores"]) == {"bm25", "knn", "fused", "rerank", "final"}
+    assert set(hit["scores"]) == {"bm25", "dense", "fused", "rerank", "final"}
 
     unweighted = cli("query", "bariatric surgery", "--rerank-weight", "0", "--json")
     assert json.loads(unweighted.stdout)["rerank_reason"] == "rerank weight 0"

@@ -176,7 +176,7 @@ def test_tuning_with_a_reranker_stores_the_rerank_weight_query_then_uses(
         fresh.handle.store_rerank_weight(1.0, {"reranker": tiny_reranker}, mode="ensemble")
         study = fresh.search("cancer", top_k=10, rerank_depth=10)
         assert study.reranked and study.ensemble and study.to_dict()["rerank_mode"] == "ensemble"
-        dense_pool = {h.passage.passage_id for h in study.legs["knn"][:10]}
+        dense_pool = {h.passage.passage_id for h in study.legs["dense"][:10]}
         bm25_ids = {h.passage.passage_id for h in study.legs["bm25"]}
         for hit in study.hits:
             assert hit.passage_id in bm25_ids | dense_pool

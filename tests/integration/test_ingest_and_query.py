@@ -39,7 +39,7 @@ def test_ingest_then_query_reports_every_stage(searcher, corpus, tiny_reranker):
     assert top_fused.startswith(first["_id"] + "#")
     for hit in result.hits:
         assert hit.fused.score is not None and hit.rerank.score is not None
-        assert hit.bm25.score is not None or hit.knn.score is not None
+        assert hit.bm25.score is not None or hit.dense.score is not None
     finals = [hit.final.score for hit in result.hits]
     assert finals == sorted(finals, reverse=True)
     assert result.rerank_weight == 0.2  # the default, as nothing was tuned

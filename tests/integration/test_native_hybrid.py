@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from esrerank import FusionSpec, Searcher
-from esrerank.fusion import fuse
+from esrerank.fusion import fuse_hits
 
 from .conftest import require_backend
 
@@ -37,11 +37,7 @@ def test_native_opensearch_hybrid_matches_client_fusion(bi_encoder, sample_dir, 
         same_top10 = 0
         for claim, vector in zip(claims, vectors, strict=True):
             bm25, knn = searcher.backend.both_legs(index, claim, vector, 100)
-            legs = {
-                "bm25": {h.passage.passage_id: h.score for h in bm25},
-                "knn": {h.passage.passage_id: h.score for h in knn},
-            }
-            ours = fuse(legs, FusionSpec())
+            ours = fuse_hits({"bm25": bm25, "dense": knn}, FusionSpec())
             body = {
                 "size": 100,
                 "_source": False,

@@ -76,11 +76,11 @@ def test_bm25_parity(results, engine):
 @pytest.mark.parametrize("engine", ["opensearch", "elasticsearch"])
 def test_knn_parity(results, engine):
     pairs = list(zip(results["embedded"], results[engine], strict=True))
-    same_sets = np.mean([set(top_ids(a, "knn")) == set(top_ids(b, "knn")) for a, b in pairs])
+    same_sets = np.mean([set(top_ids(a, "dense")) == set(top_ids(b, "dense")) for a, b in pairs])
     assert same_sets >= 0.97
     for a, b in pairs:
-        sa = {h.passage.passage_id: h.score for h in a.legs["knn"][:TOP]}
-        for hit in b.legs["knn"][:TOP]:
+        sa = {h.passage.passage_id: h.score for h in a.legs["dense"][:TOP]}
+        for hit in b.legs["dense"][:TOP]:
             if hit.passage.passage_id in sa:
                 assert hit.score == pytest.approx(sa[hit.passage.passage_id], abs=1e-4)
 

@@ -187,7 +187,7 @@ def test_reembed_with_a_trained_bi_encoder(searcher, trained_bi_encoder, sample_
     after = {p.passage_id: p.content_hash for p in searcher.backend.passages(searcher.index)}
     assert after == before  # the same passages, only new vectors
     result = searcher.search("bariatric surgery", rerank=False)
-    assert result.hits and result.legs["knn"]
+    assert result.hits and result.legs["dense"]
     url = None if searcher.backend.engine == "embedded" else searcher.backend.location
     with Searcher(url, searcher.index, data_dir=tmp_path / "store") as own:
         assert own.encoder.name == trained_bi_encoder  # unnamed: the index's own model

@@ -71,7 +71,7 @@ def _run() -> QueryRun:
     return QueryRun(
         legs={
             "bm25": _hits([("a#0", 9.0), ("b#0", 5.0), ("c#0", 1.0)]),
-            "knn": _hits([("c#0", 0.9), ("d#0", 0.8), ("a#0", 0.7)]),
+            "dense": _hits([("c#0", 0.9), ("d#0", 0.8), ("a#0", 0.7)]),
         },
         rerank={"a#0": 0.1, "b#0": 0.5, "c#0": 0.9, "d#0": 0.3},
     )
@@ -94,7 +94,7 @@ def test_ensemble_is_min_max_bm25_and_rerank_of_dense_pool_averaged():
 
 
 def test_scores_are_per_document():
-    run = QueryRun(legs={"bm25": _hits([("a#0", 3.0), ("a#1", 2.0), ("b#0", 1.0)]), "knn": []})
+    run = QueryRun(legs={"bm25": _hits([("a#0", 3.0), ("a#1", 2.0), ("b#0", 1.0)]), "dense": []})
     figures, rankings = score(_data({"q": {"b": 1}}), {"q": run}, ["bm25"], FusionSpec(), depth=10)
     assert rankings["bm25"]["q"] == ["a", "b"]  # a's second passage does not push b down
     assert figures["bm25"]["mrr@10"] == 0.5
@@ -123,7 +123,7 @@ def _runs_where_bm25_is_right(count: int) -> tuple[dict, dict]:
         runs[f"q{i}"] = QueryRun(
             legs={
                 "bm25": _hits([(d, 5.0 - j) for j, d in enumerate(docs)]),
-                "knn": _hits([(d, 0.9 - j / 10) for j, d in enumerate(reversed(docs))]),
+                "dense": _hits([(d, 0.9 - j / 10) for j, d in enumerate(reversed(docs))]),
             }
         )
         qrels[f"q{i}"] = {f"q{i}d0": 1}
@@ -147,12 +147,12 @@ def test_tuning_keeps_fusion_when_it_clearly_wins():
         runs[f"q{i}"] = QueryRun(
             legs={
                 "bm25": _hits([("x#0", 2.0), ("rel#0", 1.9), ("y#0", 0.1)]),
-                "knn": _hits([("y#0", 0.9), ("rel#0", 0.89), ("x#0", 0.1)]),
+                "dense": _hits([("y#0", 0.9), ("rel#0", 0.89), ("x#0", 0.1)]),
             }
         )
         qrels[f"q{i}"] = {"rel": 1}
     # One query where both legs are right, so the per-query gains have some spread.
-    runs["q0"] = QueryRun(legs={"bm25": _hits([("rel#0", 2.0)]), "knn": _hits([("rel#0", 1.0)])})
+    runs["q0"] = QueryRun(legs={"bm25": _hits([("rel#0", 2.0)]), "dense": _hits([("rel#0", 1.0)])})
     tuning = tune(runs, qrels)
     assert tuning.fused_kept
     assert tuning.best_fused.score > tuning.leg.score
@@ -170,7 +170,7 @@ def _runs_with_reranker(helpful: bool, count: int = 40) -> tuple[dict, dict]:
             docs = ["rel#0", "a#0", "b#0", "c#0", "d#0"]
         legs = {
             "bm25": _hits([(d, 5.0 - j) for j, d in enumerate(docs)]),
-            "knn": _hits([(d, 0.9 - j / 10) for j, d in enumerate(docs)]),
+            "dense": _hits([(d, 0.9 - j / 10) for j, d in enumerate(docs)]),
         }
         rerank = {d: (1.0 if d == "rel#0" else 0.5) for d in docs}
         if not helpful:
@@ -210,7 +210,7 @@ def test_rerank_tuning_picks_the_ensemble_when_dense_misleads_and_bm25_does_not(
         rerank = {"rel#0": 0.55, "a#0": 0.6, "b#0": 0.4, "c#0": 0.3, "d#0": 0.2}
         if i % 5 == 0:  # both legs right: some spread in the gains
             knn = [("rel#0", 0.9), ("a#0", 0.8), ("b#0", 0.7), ("c#0", 0.6), ("d#0", 0.5)]
-        runs[f"q{i}"] = QueryRun(legs={"bm25": _hits(bm25), "knn": _hits(knn)}, rerank=rerank)
+        runs[f"q{i}"] = QueryRun(legs={"bm25": _hits(bm25), "dense": _hits(knn)}, rerank=rerank)
         qrels[f"q{i}"] = {"rel": 1}
     tuning = tune_rerank_weight(runs, qrels, FusionSpec(), depth=5)
     assert tuning.chosen == "ensemble" and tuning.weight == 1.0

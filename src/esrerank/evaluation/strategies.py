@@ -16,12 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
-from ..fusion import METHODS, FusionResult, FusionSpec, fuse
+from ..fusion import METHODS, FusionResult, FusionSpec, fuse_hits, leg_scores
 from ..metrics import doc_ranking
 from ..rerank import blended_order, ensemble_fusion
-from ..types import LegHit
+from ..types import BM25, DENSE, LEGS, LegHit
 
-SINGLE = ("bm25", "dense")
+SINGLE = LEGS
 FUSED = tuple(f"hybrid:{method}" for method in METHODS)
 RERANKED = ("dense+rerank", "hybrid+rerank", "ensemble")
 STRATEGIES = (*SINGLE, *FUSED, "hybrid", *RERANKED)
@@ -47,7 +47,7 @@ def rerank_pools(run: QueryRun, strategies: list[str], fusion: FusionSpec, depth
     """Passage ids the cross-encoder must score for these strategies."""
     pool: set[str] = set()
     if "dense+rerank" in strategies or "ensemble" in strategies:
-        pool.update(_ids(run.legs["knn"])[:depth])
+        pool.update(_ids(run.legs[DENSE])[:depth])
     if "hybrid+rerank" in strategies:
         pool.update(fused_order(run, fusion)[:depth])
     return pool
@@ -58,24 +58,24 @@ def ranking(
 ) -> list[str]:
     """Passage ids, best first, for ``strategy``; ``fusion`` is the index's own setting."""
     if strategy == "bm25":
-        return _ids(run.legs["bm25"])
+        return _ids(run.legs[BM25])
     if strategy == "dense":
-        return _ids(run.legs["knn"])
+        return _ids(run.legs[DENSE])
     if strategy == "hybrid":
         return fused_order(run, fusion)
     if strategy.startswith("hybrid:"):
         return fused_order(run, FusionSpec(strategy.split(":", 1)[1]))
     if strategy == "dense+rerank":
-        dense = {hit.passage.passage_id: hit.score for hit in run.legs["knn"]}
+        dense = leg_scores(run.legs[DENSE])
         return _rerank(run, list(dense), dense, depth, 1.0)
     if strategy == "hybrid+rerank":
         fused = _fused(run, fusion)
         return _rerank(run, list(fused.order), fused.scores, depth, rerank_weight)
     if strategy == "ensemble":
-        pool = _ids(run.legs["knn"])[:depth]
+        pool = _ids(run.legs[DENSE])[:depth]
         if any(pid not in run.rerank for pid in pool):  # not reranked: the index's fused order
             return fused_order(run, fusion)
-        bm25 = {h.passage.passage_id: h.score for h in run.legs["bm25"]}
+        bm25 = leg_scores(run.legs[BM25])
         return list(ensemble_fusion(bm25, {pid: run.rerank[pid] for pid in pool}).order)
     raise ConfigError(f"Unknown strategy '{strategy}'.")
 
@@ -85,8 +85,7 @@ def fused_order(run: QueryRun, spec: FusionSpec) -> list[str]:
 
 
 def _fused(run: QueryRun, spec: FusionSpec) -> FusionResult:
-    legs = {name: {h.passage.passage_id: h.score for h in hits} for name, hits in run.legs.items()}
-    return fuse(legs, spec)
+    return fuse_hits(run.legs, spec)
 
 
 def document_ranking(run: QueryRun, passage_ids: list[str]) -> list[str]:

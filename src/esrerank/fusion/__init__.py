@@ -1,4 +1,4 @@
-"""Fusion of the BM25 and kNN legs into one ranked list.
+"""Fusion of the BM25 and dense legs into one ranked list.
 
 ``fuse`` normalizes each leg over the hits it returned and combines them per id, or applies
 reciprocal rank fusion. The missing-score rule: an id that one leg did not return gets 0.0 under
@@ -11,22 +11,31 @@ order is deterministic.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from ..errors import ConfigError
+from ..types import LegHit
 from .combine import COMBINATIONS, NEEDS_NON_NEGATIVE
 from .normalize import NORMALIZATIONS
 from .rrf import rrf
 
-__all__ = ["FusionSpec", "FusionResult", "fuse", "METHODS", "COMBINATIONS"]
+__all__ = [
+    "COMBINATIONS",
+    "METHODS",
+    "FusionResult",
+    "FusionSpec",
+    "fuse",
+    "fuse_hits",
+    "leg_scores",
+]
 
 METHODS = (*NORMALIZATIONS, "rrf")
 
 
 @dataclass(frozen=True)
 class FusionSpec:
-    """How to fuse: a normalization + combination, or ``rrf``; weights are per leg (bm25, knn)."""
+    """How to fuse: a normalization + combination, or ``rrf``; weights are per leg (bm25, dense)."""
 
     method: str = "min_max"
     combination: str = "arithmetic"
@@ -74,44 +83,60 @@ class FusionSpec:
         )
 
     def describe(self) -> str:
-        w_bm25, w_knn = self.weights
+        w_bm25, w_dense = self.weights
         if self.method == "rrf":
-            return f"rrf(k={self.rrf_k:g}, weights bm25={w_bm25:g} knn={w_knn:g})"
-        return f"{self.method} + {self.combination} mean (weights bm25={w_bm25:g} knn={w_knn:g})"
+            return f"rrf(k={self.rrf_k:g}, weights bm25={w_bm25:g} dense={w_dense:g})"
+        weights = f"weights bm25={w_bm25:g} dense={w_dense:g}"
+        return f"{self.method} + {self.combination} mean ({weights})"
 
 
 @dataclass(frozen=True)
 class FusionResult:
-    """Fused ids in order, their fused scores, and each leg's normalized scores."""
+    """Fused ids in order, their fused scores, each leg's normalized scores, and the score
+    each leg gives an id it did not return (its floor; none under rrf)."""
 
     order: tuple[str, ...]
     scores: dict[str, float]
     normalized: dict[str, dict[str, float]]  # leg name -> id -> normalized score
+    floors: dict[str, float] = field(default_factory=dict)  # leg name -> missing-score floor
+
+
+def leg_scores(hits: Sequence[LegHit]) -> dict[str, float]:
+    """``{passage id: raw score}`` of one leg's hits."""
+    return {hit.passage.passage_id: hit.score for hit in hits}
+
+
+def fuse_hits(legs: Mapping[str, Sequence[LegHit]], spec: FusionSpec) -> FusionResult:
+    """``fuse`` over each leg's hits (legs in weight order: bm25, dense)."""
+    return fuse({name: leg_scores(hits) for name, hits in legs.items()}, spec)
 
 
 def fuse(legs: Mapping[str, Mapping[str, float]], spec: FusionSpec) -> FusionResult:
-    """Fuse ``{leg name: {id: raw score}}`` (legs in weight order: bm25, knn)."""
+    """Fuse ``{leg name: {id: raw score}}`` (legs in weight order: bm25, dense)."""
     names = list(legs)
     weights = dict(zip(names, spec.weights, strict=True))
     if spec.method == "rrf":
         rankings = [_ranks(legs[name]) for name in names]
         scores = rrf(rankings, [weights[name] for name in names], spec.rrf_k)
         normalized = {name: {} for name in names}
+        floors = {}
     else:
         normalize = NORMALIZATIONS[spec.method]
         normalized = {name: normalize(legs[name]) for name in names}
-        scores = _combine(normalized, weights, COMBINATIONS[spec.combination], spec.method)
+        floors = {
+            name: 0.0 if spec.method == "min_max" else min(normalized[name].values())
+            for name in names
+            if normalized[name]
+        }
+        scores = _combine(normalized, floors, weights, COMBINATIONS[spec.combination])
     order = tuple(sorted(scores, key=lambda key: (-scores[key], key)))
-    return FusionResult(order=order, scores=scores, normalized=normalized)
+    return FusionResult(order=order, scores=scores, normalized=normalized, floors=floors)
 
 
-def _combine(normalized, weights, combination, method: str) -> dict[str, float]:
+def _combine(normalized, floor, weights, combination) -> dict[str, float]:
     present = [name for name in normalized if normalized[name]]
     if not present:
         return {}
-    floor = {
-        name: 0.0 if method == "min_max" else min(normalized[name].values()) for name in present
-    }
     ids = {key for name in present for key in normalized[name]}
     leg_weights = [weights[name] for name in present]
     if sum(leg_weights) == 0:

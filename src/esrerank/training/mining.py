@@ -10,11 +10,11 @@ from tqdm.auto import tqdm
 from ..backends import Backend
 from ..encoders import BiEncoder
 from ..errors import InputError
-from ..fusion import FusionSpec, fuse
-from ..types import Passage
+from ..fusion import FusionSpec, fuse_hits
+from ..types import BM25, DENSE, LEGS, Passage
 from .data import Candidate, DevQuery, Group
 
-SOURCES = ("bm25", "dense")
+SOURCES = LEGS
 
 
 def mine(
@@ -36,27 +36,24 @@ def mine(
     are the candidates from documents the qrels do not name, best first.
     """
     _check_ids(backend, index, queries, qrels)
-    if "dense" in sources:
+    if DENSE in sources:
         backend.get_meta(index).check_model(index, encoder.name, encoder.dimension)
     groups: list[Group] = []
     ranked: list[DevQuery] = []
     ids = [q for q in qrels if any(grade > 0 for grade in qrels[q].values())]
     if not ids:
         raise InputError("The qrels judge no document relevant (score > 0): nothing to learn.")
-    vectors = encoder.encode_queries([queries[q] for q in ids]) if "dense" in sources else None
+    vectors = encoder.encode_queries([queries[q] for q in ids]) if DENSE in sources else None
     for position, query_id in enumerate(tqdm(ids, desc="mine", unit="query", disable=not progress)):
         query, judged = queries[query_id], qrels[query_id]
         relevant = {doc for doc, grade in judged.items() if grade > 0}
         legs = {}
-        if "bm25" in sources:
-            legs["bm25"] = backend.bm25(index, query, depth)
+        if BM25 in sources:
+            legs[BM25] = backend.bm25(index, query, depth)
         if vectors is not None:
-            legs["dense"] = backend.knn(index, vectors[position], depth)
+            legs[DENSE] = backend.knn(index, vectors[position], depth)
         passages = {h.passage.passage_id: h.passage for hits in legs.values() for h in hits}
-        order = fuse(
-            {name: {h.passage.passage_id: h.score for h in hits} for name, hits in legs.items()},
-            FusionSpec(),
-        ).order
+        order = fuse_hits(legs, FusionSpec()).order
         retrieved = [passages[pid] for pid in order]
         positives = _positives(backend, index, relevant, retrieved)
         negatives = tuple(p.content for p in retrieved if p.doc_id not in judged)
