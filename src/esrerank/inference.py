@@ -8,6 +8,7 @@ for AVX-512 VNNI that torch's CPU path lacks), and tokenization is Hugging Face 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -73,10 +74,14 @@ def _openvino(graph: Path, precision: str):
     compiled = ov.Core().compile_model(
         str(graph), "CPU", {"INFERENCE_PRECISION_HINT": compute, "PERFORMANCE_HINT": "LATENCY"}
     )
-    request = compiled.create_infer_request()
+    # An infer request runs one inference at a time ("Infer Request is busy" otherwise): each
+    # thread that uses the model (searches in a server, ingest's embedding worker) gets its own.
+    requests = threading.local()
 
     def run(feed: dict[str, np.ndarray]) -> np.ndarray:
-        return np.array(request.infer(feed)[0], dtype=np.float32)
+        if not hasattr(requests, "request"):
+            requests.request = compiled.create_infer_request()
+        return np.array(requests.request.infer(feed)[0], dtype=np.float32)
 
     return run
 

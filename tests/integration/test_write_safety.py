@@ -132,3 +132,45 @@ def test_a_query_on_an_empty_index_says_why_nothing_was_reranked(bi_encoder, tmp
     result = searcher.search("anything")
     assert result.hits == [] and not result.reranked
     assert result.rerank_reason == "nothing was retrieved to rerank"
+
+
+def test_threads_search_one_embedded_store_while_it_is_being_written(
+    bi_encoder, corpus, sample_corpus, tmp_path
+):
+    """Searches from several threads through the searcher that is ingesting: none fails, each
+    sees a consistent index (every hit stored), and afterwards all agree with a fresh reader."""
+    searcher = Searcher(None, "shared", data_dir=tmp_path, bi_encoder=bi_encoder)
+    searcher.ingest(sample_corpus(10), chunking=SMALL)
+    queries = ["cancer risk", "protein folding", "vitamin D", "bone density", "cell membranes"]
+    errors: list[BaseException] = []
+    searched = [0]
+    ingesting = threading.Event()
+    ingesting.set()
+
+    def search_until_done(query: str) -> None:
+        try:
+            while ingesting.is_set():
+                result = searcher.search(query, top_k=5, candidates=20, rerank=False)
+                stored = searcher.backend.get("shared", [h.passage_id for h in result.hits])
+                assert len(stored) == len(result.hits)
+                searched[0] += 1
+        except BaseException as exc:  # noqa: BLE001 - reported to the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=search_until_done, args=(q,)) for q in queries]
+    for thread in threads:
+        thread.start()
+    try:
+        report = searcher.ingest(corpus, chunking=SMALL)
+    finally:
+        ingesting.clear()
+        for thread in threads:
+            thread.join()
+    assert not errors, errors[0]
+    assert searched[0] >= len(queries) and report.failed == 0
+    with Searcher(None, "shared", data_dir=tmp_path, bi_encoder=bi_encoder) as fresh:
+        for query in queries:
+            expected = fresh.search(query, candidates=20, rerank=False).hits
+            ours = searcher.search(query, candidates=20, rerank=False).hits
+            assert [h.passage_id for h in ours] == [h.passage_id for h in expected]
+    searcher.close()

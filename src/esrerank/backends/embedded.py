@@ -8,14 +8,18 @@ and the embeddings, and scoring follows Elasticsearch's (see ``analysis``): BM25
 b=0.75 and exact cosine kNN, scored ``(1 + cos) / 2`` like OpenSearch and Elasticsearch.
 
 One database file per index: ``<data_dir>/<index>.sqlite``, with a write lock beside it
-(``<index>.sqlite.lock``, see ``locking``).
+(``<index>.sqlite.lock``, see ``locking``). A backend may be shared by threads (a server's
+workers, searches during an ingest): each index has one connection, in WAL mode, and the
+backend's lock lets one thread use the connections at a time; scoring runs outside it.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sqlite3
+import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -51,8 +55,22 @@ CREATE TABLE postings (
 CREATE INDEX postings_row ON postings (row);
 """
 
+PAGE = 1000  # rows read per step when iterating over a whole index
+
 _FIX = "point --data-dir (or ESRERANK_DATA_DIR) at a folder you can write to"
 _INDEX_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+def _serialized(method):
+    """Run ``method`` holding the backend's lock (SQLite connections are used by one thread at
+    a time)."""
+
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked
 
 
 @dataclass
@@ -80,6 +98,7 @@ class EmbeddedBackend:
         self._file_ids: dict[str, int] = {}  # index -> inode of the file its connection opened
         self._snapshots: dict[str, _Snapshot] = {}
         self._writes: Counter[str] = Counter()
+        self._lock = threading.RLock()
 
     # -- index lifecycle -------------------------------------------------------------------------
 
@@ -119,7 +138,7 @@ class EmbeddedBackend:
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
         try:
-            db = sqlite3.connect(path, timeout=30)
+            db = sqlite3.connect(path, timeout=30, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.Error as exc:
@@ -155,6 +174,7 @@ class EmbeddedBackend:
                 f"Cannot create the data folder {self.data_dir} ({exc.strerror or exc}): {_FIX}."
             ) from None
 
+    @_serialized
     def create_index(self, index: str, meta: IndexMeta) -> None:
         path = self._path(index)
         self._make_data_dir()
@@ -166,6 +186,7 @@ class EmbeddedBackend:
             db.executescript(_SCHEMA)
             db.execute("INSERT INTO meta VALUES ('index', ?)", (json.dumps(meta.to_dict()),))
 
+    @_serialized
     def delete_index(self, index: str) -> None:
         db = self._connections.pop(index, None)
         if db is not None:
@@ -175,16 +196,19 @@ class EmbeddedBackend:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
 
+    @_serialized
     def get_meta(self, index: str) -> IndexMeta:
         (value,) = self._db(index).execute("SELECT value FROM meta WHERE key='index'").fetchone()
         return IndexMeta.from_dict(json.loads(value))
 
+    @_serialized
     def put_meta(self, index: str, meta: IndexMeta) -> None:
         with self._transaction(index) as db:
             db.execute("UPDATE meta SET value=? WHERE key='index'", (json.dumps(meta.to_dict()),))
 
     # -- writes ----------------------------------------------------------------------------------
 
+    @_serialized
     def upsert(self, index: str, passages: Sequence[Passage], embeddings: np.ndarray) -> BulkResult:
         """Insert or replace passages by id, all in one transaction."""
         vectors = np.asarray(embeddings, dtype=np.float32)
@@ -212,6 +236,7 @@ class EmbeddedBackend:
                 )
         return BulkResult(indexed=len(passages))
 
+    @_serialized
     def delete(self, index: str, passage_ids: Sequence[str]) -> int:
         with self._transaction(index) as db:
             deleted = self._delete_ids(db, passage_ids)
@@ -230,12 +255,14 @@ class EmbeddedBackend:
                 deleted += 1
         return deleted
 
+    @_serialized
     def refresh(self, index: str) -> None:
         """Writes are visible as soon as they commit; nothing to do."""
         self._db(index)
 
     # -- reads -----------------------------------------------------------------------------------
 
+    @_serialized
     def existing_passages(self, index: str, doc_ids: Sequence[str]) -> dict[str, str]:
         db = self._db(index)
         found: dict[str, str] = {}
@@ -247,10 +274,13 @@ class EmbeddedBackend:
         return found
 
     def doc_ids(self, index: str) -> Iterator[str]:
-        """Every stored document's id, once each."""
-        for (doc_id,) in self._db(index).execute("SELECT DISTINCT doc_id FROM passages"):
+        """Every stored document's id, once each (read a page at a time)."""
+        for (doc_id,) in self._pages(
+            index, "SELECT DISTINCT doc_id FROM passages WHERE doc_id > ? ORDER BY doc_id"
+        ):
             yield doc_id
 
+    @_serialized
     def get(self, index: str, passage_ids: Sequence[str]) -> dict[str, Passage]:
         db = self._db(index)
         found = {}
@@ -263,13 +293,30 @@ class EmbeddedBackend:
         return found
 
     def passages(self, index: str) -> Iterator[Passage]:
-        rows = self._db(index).execute("SELECT source FROM passages ORDER BY passage_id")
-        for (source,) in rows:
+        """Every stored passage, by id (read a page at a time)."""
+        for _, source in self._pages(
+            index,
+            "SELECT passage_id, source FROM passages WHERE passage_id > ? ORDER BY passage_id",
+        ):
             yield Passage.from_source(json.loads(source))
 
+    def _pages(self, index: str, query: str) -> Iterator[tuple]:
+        """The rows of ``query`` (ordered by its first column, which it compares with ``?``),
+        ``PAGE`` at a time, each page read under the lock so no cursor outlives it."""
+        after = ""
+        while True:
+            with self._lock:
+                page = self._db(index).execute(f"{query} LIMIT {PAGE}", (after,)).fetchall()
+            yield from page
+            if len(page) < PAGE:
+                return
+            after = page[-1][0]
+
+    @_serialized
     def count(self, index: str) -> int:
         return self._db(index).execute("SELECT COUNT(*) FROM passages").fetchone()[0]
 
+    @_serialized
     def bm25(self, index: str, text: str, k: int) -> list[LegHit]:
         """Lucene BM25 over ``title + text``; a repeated query term counts once per repeat."""
         db = self._db(index)
@@ -292,7 +339,7 @@ class EmbeddedBackend:
             for row, score in zip(rows.tolist(), scores.tolist(), strict=True):
                 totals[row] = totals.get(row, 0.0) + score
         best = sorted(totals.items(), key=lambda item: -item[1])[:k]
-        return self._hits(db, best)
+        return self._hits(index, best)
 
     def both_legs(
         self, index: str, text: str, vector: np.ndarray, k: int
@@ -306,8 +353,7 @@ class EmbeddedBackend:
         return [self.knn(index, vector, k) for vector in vectors]
 
     def knn(self, index: str, vector: np.ndarray, k: int) -> list[LegHit]:
-        """Exact cosine nearest neighbours, scored ``(1 + cos) / 2``."""
-        db = self._db(index)
+        """Exact cosine nearest neighbours, scored ``(1 + cos) / 2`` (scored outside the lock)."""
         snapshot = self._snapshot(index)
         if len(snapshot.rows) == 0:
             return []
@@ -317,10 +363,11 @@ class EmbeddedBackend:
         top = np.argpartition(-cosine, min(k, len(cosine)) - 1)[:k]
         top = top[np.argsort(-cosine[top], kind="stable")]
         best = [(int(snapshot.rows[i]), (1.0 + float(cosine[i])) / 2.0) for i in top]
-        return self._hits(db, best)
+        return self._hits(index, best)
 
-    @staticmethod
-    def _hits(db: sqlite3.Connection, best: list[tuple[int, float]]) -> list[LegHit]:
+    @_serialized
+    def _hits(self, index: str, best: list[tuple[int, float]]) -> list[LegHit]:
+        db = self._db(index)
         sources = {}
         for row, _ in best:
             sources[row] = db.execute("SELECT source FROM passages WHERE row=?", (row,)).fetchone()
@@ -328,6 +375,7 @@ class EmbeddedBackend:
         scored.sort(key=lambda item: (-item[1], item[0].passage_id))
         return rank_hits(scored)
 
+    @_serialized
     def _snapshot(self, index: str) -> _Snapshot:
         """Row ids, lengths and embeddings, reloaded when this or another process wrote."""
         db = self._db(index)
@@ -355,6 +403,7 @@ class EmbeddedBackend:
         """Answers here are always whole."""
         return []
 
+    @_serialized
     def close(self) -> None:
         for db in self._connections.values():
             db.close()
