@@ -11,7 +11,7 @@ from .corpus import ChunkSpec, chunk_record
 from .encoders import BiEncoder
 from .index_handle import IndexHandle
 from .model_pool import ModelPool
-from .passage_embedder import EMBED_CHUNK, PassageEmbedder
+from .passage_embedder import PassageEmbedder
 from .types import IngestReport, Passage, Record
 
 
@@ -25,9 +25,10 @@ def reembed(
     progress: bool = False,
 ) -> IngestReport:
     """Documents are put back together from their passages, chunked with the new model's
-    tokenizer (same size and overlap) and embedded; only then is the index replaced, so a
-    model that fails to load or run leaves it as it was. Stored settings are kept, and
-    ``index`` is used with the new bi-encoder from then on."""
+    tokenizer (same size and overlap) and embedded; only then is the index rebuilt beside the
+    old one and swapped in when complete (``Backend.rebuild``), so a model that fails to load
+    or run, or a write that fails, leaves it as it was and searches never find it missing.
+    Stored settings are kept, and ``index`` is used with the new bi-encoder from then on."""
     backend = index.backend
     with backend.writer(index.name):
         started = time.perf_counter()
@@ -40,30 +41,20 @@ def reembed(
         with bar:
             vectors = embedder.embed_counted(encoder, passages, batch_size, bar)
         embed_seconds = time.perf_counter() - started
-        backend.delete_index(index.name)
-        backend.create_index(
-            index.name, replace(old, model=encoder.name, dimension=encoder.dimension)
-        )
+        meta = replace(old, model=encoder.name, dimension=encoder.dimension)
+        result = backend.rebuild(index.name, meta, passages, vectors)
         index.bi_encoder = encoder
         index.forget_meta()
-        failures: list[str] = []
-        indexed = 0
-        for begin in range(0, len(passages), EMBED_CHUNK):
-            end = begin + EMBED_CHUNK
-            result = backend.upsert(index.name, passages[begin:end], vectors[begin:end])
-            indexed += result.indexed
-            failures.extend(f"{pid}: {reason}" for pid, reason in result.failures)
-        backend.refresh(index.name)
     return IngestReport(
         documents=len(records),
         passages=len(passages),
-        indexed=indexed,
+        indexed=result.indexed,
         unchanged=0,
         deleted=0,
-        failed=len(failures),
+        failed=len(result.failures),
         seconds=time.perf_counter() - started,
         embed_seconds=embed_seconds,
-        failures=tuple(failures),
+        failures=tuple(f"{pid}: {reason}" for pid, reason in result.failures),
     )
 
 

@@ -218,3 +218,36 @@ def test_searchers_share_a_configured_backend_and_one_model_pool(backend_url, co
         for name in names:
             backend.delete_index(name)
         backend.close()
+
+
+def test_a_rebuild_swaps_in_a_complete_copy_and_a_failed_one_changes_nothing(searcher, corpus):
+    searcher.ingest(corpus, chunking=SMALL)
+    backend, name = searcher.backend, searcher.index
+    meta = backend.get_meta(name)
+    passages = list(backend.passages(name))
+    vectors = searcher.encoder.encode([p.content for p in passages])
+    ids = [p.passage_id for p in passages]
+
+    def stored():
+        backend.refresh(name)
+        return [p.passage_id for p in backend.passages(name)]
+
+    def indices():  # the engine's indices under this name; the store keeps one file
+        if backend.engine == "embedded":
+            return [name]
+        listed = backend.client.request("GET", f"/_cat/indices/{name}*", params={"format": "json"})
+        return sorted(row["index"] for row in listed)
+
+    with pytest.raises(ValueError):  # one vector short: fails while writing the copy
+        backend.rebuild(name, meta, passages, vectors[:-1])
+    assert stored() == ids and indices() == [name]  # the old one as it was, no copy left
+
+    half = len(passages) // 2
+    assert backend.rebuild(name, meta, passages[:half], vectors[:half]).indexed == half
+    assert stored() == ids[:half]
+    first_copy = indices()
+    backend.rebuild(name, meta, passages, vectors)  # again, from the swapped-in copy
+    assert stored() == ids and len(indices()) == 1
+    if backend.engine != "embedded":
+        assert indices() != first_copy != [name]  # each rebuild a new copy behind the alias
+    assert searcher.search("cancer risk", rerank=False).hits

@@ -23,15 +23,15 @@ import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..analysis import bm25_scores, encoded_length, term_frequencies
+from ..analysis import term_frequencies
 from ..errors import BackendError, ConfigError, IndexNotFoundError
 from ..types import LegHit, Passage
-from .base import BulkResult, IndexMeta, rank_hits
+from .base import BulkResult, IndexMeta
+from .embedded_scoring import Snapshot, bm25_best, hits_of, load_snapshot, nearest
 from .locking import single_writer
 
 _SCHEMA = """
@@ -73,16 +73,8 @@ def _serialized(method):
     return locked
 
 
-@dataclass
-class _Snapshot:
-    """What queries read, cached in memory until the database changes."""
-
-    version: tuple[int, int]
-    rows: np.ndarray  # row ids, ascending
-    lengths: np.ndarray  # Lucene-encoded field length per row
-    embeddings: np.ndarray  # (n, dim) float32, unit length
-    avg_length: float
-    analyzer: str  # the index's BM25 analyzer
+def _write_meta(db: sqlite3.Connection, meta: IndexMeta) -> None:
+    db.execute("UPDATE meta SET value=? WHERE key='index'", (json.dumps(meta.to_dict()),))
 
 
 class EmbeddedBackend:
@@ -96,7 +88,7 @@ class EmbeddedBackend:
         self.location = str(self.data_dir)
         self._connections: dict[str, sqlite3.Connection] = {}
         self._file_ids: dict[str, int] = {}  # index -> inode of the file its connection opened
-        self._snapshots: dict[str, _Snapshot] = {}
+        self._snapshots: dict[str, Snapshot] = {}
         self._writes: Counter[str] = Counter()
         self._lock = threading.RLock()
 
@@ -204,37 +196,59 @@ class EmbeddedBackend:
     @_serialized
     def put_meta(self, index: str, meta: IndexMeta) -> None:
         with self._transaction(index) as db:
-            db.execute("UPDATE meta SET value=? WHERE key='index'", (json.dumps(meta.to_dict()),))
+            _write_meta(db, meta)
 
     # -- writes ----------------------------------------------------------------------------------
 
     @_serialized
     def upsert(self, index: str, passages: Sequence[Passage], embeddings: np.ndarray) -> BulkResult:
         """Insert or replace passages by id, all in one transaction."""
-        vectors = np.asarray(embeddings, dtype=np.float32)
         analyzer = self.get_meta(index).analyzer
         with self._transaction(index) as db:
-            for passage, vector in zip(passages, vectors, strict=True):
-                self._delete_ids(db, [passage.passage_id])
-                counts, length = term_frequencies(passage.content, analyzer)
-                cursor = db.execute(
-                    "INSERT INTO passages (passage_id, doc_id, content_hash, source, length,"
-                    " embedding) VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        passage.passage_id,
-                        passage.doc_id,
-                        passage.content_hash,
-                        json.dumps(passage.to_source(), ensure_ascii=False),
-                        length,
-                        vector.tobytes(),
-                    ),
-                )
-                row = cursor.lastrowid
-                db.executemany(
-                    "INSERT INTO postings VALUES (?, ?, ?)",
-                    [(term, row, tf) for term, tf in counts.items()],
-                )
+            self._insert(db, passages, embeddings, analyzer)
         return BulkResult(indexed=len(passages))
+
+    @_serialized
+    def rebuild(
+        self, index: str, meta: IndexMeta, passages: Sequence[Passage], embeddings: np.ndarray
+    ) -> BulkResult:
+        """Replace every passage and the build record in one transaction: readers see the old
+        index until it commits, and a failure leaves it as it was."""
+        with self._transaction(index) as db:
+            db.execute("DELETE FROM postings")
+            db.execute("DELETE FROM passages")
+            _write_meta(db, meta)
+            self._insert(db, passages, embeddings, meta.analyzer)
+        return BulkResult(indexed=len(passages))
+
+    def _insert(
+        self,
+        db: sqlite3.Connection,
+        passages: Sequence[Passage],
+        embeddings: np.ndarray,
+        analyzer: str,
+    ) -> None:
+        vectors = np.asarray(embeddings, dtype=np.float32)
+        for passage, vector in zip(passages, vectors, strict=True):
+            self._delete_ids(db, [passage.passage_id])
+            counts, length = term_frequencies(passage.content, analyzer)
+            cursor = db.execute(
+                "INSERT INTO passages (passage_id, doc_id, content_hash, source, length,"
+                " embedding) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    passage.passage_id,
+                    passage.doc_id,
+                    passage.content_hash,
+                    json.dumps(passage.to_source(), ensure_ascii=False),
+                    length,
+                    vector.tobytes(),
+                ),
+            )
+            row = cursor.lastrowid
+            db.executemany(
+                "INSERT INTO postings VALUES (?, ?, ?)",
+                [(term, row, tf) for term, tf in counts.items()],
+            )
 
     @_serialized
     def delete(self, index: str, passage_ids: Sequence[str]) -> int:
@@ -318,28 +332,9 @@ class EmbeddedBackend:
 
     @_serialized
     def bm25(self, index: str, text: str, k: int) -> list[LegHit]:
-        """Lucene BM25 over ``title + text``; a repeated query term counts once per repeat."""
+        """Lucene BM25 over ``title + text`` (``embedded_scoring``)."""
         db = self._db(index)
-        snapshot = self._snapshot(index)
-        doc_count = len(snapshot.rows)
-        if doc_count == 0:
-            return []
-        totals: dict[int, float] = {}
-        query_terms, _ = term_frequencies(text, snapshot.analyzer)
-        for term, repeats in query_terms.items():
-            postings = db.execute("SELECT row, tf FROM postings WHERE term=?", (term,)).fetchall()
-            if not postings:
-                continue
-            rows = np.fromiter((row for row, _ in postings), dtype=np.int64, count=len(postings))
-            tf = np.fromiter((tf for _, tf in postings), dtype=np.float64, count=len(postings))
-            lengths = snapshot.lengths[np.searchsorted(snapshot.rows, rows)]
-            scores = repeats * bm25_scores(
-                tf, lengths, len(postings), doc_count, snapshot.avg_length
-            )
-            for row, score in zip(rows.tolist(), scores.tolist(), strict=True):
-                totals[row] = totals.get(row, 0.0) + score
-        best = sorted(totals.items(), key=lambda item: -item[1])[:k]
-        return self._hits(index, best)
+        return hits_of(db, bm25_best(db, self._snapshot(index), text, k))
 
     def both_legs(
         self, index: str, text: str, vector: np.ndarray, k: int
@@ -353,51 +348,20 @@ class EmbeddedBackend:
         return [self.knn(index, vector, k) for vector in vectors]
 
     def knn(self, index: str, vector: np.ndarray, k: int) -> list[LegHit]:
-        """Exact cosine nearest neighbours, scored ``(1 + cos) / 2`` (scored outside the lock)."""
-        snapshot = self._snapshot(index)
-        if len(snapshot.rows) == 0:
-            return []
-        query = np.asarray(vector, dtype=np.float32)
-        query = query / (np.linalg.norm(query) or 1.0)
-        cosine = snapshot.embeddings @ query
-        top = np.argpartition(-cosine, min(k, len(cosine)) - 1)[:k]
-        top = top[np.argsort(-cosine[top], kind="stable")]
-        best = [(int(snapshot.rows[i]), (1.0 + float(cosine[i])) / 2.0) for i in top]
-        return self._hits(index, best)
+        """Exact cosine nearest neighbours, scored outside the lock."""
+        best = nearest(self._snapshot(index), vector, k)
+        with self._lock:
+            return hits_of(self._db(index), best)
 
     @_serialized
-    def _hits(self, index: str, best: list[tuple[int, float]]) -> list[LegHit]:
-        db = self._db(index)
-        sources = {}
-        for row, _ in best:
-            sources[row] = db.execute("SELECT source FROM passages WHERE row=?", (row,)).fetchone()
-        scored = [(Passage.from_source(json.loads(sources[row][0])), score) for row, score in best]
-        scored.sort(key=lambda item: (-item[1], item[0].passage_id))
-        return rank_hits(scored)
-
-    @_serialized
-    def _snapshot(self, index: str) -> _Snapshot:
-        """Row ids, lengths and embeddings, reloaded when this or another process wrote."""
+    def _snapshot(self, index: str) -> Snapshot:
+        """What queries read, reloaded when this or another process wrote."""
         db = self._db(index)
         version = (db.execute("PRAGMA data_version").fetchone()[0], self._writes[index])
         cached = self._snapshots.get(index)
-        if cached is not None and cached.version == version:
-            return cached
-        meta = self.get_meta(index)
-        dimension = meta.dimension
-        records = db.execute("SELECT row, length, embedding FROM passages ORDER BY row").fetchall()
-        rows = np.array([r[0] for r in records], dtype=np.int64)
-        raw_lengths = np.array([r[1] for r in records], dtype=np.float64)
-        lengths = np.array([encoded_length(int(n)) for n in raw_lengths], dtype=np.float64)
-        embeddings = (
-            np.frombuffer(b"".join(r[2] for r in records), dtype=np.float32).reshape(-1, dimension)
-            if records
-            else np.zeros((0, dimension), dtype=np.float32)
-        )
-        avg_length = float(raw_lengths.mean()) if records else 0.0
-        snapshot = _Snapshot(version, rows, lengths, embeddings, avg_length, meta.analyzer)
-        self._snapshots[index] = snapshot
-        return snapshot
+        if cached is None or cached.version != version:
+            self._snapshots[index] = load_snapshot(db, version, self.get_meta(index))
+        return self._snapshots[index]
 
     def take_warnings(self) -> list[str]:
         """Answers here are always whole."""

@@ -74,9 +74,44 @@ class RestBackend:
         self._analyzers[index] = meta.analyzer
 
     def delete_index(self, index: str) -> None:
+        """Delete the index, or when ``index`` is an alias (after a rebuild), the index behind
+        it (the engines refuse deleting through an alias)."""
         self._analyzers.pop(index, None)
         if self.index_exists(index):
-            self.client.request("DELETE", f"/{index}")
+            for concrete in self._concrete(index):
+                self.client.request("DELETE", f"/{concrete}")
+
+    def _concrete(self, index: str) -> list[str]:
+        """The indices ``index`` names: itself, or the ones behind it when it is an alias."""
+        return sorted(self.client.request("GET", f"/{index}/_alias"))
+
+    def rebuild(
+        self, index: str, meta: IndexMeta, passages: Sequence[Passage], embeddings: np.ndarray
+    ) -> BulkResult:
+        """Build the index anew beside the old one, then swap it in: in one ``_aliases`` call
+        ``index`` becomes an alias of the complete copy and the old index is removed. Until
+        then searches use the old one; a failure removes the copy and leaves the old as it was.
+        """
+        copy = f"{index}-{time.strftime('%Y%m%d%H%M%S')}-{time.perf_counter_ns() % 10**6}"
+        self.create_index(copy, meta)
+        try:
+            result = self.upsert(copy, passages, embeddings)
+            if result.failures:
+                first = result.failures[0]
+                raise BackendError(
+                    f"Rebuilding '{index}' stopped: {len(result.failures)} passages could not be "
+                    f"stored in the new copy (first: {first[0]}: {first[1]}); '{index}' is "
+                    "unchanged."
+                )
+            self.refresh(copy)
+        except BaseException:
+            self.delete_index(copy)
+            raise
+        actions = [{"add": {"index": copy, "alias": index}}]
+        actions += [{"remove_index": {"index": old}} for old in self._concrete(index)]
+        self.client.request("POST", "/_aliases", {"actions": actions})
+        self._analyzers.pop(index, None)
+        return result
 
     def get_meta(self, index: str) -> IndexMeta:
         answer = self.client.request("GET", f"/{index}/_mapping")

@@ -1,0 +1,85 @@
+"""Scoring on the embedded store: Lucene's BM25 over the postings table and exact cosine kNN
+over the embeddings, from an in-memory snapshot of what every query reads."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..analysis import bm25_scores, encoded_length, term_frequencies
+from ..types import LegHit, Passage
+from .base import IndexMeta, rank_hits
+
+Scored = list[tuple[int, float]]  # (row id, score), best first
+
+
+@dataclass
+class Snapshot:
+    """What queries read, cached in memory until the database changes."""
+
+    version: tuple[int, int]
+    rows: np.ndarray  # row ids, ascending
+    lengths: np.ndarray  # Lucene-encoded field length per row
+    embeddings: np.ndarray  # (n, dim) float32, unit length
+    avg_length: float
+    analyzer: str  # the index's BM25 analyzer
+
+
+def load_snapshot(db: sqlite3.Connection, version: tuple[int, int], meta: IndexMeta) -> Snapshot:
+    """Row ids, field lengths and embeddings of every passage."""
+    records = db.execute("SELECT row, length, embedding FROM passages ORDER BY row").fetchall()
+    rows = np.array([r[0] for r in records], dtype=np.int64)
+    raw_lengths = np.array([r[1] for r in records], dtype=np.float64)
+    lengths = np.array([encoded_length(int(n)) for n in raw_lengths], dtype=np.float64)
+    embeddings = (
+        np.frombuffer(b"".join(r[2] for r in records), dtype=np.float32).reshape(-1, meta.dimension)
+        if records
+        else np.zeros((0, meta.dimension), dtype=np.float32)
+    )
+    avg_length = float(raw_lengths.mean()) if records else 0.0
+    return Snapshot(version, rows, lengths, embeddings, avg_length, meta.analyzer)
+
+
+def bm25_best(db: sqlite3.Connection, snapshot: Snapshot, text: str, k: int) -> Scored:
+    """Lucene BM25 over ``title + text``; a repeated query term counts once per repeat."""
+    doc_count = len(snapshot.rows)
+    if doc_count == 0:
+        return []
+    totals: dict[int, float] = {}
+    query_terms, _ = term_frequencies(text, snapshot.analyzer)
+    for term, repeats in query_terms.items():
+        postings = db.execute("SELECT row, tf FROM postings WHERE term=?", (term,)).fetchall()
+        if not postings:
+            continue
+        rows = np.fromiter((row for row, _ in postings), dtype=np.int64, count=len(postings))
+        tf = np.fromiter((tf for _, tf in postings), dtype=np.float64, count=len(postings))
+        lengths = snapshot.lengths[np.searchsorted(snapshot.rows, rows)]
+        scores = repeats * bm25_scores(tf, lengths, len(postings), doc_count, snapshot.avg_length)
+        for row, score in zip(rows.tolist(), scores.tolist(), strict=True):
+            totals[row] = totals.get(row, 0.0) + score
+    return sorted(totals.items(), key=lambda item: -item[1])[:k]
+
+
+def nearest(snapshot: Snapshot, vector: np.ndarray, k: int) -> Scored:
+    """Exact cosine nearest neighbours, scored ``(1 + cos) / 2``."""
+    if len(snapshot.rows) == 0:
+        return []
+    query = np.asarray(vector, dtype=np.float32)
+    query = query / (np.linalg.norm(query) or 1.0)
+    cosine = snapshot.embeddings @ query
+    top = np.argpartition(-cosine, min(k, len(cosine)) - 1)[:k]
+    top = top[np.argsort(-cosine[top], kind="stable")]
+    return [(int(snapshot.rows[i]), (1.0 + float(cosine[i])) / 2.0) for i in top]
+
+
+def hits_of(db: sqlite3.Connection, best: Scored) -> list[LegHit]:
+    """Ranked hits for scored rows (ties broken by passage id)."""
+    sources = {}
+    for row, _ in best:
+        sources[row] = db.execute("SELECT source FROM passages WHERE row=?", (row,)).fetchone()
+    scored = [(Passage.from_source(json.loads(sources[row][0])), score) for row, score in best]
+    scored.sort(key=lambda item: (-item[1], item[0].passage_id))
+    return rank_hits(scored)
