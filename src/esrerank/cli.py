@@ -15,6 +15,7 @@ import click
 
 from . import render
 from .analysis import ANALYZERS
+from .cli_errors import for_command_line
 from .config import (
     DEFAULT_CANDIDATES,
     DEFAULT_INDEX,
@@ -834,7 +835,7 @@ def _usage(build):
     try:
         return build()
     except ConfigError as exc:
-        raise click.UsageError(str(exc)) from exc
+        raise click.UsageError(for_command_line(exc)) from exc
 
 
 def _progress(flag: bool | None) -> bool:
@@ -868,7 +869,7 @@ def main() -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except EsrerankError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {for_command_line(exc)}", err=True)
         sys.exit(1)
     except KeyboardInterrupt as exc:
         click.echo(str(exc) or "Interrupted.", err=True)

@@ -15,6 +15,10 @@ message that says what failed, where, and what to do::
         ├── IndexBusyError       another process is writing the embedded index
         └── PartialAnswerError   the engine answered from some shards only (``query --strict``)
 
+Messages speak the library's terms: a setting is named by its Python parameter (``top_k``,
+``data_dir``, ``bi_encoder``), and ``settings`` lists the ones a message names, so each
+interface shows them its own way in one place (the command line as flags: ``cli_errors``).
+
 An interrupted ingest raises ``IngestInterrupted``, a ``KeyboardInterrupt`` whose message says
 what was stored. The library never prints or exits; the CLI renders these as one line and exits
 with status 1.
@@ -22,9 +26,16 @@ with status 1.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class EsrerankError(Exception):
-    """Base class of every error esrerank raises on purpose."""
+    """Base class of every error esrerank raises on purpose; ``settings`` are the parameters
+    its message names."""
+
+    def __init__(self, message: str, *, settings: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.settings = tuple(settings)
 
 
 class ConfigError(EsrerankError):
@@ -48,7 +59,11 @@ class ClusterUnreachableError(BackendError):
 
 
 class IndexNotFoundError(BackendError):
-    """The index does not exist."""
+    """The index does not exist (``index``: its name)."""
+
+    def __init__(self, message: str, *, index: str = "", settings: Sequence[str] = ()) -> None:
+        super().__init__(message, settings=settings)
+        self.index = index
 
 
 class IndexMismatchError(BackendError):

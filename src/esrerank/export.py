@@ -82,7 +82,8 @@ def exported_model(
     except Exception as exc:
         raise ModelError(
             f"{role} '{name}' could not be exported for {runtime.describe()}: {exc}. "
-            "Choose another route with --backend torch."
+            "Choose the torch route.",
+            settings=("route",),
         ) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -39,13 +39,14 @@ PACKAGED_MODELS = {
 # fetched: without network the hub client retries for about 48 s per model.
 HUB_PROBE_SECONDS = 1.0
 
-# What to do about a missing model, per role.
+# What to do about a missing model, per role: the remedy and the settings it names.
 REMEDIES = {
-    "bi-encoder": "Pass a local model folder with --bi-encoder PATH",
+    "bi-encoder": ("Set bi_encoder to a local model folder", ("bi_encoder",)),
     "cross-encoder": (
-        "Pass a local model folder with --reranker PATH (or skip reranking: --no-rerank)"
+        "Set reranker to a local model folder (or skip reranking with rerank)",
+        ("reranker", "rerank"),
     ),
-    "base model": "Pass a local model folder with --base PATH",
+    "base model": ("Set base to a local model folder", ("base",)),
 }
 
 
@@ -93,10 +94,11 @@ def missing_model(name: str, role: str, why: str) -> ModelError:
         if name in PACKAGED_MODELS
         else ""
     )
-    remedy = REMEDIES.get(role, "Pass a local model folder")
+    remedy, settings = REMEDIES.get(role, ("Pass a local model folder", ()))
     return ModelError(
         f"{role} '{name}' not found: {why}. {remedy}, or download it on a machine with "
-        f"internet access.{hint}"
+        f"internet access.{hint}",
+        settings=settings,
     )
 
 

@@ -79,14 +79,16 @@ class Runtime:
         if missing and backend == "torch":
             raise ConfigError(
                 f"torch {precision} needs {' and '.join(missing)}, which is not installed: "
-                "pip install 'esrerank[train]', or choose --backend openvino."
+                "pip install 'esrerank[train]', or choose the openvino route.",
+                settings=("route",),
             )
         if missing:
             fallback = "torch fp32" if not missing_packages("torch", "fp32") else None
             if fallback is None:
                 raise ConfigError(
                     f"{backend} {precision} needs {' and '.join(missing)}, which is not "
-                    f"installed: pip install {' '.join(missing)}, or choose another --backend."
+                    f"installed: pip install {' '.join(missing)}, or choose another route.",
+                    settings=("route",),
                 )
             log.warning(
                 "%s %s needs %s, which is not installed; running torch fp32 instead "

@@ -114,14 +114,17 @@ class SearchPipeline:
         if not query.strip():
             raise ConfigError("The query is empty. Pass some text to search for.")
         for name, value in (
-            ("top-k", top_k),
+            ("top_k", top_k),
             ("candidates", candidates),
-            ("rerank depth", rerank_depth),
+            ("rerank_depth", rerank_depth),
         ):
             if value < 1:
-                raise ConfigError(f"--{name.replace(' ', '-')} must be at least 1, got {value}.")
+                raise ConfigError(f"{name} must be at least 1, got {value}.", settings=(name,))
         if rerank_weight is not None and not 0 <= rerank_weight <= 1:
-            raise ConfigError(f"--rerank-weight must be between 0 and 1, got {rerank_weight}.")
+            raise ConfigError(
+                f"rerank_weight must be between 0 and 1, got {rerank_weight}.",
+                settings=("rerank_weight",),
+            )
         if rerank and isinstance(self.reranker_choice, str):
             # asked of the hub while the query embeds and retrieves
             expect_model(self.reranker_choice)

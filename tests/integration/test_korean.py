@@ -37,7 +37,7 @@ def test_cjk_analyzer_matches_a_word_whatever_its_particle(backend, bi_encoder, 
                 h.passage.doc_id for h in searcher.backend.bm25(searcher.index, "협궤의", 5)
             ]
             if analyzer == "cjk":
-                with pytest.raises(IndexMismatchError, match="--analyzer cjk, not standard"):
+                with pytest.raises(IndexMismatchError, match="analyzer cjk, not standard"):
                     searcher.ingest(WIKI, analyzer="standard")
         finally:
             searcher.backend.delete_index(searcher.index)

@@ -75,7 +75,12 @@ def test_missing_model_names_it(tmp_path):
     path = tmp_path / "c.jsonl"
     path.write_text('{"_id": "1", "text": "x"}\n')
     result = run("ingest", str(path), "--bi-encoder", "someone/missing-model", tmp_path=tmp_path)
-    one_line_error(result, 1, r"bi-encoder 'someone/missing-model' not found.*--bi-encoder PATH")
+    one_line_error(
+        result,
+        1,
+        r"bi-encoder 'someone/missing-model' not found.*Set --bi-encoder to a local "
+        r"model folder",
+    )
 
 
 @pytest.mark.parametrize(
@@ -207,3 +212,43 @@ def test_unknown_analyzer_is_refused(tmp_path):
 
 def test_reembed_needs_a_bi_encoder(tmp_path):
     one_line_error(run("reembed", tmp_path=tmp_path), 2, r"reembed needs --bi-encoder")
+
+
+def test_library_errors_name_parameters_and_the_command_line_shows_flags():
+    from esrerank.cli_errors import for_command_line
+    from esrerank.errors import ConfigError, IndexNotFoundError
+
+    error = ConfigError("top_k must be at least 1, got 0.", settings=("top_k",))
+    assert for_command_line(error) == "--top-k must be at least 1, got 0."
+    missing = IndexNotFoundError(
+        "Index 'x' not found in /d: ingest a corpus into it first, or point data_dir at the "
+        "folder that holds it.",
+        index="x",
+        settings=("data_dir",),
+    )
+    assert for_command_line(missing) == (
+        "Index 'x' not found in /d: ingest a corpus into it first, or point --data-dir (or "
+        "ESRERANK_DATA_DIR) at the folder that holds it. (esrerank ingest FILE --index x)"
+    )
+    assert for_command_line(ConfigError("a bi-encoder is not a bi_encoder")) == (
+        "a bi-encoder is not a bi_encoder"  # only the settings it names are translated
+    )
+
+
+def test_no_library_message_speaks_in_flags():
+    """Messages raised outside the command line name parameters, never flags or scripts."""
+    import re
+    from pathlib import Path
+
+    source = Path(__file__).parents[2] / "src" / "esrerank"
+    commands = "ingest|query|eval|train|reembed"
+    speaking_cli = re.compile(
+        rf"Error\((?:[^()]|\([^()]*\))*?(--[a-z]|esrerank ({commands}) |scripts/)"
+    )
+    offenders = [
+        path.name
+        for path in source.rglob("*.py")
+        if path.name not in ("cli.py", "cli_errors.py")
+        and speaking_cli.search(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []

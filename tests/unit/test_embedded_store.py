@@ -87,8 +87,9 @@ def test_failed_upsert_changes_nothing(store):
 
 
 def test_missing_index_error_suggests_ingest(tmp_path):
-    with pytest.raises(IndexNotFoundError, match="esrerank ingest FILE --index nope"):
+    with pytest.raises(IndexNotFoundError, match="ingest a corpus into it first") as raised:
         EmbeddedBackend(tmp_path).count("nope")
+    assert raised.value.index == "nope" and raised.value.settings == ("data_dir",)
 
 
 def test_meta_refuses_another_model():

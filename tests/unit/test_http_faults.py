@@ -60,7 +60,7 @@ def engine():
 
 @pytest.mark.parametrize("url", ["not-a-url", "localhost:9200", "ftp://host", "http://"])
 def test_a_url_that_is_not_one_is_named(url):
-    with pytest.raises(ConfigError, match=rf"--url '{url}' is not a URL"):
+    with pytest.raises(ConfigError, match=rf"url '{url}' is not a URL"):
         open_backend(url, "unused")
 
 

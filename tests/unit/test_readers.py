@@ -76,7 +76,7 @@ def test_document_without_text_names_line_and_field(tmp_path):
         tmp_path, "c.jsonl", '{"_id": "a", "text": "x"}\n{"_id": "b", "title": "no text"}\n'
     )
     with pytest.raises(
-        InputError, match=r"c\.jsonl:2: document 'b' has no 'text' field.*--text-field"
+        InputError, match=r"c\.jsonl:2: document 'b' has no 'text' field.*text_field"
     ):
         read_corpus(path)
 
@@ -106,7 +106,7 @@ def test_duplicate_ids(tmp_path):
 
 def test_missing_id(tmp_path):
     path = write(tmp_path, "c.jsonl", '{"text": "x"}\n')
-    with pytest.raises(InputError, match="no id field.*--id-field"):
+    with pytest.raises(InputError, match="no id field.*id_field"):
         read_corpus(path)
 
 

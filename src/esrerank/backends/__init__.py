@@ -29,8 +29,8 @@ def open_backend(url: str | None, data_dir: str | Path, timeout: float = 60.0) -
     if not url:
         if Path(data_dir).expanduser().is_file():
             raise ConfigError(
-                f"The data folder {data_dir} is a file: point --data-dir (or ESRERANK_DATA_DIR) "
-                "at a folder."
+                f"The data folder {data_dir} is a file: point data_dir at a folder.",
+                settings=("data_dir",),
             )
         return EmbeddedBackend(data_dir)
     client = HttpClient(url, timeout=timeout)

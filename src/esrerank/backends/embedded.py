@@ -57,7 +57,7 @@ CREATE INDEX postings_row ON postings (row);
 
 PAGE = 1000  # rows read per step when iterating over a whole index
 
-_FIX = "point --data-dir (or ESRERANK_DATA_DIR) at a folder you can write to"
+_FIX = "point data_dir at a folder you can write to"
 _INDEX_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 
@@ -119,9 +119,10 @@ class EmbeddedBackend:
         if index not in self._connections:
             if file_id is None:
                 raise IndexNotFoundError(
-                    f"Index '{index}' not found in {self.location}. Run 'esrerank ingest FILE "
-                    f"--index {index}' first, or point --data-dir (or ESRERANK_DATA_DIR) at the "
-                    "folder that holds it."
+                    f"Index '{index}' not found in {self.location}: ingest a corpus into it "
+                    "first, or point data_dir at the folder that holds it.",
+                    index=index,
+                    settings=("data_dir",),
                 )
             self._connections[index] = self._connect(path)
             self._file_ids[index] = file_id
@@ -134,7 +135,9 @@ class EmbeddedBackend:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.Error as exc:
-            raise BackendError(f"Cannot open {path} ({exc}): {_FIX}.") from None
+            raise BackendError(
+                f"Cannot open {path} ({exc}): {_FIX}.", settings=("data_dir",)
+            ) from None
         return db
 
     @contextmanager
@@ -148,7 +151,8 @@ class EmbeddedBackend:
         except sqlite3.OperationalError as exc:
             raise BackendError(
                 f"Cannot write index '{index}' in {self.location} ({exc}): {_FIX}, "
-                "or free some disk space."
+                "or free some disk space.",
+                settings=("data_dir",),
             ) from None
         self._writes[index] += 1
 
@@ -163,7 +167,8 @@ class EmbeddedBackend:
             self.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise BackendError(
-                f"Cannot create the data folder {self.data_dir} ({exc.strerror or exc}): {_FIX}."
+                f"Cannot create the data folder {self.data_dir} ({exc.strerror or exc}): {_FIX}.",
+                settings=("data_dir",),
             ) from None
 
     @_serialized

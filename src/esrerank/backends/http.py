@@ -37,8 +37,9 @@ def checked_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(
-            f"--url '{url}' is not a URL: give the cluster's address, e.g. http://localhost:9200 "
-            "(or leave it empty for the embedded store)."
+            f"url '{url}' is not a URL: give the cluster's address, e.g. http://localhost:9200 "
+            "(or leave it empty for the embedded store).",
+            settings=("url",),
         )
     return url.rstrip("/")
 
@@ -111,8 +112,9 @@ class HttpClient:
     def _unreachable(self, exc: requests.RequestException, tries: int) -> ClusterUnreachableError:
         tried = f", {tries} tries" if tries > 1 else ""
         return ClusterUnreachableError(
-            f"Cannot reach the cluster at {self.url} ({_reason(exc)}{tried}). Start it "
-            "(scripts/engines.sh start) or point --url / ESRERANK_URL at a running one."
+            f"Cannot reach the cluster at {self.url} ({_reason(exc)}{tried}). Start it or "
+            "point url at a running one.",
+            settings=("url",),
         )
 
     def _decode(self, method: str, path: str, response: requests.Response) -> Any:
@@ -134,8 +136,8 @@ class HttpClient:
         if kind == "index_not_found_exception":
             index = path.strip("/").split("/")[0]
             raise IndexNotFoundError(
-                f"Index '{index}' not found on {self.url}. "
-                f"Run 'esrerank ingest FILE --index {index}' first."
+                f"Index '{index}' not found on {self.url}: ingest a corpus into it first.",
+                index=index,
             )
         raise BackendError(f"{method} {self.url}{path} failed with HTTP {status}: {kind}: {reason}")
 

@@ -110,7 +110,8 @@ def _detect(path: Path) -> str:
         if window.take() != "{":
             raise InputError(
                 f"{path}: cannot tell the format (expected a JSON array, JSONL or a wiki dump "
-                "object). Pass --format."
+                "object). Set fmt.",
+                settings=("fmt",),
             )
         try:
             for _ in range(2):
@@ -143,7 +144,7 @@ def _json_entries(path: Path, fmt: str) -> Iterator[tuple[int, str | None, Any]]
         line = window.line()
         if window.take() != opener:
             kind = "a JSON array" if fmt == "json" else "a JSON object keyed by document id"
-            raise InputError(f"{path}:{line}: expected {kind}. Check --format.")
+            raise InputError(f"{path}:{line}: expected {kind}. Check fmt.", settings=("fmt",))
         if window.peek() == closer:
             return
         while True:
@@ -171,7 +172,8 @@ def _to_record(path: Path, line: int, key: str | None, obj: Any, fields: Fields)
         problem = "has no" if fields.text not in obj else "has an empty or non-string"
         raise InputError(
             f"{where}: document '{doc_id}' {problem} '{fields.text}' field. "
-            "Fix the document or name the text field with --text-field."
+            "Fix the document or name the text field with text_field.",
+            settings=("text_field",),
         )
     title = obj.get(fields.title) or ""
     if not isinstance(title, str):
@@ -187,7 +189,10 @@ def _to_record(path: Path, line: int, key: str | None, obj: Any, fields: Fields)
 def _doc_id(where: str, key: str | None, obj: dict, fields: Fields) -> str:
     if fields.id is not None:
         if fields.id not in obj:
-            raise InputError(f"{where}: document has no '{fields.id}' field (set by --id-field).")
+            raise InputError(
+                f"{where}: document has no '{fields.id}' field (set by id_field).",
+                settings=("id_field",),
+            )
         value = obj[fields.id]
     elif key is not None:
         value = key
@@ -196,7 +201,8 @@ def _doc_id(where: str, key: str | None, obj: dict, fields: Fields) -> str:
         if found is None:
             raise InputError(
                 f"{where}: document has no id field (looked for {', '.join(ID_FIELD_CANDIDATES)}). "
-                "Name it with --id-field."
+                "Name it with id_field.",
+                settings=("id_field",),
             )
         value = obj[found]
     if value is None or str(value).strip() == "":

@@ -84,7 +84,7 @@ def train_reranker(
     if not usable:
         raise ConfigError(
             "No training query has both a relevant and a non-relevant passage: mine negatives "
-            "from an index (--queries/--qrels with --index) or give negatives in the pairs file."
+            "from an index (queries and qrels with an index) or give negatives in the pairs file."
         )
     output = loop.prepare_output(output)
     scorer = _Scorer(base, max_length)

@@ -95,5 +95,5 @@ def _check_ids(
         raise InputError(
             f"The qrels name {len(absent)} of {len(documents)} documents missing from index "
             f"'{index}', e.g. '{absent[0]}'. Ingest the corpus these qrels refer to into "
-            f"'{index}' (esrerank ingest CORPUS --index {index})."
+            f"'{index}'."
         )

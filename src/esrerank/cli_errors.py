@@ -1,0 +1,48 @@
+"""Library errors as the command line shows them: each setting a message names becomes the
+flag (and environment variable) that sets it, and a missing index gets the command that
+makes it."""
+
+from __future__ import annotations
+
+import re
+
+from .errors import EsrerankError, IndexNotFoundError
+
+# Parameter name -> how the command line sets it.
+FLAGS = {
+    "analyzer": "--analyzer",
+    "base": "--base",
+    "bi_encoder": "--bi-encoder",
+    "candidates": "--candidates",
+    "chunk_overlap": "--chunk-overlap",
+    "chunk_size": "--chunk-size",
+    "combination": "--combination",
+    "corpus": "--corpus",
+    "data_dir": "--data-dir (or ESRERANK_DATA_DIR)",
+    "fmt": "--format",
+    "id_field": "--id-field",
+    "negatives": "--negatives",
+    "output": "OUTPUT",
+    "recreate": "--recreate",
+    "rerank": "--no-rerank",
+    "rerank_depth": "--rerank-depth",
+    "rerank_weight": "--rerank-weight",
+    "reranker": "--reranker",
+    "route": "--backend",
+    "score_scale": "--score-scale",
+    "split": "--split",
+    "text_field": "--text-field",
+    "top_k": "--top-k",
+    "url": "--url (or ESRERANK_URL)",
+    "weights": "--weights",
+}
+
+
+def for_command_line(exc: EsrerankError) -> str:
+    """The error's message with the command line's names for the settings it names."""
+    message = str(exc)
+    for setting in exc.settings:
+        message = re.sub(rf"\b{re.escape(setting)}\b", FLAGS.get(setting, setting), message)
+    if isinstance(exc, IndexNotFoundError) and exc.index:
+        message += f" (esrerank ingest FILE --index {exc.index})"
+    return message
