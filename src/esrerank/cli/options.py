@@ -1,0 +1,218 @@
+"""Options and helpers the commands share."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..analysis import ANALYZERS
+from ..cli_errors import for_command_line
+from ..config import (
+    DEFAULT_CANDIDATES,
+    DEFAULT_INDEX,
+    DEFAULT_RERANK_DEPTH,
+    cache_dir,
+    default_data_dir,
+)
+from ..errors import ConfigError
+from ..models import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, MULTILINGUAL_BI_ENCODER
+from ..runtimes import AUTO, BACKENDS, PRECISION_NAMES, Runtime
+
+
+def store_options_with(index_default: str | None = DEFAULT_INDEX, index_help: str = "Index name."):
+    """Where the index lives: --url / --index / --data-dir / --bi-encoder, shared by commands."""
+
+    def decorate(command):
+        options = [
+            click.option(
+                "--url",
+                envvar="ESRERANK_URL",
+                show_envvar=True,
+                default=None,
+                help="OpenSearch or Elasticsearch URL; empty = the embedded store.",
+            ),
+            click.option(
+                "--index",
+                envvar="ESRERANK_INDEX",
+                show_envvar=True,
+                default=index_default,
+                show_default=index_default is not None,
+                help=index_help,
+            ),
+            click.option(
+                "--data-dir",
+                envvar="ESRERANK_DATA_DIR",
+                show_envvar=True,
+                type=click.Path(path_type=Path),  # checked by the store, naming the folder
+                default=None,
+                help=f"Embedded store folder [default: {default_data_dir()}].",
+            ),
+            click.option(
+                "--bi-encoder",
+                envvar="ESRERANK_BI_ENCODER",
+                show_envvar=True,
+                default=None,
+                help="Bi-encoder: a model name or a local folder [default: the index's own; for a "
+                f"new index {DEFAULT_BI_ENCODER}, or {MULTILINGUAL_BI_ENCODER} for mostly Korean, "
+                "Chinese or Japanese text when installed].",
+            ),
+            runtime_option(
+                "--backend",
+                [AUTO, *BACKENDS],
+                "Where the bi-encoder and the reranker run: auto = the fastest route that keeps "
+                "fp32's results (openvino; torch when openvino is not installed).",
+            ),
+            runtime_option(
+                "--precision",
+                [AUTO, *PRECISION_NAMES],
+                "Precision: fp32, bf16 (torch, openvino) or int8 (onnx, openvino); auto = fp32 "
+                "for the reranker, bf16 for the bi-encoder where the backend has it.",
+            ),
+            click.option(
+                "--progress/--no-progress",
+                default=None,
+                help="Progress bars [default: on when stderr is a terminal].",
+            ),
+        ]
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def runtime_option(flag: str, choices: list[str], help: str):
+    """``--backend`` / ``--precision``: kept in the context for ``open_searcher``, since they apply
+    to every command alike."""
+
+    def remember(ctx: click.Context, param: click.Parameter, value):
+        ctx.meta[param.name] = value
+        return value
+
+    return click.option(
+        flag,
+        type=click.Choice(choices),
+        envvar=f"ESRERANK_{flag[2:].upper()}",
+        show_envvar=True,
+        default=AUTO,
+        show_default=True,
+        expose_value=False,
+        callback=remember,
+        help=help,
+    )
+
+
+store_options = store_options_with()
+
+analyzer_option = click.option(
+    "--analyzer",
+    type=click.Choice(list(ANALYZERS)),
+    default=None,
+    help="BM25 analysis of a new index: standard, or cjk (character bigrams) for Korean, "
+    "Chinese and Japanese text [default: the index's own; for a new index, cjk when its corpus "
+    "is mostly such text, else standard].",
+)
+
+candidates_option = click.option(
+    "--candidates",
+    type=click.IntRange(min=1),
+    default=DEFAULT_CANDIDATES,
+    show_default=True,
+    help="Hits each leg (BM25, dense) returns.",
+)
+
+rerank_depth_option = click.option(
+    "--rerank-depth",
+    type=click.IntRange(min=1),
+    default=DEFAULT_RERANK_DEPTH,
+    show_default=True,
+    help="Top hits the cross-encoder reorders.",
+)
+
+reranker_option = click.option(
+    "--reranker",
+    envvar="ESRERANK_RERANKER",
+    show_envvar=True,
+    default=None,
+    help=f"Cross-encoder: a model name or local folder [default: {DEFAULT_CROSS_ENCODER}].",
+)
+
+
+embed_batch_option = click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=32,
+    show_default=True,
+    help="Passages embedded per batch.",
+)
+
+
+def file_option(flag: str, dest: str, help: str):
+    """An optional path option of ``train``."""
+    return click.option(flag, dest, type=click.Path(path_type=Path), default=None, help=help)
+
+
+def shell_quote(arg: str) -> str:
+    return f"'{arg}'" if any(c in arg for c in " ,;&|") else arg
+
+
+def open_searcher(url, index, data_dir, bi_encoder, reranker=DEFAULT_CROSS_ENCODER):
+    from ..pipeline import Searcher
+
+    options = click.get_current_context().meta
+    runtime = as_usage_error(
+        lambda: Runtime(options.get("backend", AUTO), options.get("precision", AUTO))
+    )
+    return Searcher(
+        url or None,
+        index,
+        data_dir=data_dir,
+        bi_encoder=bi_encoder,
+        reranker=reranker,
+        rerank_runtime=runtime,
+        bi_encoder_runtime=runtime,
+        embedding_cache=cache_dir(data_dir) / "embeddings.sqlite",
+    )
+
+
+def report_ingest(report, prefix: str) -> None:
+    """Notes and the first failures on stderr, the summary line, and exit 1 if anything
+    failed."""
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
+    for failure in report.failures[:10]:
+        click.echo(f"failed: {failure}", err=True)
+    click.echo(prefix + report.summary())
+    if report.failed:
+        sys.exit(1)
+
+
+def location_of(searcher) -> str:
+    backend = searcher.backend
+    return f"{backend.engine} {backend.version} ({backend.location})"
+
+
+def parse_weights(text: str) -> tuple[float, float]:
+    try:
+        values = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 2:
+        raise click.BadParameter(
+            f"expected two numbers like 0.5,0.5, got '{text}'.", param_hint="--weights"
+        )
+    return values
+
+
+def as_usage_error(build):
+    """Build an option object; its ConfigError is a usage error (exit 2)."""
+    try:
+        return build()
+    except ConfigError as exc:
+        raise click.UsageError(for_command_line(exc)) from exc
+
+
+def show_progress(flag: bool | None) -> bool:
+    return sys.stderr.isatty() if flag is None else flag
