@@ -76,6 +76,11 @@ class Ingester:
         # The lock comes before the model loads: a busy index or an unwritable folder fails at once.
         with self.backend.writer(self.index.name):
             analyzer, notes = self._corpus_defaults(analyzer, checked.opening, recreate)
+            if checked.set_aside:
+                notes += (
+                    f"fields not kept: {', '.join(checked.set_aside)} (esrerank's own fields "
+                    "have these names; rename them in the corpus to keep them)",
+                )
             if analyzer == "standard" and is_cjk(checked.opening):
                 log.warning(
                     "%s is mostly Korean, Chinese or Japanese text: the standard analyzer "

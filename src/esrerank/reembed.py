@@ -70,5 +70,7 @@ def documents_of(passages: list[Passage], index: str) -> list[Record]:
         for part in parts:
             text[part.char_start : part.char_end] = part.text
         title = parts[0].title
-        records.append(Record(doc_id, title, "".join(text).strip(), f"index '{index}'"))
+        records.append(
+            Record(doc_id, title, "".join(text).strip(), f"index '{index}'", parts[0].fields)
+        )
     return records

@@ -17,6 +17,7 @@ from .config import (
 from .corpus.jsonstream import valid_unicode
 from .encoders import BiEncoder
 from .errors import ConfigError
+from .filters import filter_clauses
 from .fusion import FusionResult, FusionSpec, fuse_hits, leg_scores
 from .index_handle import IndexHandle
 from .model_pool import ModelPool
@@ -51,6 +52,7 @@ class SearchResult:
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
     ensemble: bool = False  # reranked the study's way: BM25 + the reranked dense top, 1:1
     warnings: tuple[str, ...] = ()  # the engine's answer was partial (failed shards, a timeout)
+    filter: tuple[dict, ...] = ()  # the clauses every leg applied
 
     def to_dict(self) -> dict:
         return {
@@ -62,6 +64,7 @@ class SearchResult:
             "rerank_weight": self.rerank_weight,
             "rerank_mode": "ensemble" if self.ensemble else "interpolate",
             "rerank_reason": self.rerank_reason,
+            "filter": list(self.filter),
             "candidates": {name: len(hits) for name, hits in self.legs.items()},
             "timings": {name: round(seconds, 4) for name, seconds in self.timings.items()},
             "hits": [hit.to_dict() for hit in self.hits],
@@ -99,6 +102,7 @@ class SearchPipeline:
         rerank: bool = True,
         rerank_timeout: float | None = None,
         rerank_weight: float | None = None,
+        filter: dict | list[dict] | None = None,
     ) -> SearchResult:
         """BM25 and kNN legs of ``candidates`` hits each, fused; the fused top ``rerank_depth``
         reranked by the cross-encoder; the best ``top_k`` returned with every stage's score.
@@ -109,7 +113,10 @@ class SearchPipeline:
         (``esrerank.rerank.interpolated``); at 0 the cross-encoder does not run. ``None`` uses
         the weight stored with the index for this reranker (``esrerank eval --tune``), else
         the default; when the tuner chose the study's ensemble instead, the dense top
-        ``rerank_depth`` is reranked and fused 1:1 (min_max) with BM25's hits."""
+        ``rerank_depth`` is reranked and fused 1:1 (min_max) with BM25's hits.
+
+        ``filter`` (query DSL clauses, ``esrerank.filters``) applies to both legs, so every
+        hit matches it and each leg still returns up to ``candidates`` matching passages."""
         query = valid_unicode(query)
         if not query.strip():
             raise ConfigError("The query is empty. Pass some text to search for.")
@@ -120,6 +127,7 @@ class SearchPipeline:
         ):
             if value < 1:
                 raise ConfigError(f"{name} must be at least 1, got {value}.", settings=(name,))
+        clauses = filter_clauses(filter)
         if rerank_weight is not None and not 0 <= rerank_weight <= 1:
             raise ConfigError(
                 f"rerank_weight must be between 0 and 1, got {rerank_weight}.",
@@ -132,7 +140,7 @@ class SearchPipeline:
         encoder = self.checked_encoder()
         fusion = fusion or self.index.stored_fusion()
         reranker = self.reranker if rerank and rerank_weight != 0 else None
-        off = "rerank weight 0" if rerank else "reranking turned off (--no-rerank)"
+        off = "rerank weight 0" if rerank else "reranking turned off"
         ensemble = rerank_weight is None and self.index.stored_ensemble(_name(reranker))
         if rerank_weight is None:
             rerank_weight = self.index.stored_rerank_weight(_name(reranker))
@@ -146,7 +154,7 @@ class SearchPipeline:
         bm25, dense = _timed(
             timings,
             "retrieve",
-            lambda: self.backend.both_legs(self.index.name, query, vector, candidates),
+            lambda: self.backend.both_legs(self.index.name, query, vector, candidates, clauses),
         )
         legs = {BM25: bm25, DENSE: dense}
         warnings = tuple(self.backend.take_warnings())
@@ -196,6 +204,7 @@ class SearchPipeline:
             timings=timings,
             ensemble=ensemble and outcome.reranked,
             warnings=warnings,
+            filter=clauses,
         )
 
     def checked_encoder(self) -> BiEncoder:

@@ -14,6 +14,8 @@ class Record:
     title: str
     text: str
     source: str  # where it came from, e.g. "corpus.jsonl:12", for error messages
+    fields: dict[str, Any] = field(default_factory=dict, compare=False)  # its other fields
+    set_aside: tuple[str, ...] = ()  # other fields not kept: esrerank's indices use the names
 
 
 @dataclass(frozen=True)
@@ -28,40 +30,13 @@ class Passage:
     char_start: int
     char_end: int
     content_hash: str
+    # The document's other fields (category, date, ...): stored, returned, and what filters test.
+    fields: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def content(self) -> str:
         """The text BM25 sees: title and passage together."""
         return f"{self.title}\n{self.text}" if self.title else self.text
-
-    def to_source(self, embedding: list[float] | None = None) -> dict[str, Any]:
-        """The stored document (``_source``) for this passage."""
-        source: dict[str, Any] = {
-            "passage_id": self.passage_id,
-            "doc_id": self.doc_id,
-            "title": self.title,
-            "text": self.text,
-            "position": self.position,
-            "char_start": self.char_start,
-            "char_end": self.char_end,
-            "content_hash": self.content_hash,
-        }
-        if embedding is not None:
-            source["embedding"] = embedding
-        return source
-
-    @classmethod
-    def from_source(cls, source: dict[str, Any]) -> Passage:
-        return cls(
-            passage_id=source["passage_id"],
-            doc_id=source["doc_id"],
-            title=source.get("title", ""),
-            text=source.get("text", ""),
-            position=int(source.get("position", 0)),
-            char_start=int(source.get("char_start", 0)),
-            char_end=int(source.get("char_end", 0)),
-            content_hash=source.get("content_hash", ""),
-        )
 
 
 # The two first-stage legs, by the names results, fusion weights, eval and training use.
@@ -136,6 +111,7 @@ class Hit:
             "title": self.title,
             "text": self.text,
             "position": self.passage.position,
+            "fields": dict(self.passage.fields),
             "scores": {name: stage.score for name, stage in stages.items()},
             "ranks": {name: stage.rank for name, stage in stages.items()},
             "normalized": dict(self.normalized),

@@ -81,6 +81,43 @@ def test_ingest_query_json_and_reingest(cli, sample_dir, tmp_path):
     assert "built with bi-encoder 'sentence-transformers/all-MiniLM-L6-v2'" in mismatch.stderr
 
 
+def test_keep_fields_and_filter(cli, sample_dir, tmp_path):
+    lines = (sample_dir / "corpus.jsonl").read_text().splitlines()[:12]
+    documents = [json.loads(line) for line in lines]
+    for number, document in enumerate(documents):
+        document.update(category="ab"[number % 2], year=2000 + number, note="not kept")
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps(d) + "\n" for d in documents))
+    ingested = cli("ingest", str(corpus), "--keep-fields", "category,year")
+    assert ingested.returncode == 0 and "failed=0" in ingested.stdout, ingested.stderr
+
+    def hits(*clauses: str) -> list[dict]:
+        found = cli("query", "cancer surgery", "--no-rerank", "--json", "--filter", *clauses)
+        assert found.returncode == 0, found.stderr
+        return json.loads(found.stdout)["hits"]
+
+    found = hits('{"term": {"category": "b"}}')
+    assert found and all(hit["fields"]["category"] == "b" for hit in found)
+    assert all(set(hit["fields"]) == {"category", "year"} for hit in found)
+    ranged = hits('[{"term": {"category": "a"}}, {"range": {"year": {"gte": 2006}}}]')
+    assert ranged and all(
+        h["fields"]["category"] == "a" and h["fields"]["year"] >= 2006 for h in ranged
+    )
+
+    # A changed field alone stores the document again, and filters see the new value.
+    documents[0]["category"] = "c"
+    corpus.write_text("".join(json.dumps(d) + "\n" for d in documents))
+    again = cli("ingest", str(corpus), "--keep-fields", "category,year")
+    assert "indexed=0" not in again.stdout and "failed=0" in again.stdout, again.stdout
+    assert {h["doc_id"] for h in hits('{"term": {"category": "c"}}')} == {documents[0]["_id"]}
+
+    not_json = cli("query", "x", "--filter", "{category: b}")
+    assert not_json.returncode == 2 and "--filter" in not_json.stderr
+    unknown = cli("query", "x", "--no-rerank", "--filter", '{"no_such_query": {"a": 1}}')
+    assert unknown.returncode == 1 and "Traceback" not in unknown.stderr
+    assert "no_such_query" in unknown.stderr and len(unknown.stderr.strip().splitlines()) == 1
+
+
 def test_wiki_dump_ingests_and_finds_korean(searcher):  # on every backend
     from pathlib import Path
 

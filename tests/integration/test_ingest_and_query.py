@@ -250,3 +250,29 @@ def test_a_rebuild_swaps_in_a_complete_copy_and_a_failed_one_changes_nothing(sea
     if backend.engine != "embedded":
         assert indices() != first_copy != [name]  # each rebuild a new copy behind the alias
     assert searcher.search("cancer risk", rerank=False).hits
+
+
+def test_kept_fields_reach_an_older_index_and_survive_a_reembed(
+    searcher, corpus, backend_url, bi_encoder, tmp_path
+):
+    searcher.ingest(corpus, chunking=SMALL)  # no other fields yet
+    name = searcher.index
+    if searcher.backend.engine != "embedded":  # as indices were mapped before fields were kept
+        searcher.backend.client.request("PUT", f"/{name}/_mapping", {"dynamic": "strict"})
+    documents = [json.loads(line) for line in corpus.read_text().splitlines()]
+    for document in documents:
+        document["lab"] = f"lab-{document['_id'][-1]}"
+    with_fields = tmp_path / "with-fields.jsonl"
+    with_fields.write_text("".join(json.dumps(d) + "\n" for d in documents))
+    expected = {d["_id"]: d["lab"] for d in documents}
+
+    store = tmp_path / "store"
+    with Searcher(backend_url, name, data_dir=store, bi_encoder=bi_encoder) as later:
+        report = later.ingest(with_fields, chunking=SMALL)
+        assert report.failed == 0 and report.indexed == report.passages
+        later.reembed(bi_encoder)
+        stored = list(later.backend.passages(name))
+        assert stored and all(p.fields == {"lab": expected[p.doc_id]} for p in stored)
+        lab = documents[0]["lab"]
+        hits = later.search("cancer", rerank=False, filter={"term": {"lab": lab}}).hits
+        assert hits and all(hit.passage.fields["lab"] == lab for hit in hits)

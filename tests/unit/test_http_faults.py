@@ -1,5 +1,5 @@
 """How the engine client meets faults: bad URLs, refused connections, items rejected as busy in
-``_bulk``, and search answers from only some shards. The HTTP here is real (a local server
+``send_bulk``, and search answers from only some shards. The HTTP here is real (a local server
 playing an engine's recorded answers); the engines themselves are tested in tests/integration."""
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ import pytest
 
 from esrerank import Searcher
 from esrerank.backends import IndexMeta, OpenSearchBackend, open_backend
+from esrerank.backends.bulk import send_bulk
 from esrerank.backends.http import HttpClient
 from esrerank.backends.rest import META_KEY, partial_answer
 from esrerank.errors import ClusterUnreachableError, ConfigError
 from esrerank.models import DEFAULT_BI_ENCODER
+from esrerank.schema import ESRERANK_SCHEMA
 from esrerank.types import Passage
 from tests.cli import run_cli
 
@@ -74,7 +76,7 @@ def test_a_refused_connection_is_tried_again_then_one_line(monkeypatch):
 
 
 def test_bulk_items_rejected_as_busy_are_sent_again(engine, monkeypatch):
-    monkeypatch.setattr("esrerank.backends.rest.backoff", lambda attempt: 0.0)
+    monkeypatch.setattr("esrerank.backends.bulk.backoff", lambda attempt: 0.0)
     meta = IndexMeta("model", 2, 64, 16)  # the standard analyzer: BM25 tokens made by the engine
     mapping = {"idx": {"mappings": {"_meta": {META_KEY: meta.to_dict()}}}}
 
@@ -103,12 +105,12 @@ def test_bulk_items_rejected_as_busy_are_sent_again(engine, monkeypatch):
 
 
 def test_items_still_busy_after_the_last_round_count_as_failed(engine, monkeypatch):
-    monkeypatch.setattr("esrerank.backends.rest.backoff", lambda attempt: 0.0)
-    monkeypatch.setattr("esrerank.backends.rest.BULK_RETRIES", 1)
+    monkeypatch.setattr("esrerank.backends.bulk.backoff", lambda attempt: 0.0)
+    monkeypatch.setattr("esrerank.backends.bulk.BULK_RETRIES", 1)
     busy = {"items": [{"index": {"_id": "d0#0", "status": 429, "error": {"type": "busy"}}}]}
     engine.answers = {"/_bulk": [(200, busy), (200, busy)]}
     backend = OpenSearchBackend(HttpClient(f"http://127.0.0.1:{engine.server_port}"), "2.19.0")
-    result = backend._bulk([({"index": {"_id": "d0#0"}}, {"content": "x"})])
+    result = send_bulk(backend.client, [({"index": {"_id": "d0#0"}}, {"content": "x"})])
     assert result.indexed == 0 and result.failures == (("d0#0", "busy: None"),)
 
 
@@ -141,7 +143,7 @@ def test_a_partial_answer_reaches_the_result_and_strict_fails(engine, tmp_path):
     url = f"http://127.0.0.1:{engine.server_port}"
     meta = IndexMeta(DEFAULT_BI_ENCODER, 384, 200, 40)
     passage = Passage("d#0", "d", "Bone", "Vitamin D and bone fractures.", 0, 0, 29, "h")
-    hit = {"_id": "d#0", "_score": 1.5, "_source": passage.to_source()}
+    hit = {"_id": "d#0", "_score": 1.5, "_source": ESRERANK_SCHEMA.source(passage)}
     whole = {"hits": {"hits": [hit]}, "_shards": {"total": 1, "successful": 1, "failed": 0}}
     late = {**whole, "timed_out": True}
     engine.answers = {

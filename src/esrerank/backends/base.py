@@ -10,6 +10,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..errors import IndexMismatchError
+from ..filters import Filter
+from ..schema import IndexSchema
 from ..types import LegHit, Passage
 
 
@@ -25,6 +27,13 @@ class IndexMeta:
     normalized: bool = True
     analyzer: str = "standard"  # BM25 analysis: "standard" (engine-side) or "cjk" (client-side)
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. stored fusion settings
+    schema: dict[str, Any] = field(default_factory=dict)  # IndexSchema; empty: esrerank's own
+
+    def index_schema(self) -> IndexSchema:
+        """Where the index keeps each part of a passage."""
+        if self.schema:
+            return IndexSchema.from_dict(self.schema)
+        return IndexSchema.esrerank(self.analyzer)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,7 +82,9 @@ class BulkResult:
 
 
 class Backend(Protocol):
-    """A store holding passages with a BM25 field and a dense embedding."""
+    """A store holding passages with a BM25 field and a dense embedding. A search's ``filter``
+    (``esrerank.filters``) applies to the search itself, so it returns the best ``k`` passages
+    that match, not the matching part of the best ``k``."""
 
     engine: str  # "embedded", "opensearch" or "elasticsearch"
     version: str
@@ -94,10 +105,10 @@ class Backend(Protocol):
     def delete(self, index: str, passage_ids: Sequence[str]) -> int: ...
     def existing_passages(self, index: str, doc_ids: Sequence[str]) -> dict[str, str]: ...
     def doc_ids(self, index: str) -> Iterator[str]: ...
-    def bm25(self, index: str, text: str, k: int) -> list[LegHit]: ...
-    def knn(self, index: str, vector: np.ndarray, k: int) -> list[LegHit]: ...
+    def bm25(self, index: str, text: str, k: int, filter: Filter = ()) -> list[LegHit]: ...
+    def knn(self, index: str, vector: np.ndarray, k: int, filter: Filter = ()) -> list[LegHit]: ...
     def both_legs(
-        self, index: str, text: str, vector: np.ndarray, k: int
+        self, index: str, text: str, vector: np.ndarray, k: int, filter: Filter = ()
     ) -> tuple[list[LegHit], list[LegHit]]: ...
     def bm25_many(self, index: str, texts: Sequence[str], k: int) -> list[list[LegHit]]: ...
     def knn_many(self, index: str, vectors: np.ndarray, k: int) -> list[list[LegHit]]: ...

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..filters import Filter
+from ..schema import IndexSchema
 from .base import IndexMeta
 from .rest import RestBackend, load_mapping
 
@@ -19,14 +21,18 @@ class ElasticsearchBackend(RestBackend):
         body["mappings"]["properties"]["embedding"]["dims"] = meta.dimension
         return body
 
-    def _knn_body(self, vector: list[float], k: int) -> dict[str, Any]:
+    def _knn_body(
+        self, schema: IndexSchema, vector: list[float], k: int, filter: Filter
+    ) -> dict[str, Any]:
+        """The top-level ``knn`` search; a filter goes in its own ``filter`` (applied while the
+        graph is searched, so it finds the k nearest that match)."""
         candidates = min(10_000, max(100, k * NUM_CANDIDATES_FACTOR))
-        return {
-            "size": k,
-            "knn": {
-                "field": "embedding",
-                "query_vector": vector,
-                "k": k,
-                "num_candidates": candidates,
-            },
+        search: dict[str, Any] = {
+            "field": schema.vector_field,
+            "query_vector": vector,
+            "k": k,
+            "num_candidates": candidates,
         }
+        if filter:
+            search["filter"] = list(filter)
+        return {"size": k, "knn": search}

@@ -29,9 +29,18 @@ import numpy as np
 
 from ..analysis import term_frequencies
 from ..errors import BackendError, ConfigError, IndexNotFoundError
+from ..filters import Filter, check_embedded
+from ..schema import ESRERANK_SCHEMA
 from ..types import LegHit, Passage
 from .base import BulkResult, IndexMeta
-from .embedded_scoring import Snapshot, bm25_best, hits_of, load_snapshot, nearest
+from .embedded_scoring import (
+    Snapshot,
+    bm25_best,
+    filter_mask,
+    hits_of,
+    load_snapshot,
+    nearest,
+)
 from .locking import single_writer
 
 _SCHEMA = """
@@ -244,7 +253,7 @@ class EmbeddedBackend:
                     passage.passage_id,
                     passage.doc_id,
                     passage.content_hash,
-                    json.dumps(passage.to_source(), ensure_ascii=False),
+                    json.dumps(ESRERANK_SCHEMA.source(passage), ensure_ascii=False),
                     length,
                     vector.tobytes(),
                 ),
@@ -308,7 +317,7 @@ class EmbeddedBackend:
                 "SELECT source FROM passages WHERE passage_id=?", (passage_id,)
             ).fetchone()
             if row:
-                found[passage_id] = Passage.from_source(json.loads(row[0]))
+                found[passage_id] = ESRERANK_SCHEMA.passage(json.loads(row[0]))
         return found
 
     def passages(self, index: str) -> Iterator[Passage]:
@@ -317,7 +326,7 @@ class EmbeddedBackend:
             index,
             "SELECT passage_id, source FROM passages WHERE passage_id > ? ORDER BY passage_id",
         ):
-            yield Passage.from_source(json.loads(source))
+            yield ESRERANK_SCHEMA.passage(json.loads(source))
 
     def _pages(self, index: str, query: str) -> Iterator[tuple]:
         """The rows of ``query`` (ordered by its first column, which it compares with ``?``),
@@ -336,15 +345,19 @@ class EmbeddedBackend:
         return self._db(index).execute("SELECT COUNT(*) FROM passages").fetchone()[0]
 
     @_serialized
-    def bm25(self, index: str, text: str, k: int) -> list[LegHit]:
-        """Lucene BM25 over ``title + text`` (``embedded_scoring``)."""
+    def bm25(self, index: str, text: str, k: int, filter: Filter = ()) -> list[LegHit]:
+        """Lucene BM25 over ``title + text`` (``embedded_scoring``), among passages that
+        match ``filter``."""
+        check_embedded(filter)
         db = self._db(index)
-        return hits_of(db, bm25_best(db, self._snapshot(index), text, k))
+        snapshot = self._snapshot(index)
+        mask = filter_mask(db, snapshot, filter)
+        return hits_of(db, bm25_best(db, snapshot, text, k, mask))
 
     def both_legs(
-        self, index: str, text: str, vector: np.ndarray, k: int
+        self, index: str, text: str, vector: np.ndarray, k: int, filter: Filter = ()
     ) -> tuple[list[LegHit], list[LegHit]]:
-        return self.bm25(index, text, k), self.knn(index, vector, k)
+        return self.bm25(index, text, k, filter), self.knn(index, vector, k, filter)
 
     def bm25_many(self, index: str, texts: Sequence[str], k: int) -> list[list[LegHit]]:
         return [self.bm25(index, text, k) for text in texts]
@@ -352,9 +365,14 @@ class EmbeddedBackend:
     def knn_many(self, index: str, vectors: np.ndarray, k: int) -> list[list[LegHit]]:
         return [self.knn(index, vector, k) for vector in vectors]
 
-    def knn(self, index: str, vector: np.ndarray, k: int) -> list[LegHit]:
-        """Exact cosine nearest neighbours, scored outside the lock."""
-        best = nearest(self._snapshot(index), vector, k)
+    def knn(self, index: str, vector: np.ndarray, k: int, filter: Filter = ()) -> list[LegHit]:
+        """Exact cosine nearest neighbours among passages that match ``filter``, scored
+        outside the lock."""
+        check_embedded(filter)
+        with self._lock:
+            snapshot = self._snapshot(index)
+            mask = filter_mask(self._db(index), snapshot, filter)
+        best = nearest(snapshot, vector, k, mask)
         with self._lock:
             return hits_of(self._db(index), best)
 

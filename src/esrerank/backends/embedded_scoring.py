@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ..analysis import bm25_scores, encoded_length, term_frequencies
-from ..types import LegHit, Passage
+from ..filters import Filter, matches
+from ..schema import ESRERANK_SCHEMA
+from ..types import LegHit
 from .base import IndexMeta, rank_hits
 
 Scored = list[tuple[int, float]]  # (row id, score), best first
+MASKS_KEPT = 32  # filters whose row masks a snapshot remembers
+# Stored parts that filters do not test: the analyzed text, and where a passage sits.
+UNFILTERED = ("title", "text", "char_start", "char_end", "content_hash")
 
 
 @dataclass
@@ -26,6 +32,8 @@ class Snapshot:
     embeddings: np.ndarray  # (n, dim) float32, unit length
     avg_length: float
     analyzer: str  # the index's BM25 analyzer
+    documents: list[dict[str, Any]] | None = None  # per row, the fields filters test
+    masks: dict[str, np.ndarray] = field(default_factory=dict)  # filter -> matching rows
 
 
 def load_snapshot(db: sqlite3.Connection, version: tuple[int, int], meta: IndexMeta) -> Snapshot:
@@ -43,8 +51,37 @@ def load_snapshot(db: sqlite3.Connection, version: tuple[int, int], meta: IndexM
     return Snapshot(version, rows, lengths, embeddings, avg_length, meta.analyzer)
 
 
-def bm25_best(db: sqlite3.Connection, snapshot: Snapshot, text: str, k: int) -> Scored:
-    """Lucene BM25 over ``title + text``; a repeated query term counts once per repeat."""
+def filter_mask(db: sqlite3.Connection, snapshot: Snapshot, clauses: Filter) -> np.ndarray | None:
+    """Which rows match every clause (``None``: no filter), remembered per filter."""
+    if not clauses:
+        return None
+    key = json.dumps(clauses, sort_keys=True, default=str)
+    if key not in snapshot.masks:
+        if snapshot.documents is None:
+            sources = db.execute("SELECT source FROM passages ORDER BY row").fetchall()
+            snapshot.documents = [
+                {
+                    name: value
+                    for name, value in json.loads(source).items()
+                    if name not in UNFILTERED
+                }
+                for (source,) in sources
+            ]
+        if len(snapshot.masks) >= MASKS_KEPT:
+            snapshot.masks.clear()
+        snapshot.masks[key] = np.fromiter(
+            (matches(clauses, document) for document in snapshot.documents),
+            dtype=bool,
+            count=len(snapshot.documents),
+        )
+    return snapshot.masks[key]
+
+
+def bm25_best(
+    db: sqlite3.Connection, snapshot: Snapshot, text: str, k: int, mask: np.ndarray | None = None
+) -> Scored:
+    """Lucene BM25 over ``title + text``; a repeated query term counts once per repeat. With
+    ``mask``, only matching rows are scored (statistics stay the whole index's, as in Lucene)."""
     doc_count = len(snapshot.rows)
     if doc_count == 0:
         return []
@@ -56,21 +93,30 @@ def bm25_best(db: sqlite3.Connection, snapshot: Snapshot, text: str, k: int) -> 
             continue
         rows = np.fromiter((row for row, _ in postings), dtype=np.int64, count=len(postings))
         tf = np.fromiter((tf for _, tf in postings), dtype=np.float64, count=len(postings))
-        lengths = snapshot.lengths[np.searchsorted(snapshot.rows, rows)]
+        positions = np.searchsorted(snapshot.rows, rows)
+        lengths = snapshot.lengths[positions]
         scores = repeats * bm25_scores(tf, lengths, len(postings), doc_count, snapshot.avg_length)
+        if mask is not None:
+            rows, scores = rows[mask[positions]], scores[mask[positions]]
         for row, score in zip(rows.tolist(), scores.tolist(), strict=True):
             totals[row] = totals.get(row, 0.0) + score
     return sorted(totals.items(), key=lambda item: -item[1])[:k]
 
 
-def nearest(snapshot: Snapshot, vector: np.ndarray, k: int) -> Scored:
-    """Exact cosine nearest neighbours, scored ``(1 + cos) / 2``."""
-    if len(snapshot.rows) == 0:
+def nearest(
+    snapshot: Snapshot, vector: np.ndarray, k: int, mask: np.ndarray | None = None
+) -> Scored:
+    """Exact cosine nearest neighbours (among the rows ``mask`` keeps), scored
+    ``(1 + cos) / 2``."""
+    k = min(k, len(snapshot.rows) if mask is None else int(mask.sum()))
+    if k == 0:
         return []
     query = np.asarray(vector, dtype=np.float32)
     query = query / (np.linalg.norm(query) or 1.0)
     cosine = snapshot.embeddings @ query
-    top = np.argpartition(-cosine, min(k, len(cosine)) - 1)[:k]
+    if mask is not None:
+        cosine = np.where(mask, cosine, -np.inf)
+    top = np.argpartition(-cosine, k - 1)[:k]
     top = top[np.argsort(-cosine[top], kind="stable")]
     return [(int(snapshot.rows[i]), (1.0 + float(cosine[i])) / 2.0) for i in top]
 
@@ -80,6 +126,6 @@ def hits_of(db: sqlite3.Connection, best: Scored) -> list[LegHit]:
     sources = {}
     for row, _ in best:
         sources[row] = db.execute("SELECT source FROM passages WHERE row=?", (row,)).fetchone()
-    scored = [(Passage.from_source(json.loads(sources[row][0])), score) for row, score in best]
+    scored = [(ESRERANK_SCHEMA.passage(json.loads(sources[row][0])), score) for row, score in best]
     scored.sort(key=lambda item: (-item[1], item[0].passage_id))
     return rank_hits(scored)

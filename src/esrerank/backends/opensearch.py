@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..filters import Filter
+from ..schema import IndexSchema
 from .base import IndexMeta
 from .rest import RestBackend, load_mapping
 
@@ -16,5 +18,12 @@ class OpenSearchBackend(RestBackend):
         body["mappings"]["properties"]["embedding"]["dimension"] = meta.dimension
         return body
 
-    def _knn_body(self, vector: list[float], k: int) -> dict[str, Any]:
-        return {"size": k, "query": {"knn": {"embedding": {"vector": vector, "k": k}}}}
+    def _knn_body(
+        self, schema: IndexSchema, vector: list[float], k: int, filter: Filter
+    ) -> dict[str, Any]:
+        """The ``knn`` query; a filter goes inside it (the lucene engine's efficient filtering:
+        the k nearest that match, searched exactly when few match), as one clause."""
+        search: dict[str, Any] = {"vector": vector, "k": k}
+        if filter:
+            search["filter"] = {"bool": {"filter": list(filter)}}
+        return {"size": k, "query": {"knn": {schema.vector_field: search}}}

@@ -14,17 +14,24 @@ import numpy as np
 
 from ..analysis import analyzer
 from ..errors import BackendError, IndexExistsError
+from ..filters import Filter
+from ..schema import TERMS_FIELD, IndexSchema
 from ..types import LegHit, Passage
 from .base import BulkResult, IndexMeta, rank_hits
-from .http import HttpClient, backoff
+from .bulk import bulk_chunks, send_bulk
+from .http import HttpClient
 
 META_KEY = "esrerank"
-BULK_DOCS = 500
-BULK_BYTES = 8 * 1024 * 1024
-BULK_RETRIES = 5  # rounds of re-sending items rejected with 429 (busy)
 PAGE = 1000
 MSEARCH_QUERIES = 50  # searches per _msearch request
-TERMS_FIELD = "content_terms"  # client-analyzed tokens of indexes not on the standard analyzer
+# A document's other fields (esrerank.schema) are mapped as the engine sees them, strings as
+# keywords: filters test them whole, as the embedded store does.
+STRINGS_AS_KEYWORDS = {
+    "strings_as_keywords": {
+        "match_mapping_type": "string",
+        "mapping": {"type": "keyword", "ignore_above": 1024},
+    }
+}
 
 
 def load_mapping(engine: str) -> dict[str, Any]:
@@ -42,7 +49,8 @@ class RestBackend:
         self.client = client
         self.version = version
         self.location = client.url
-        self._analyzers: dict[str, str] = {}  # index -> its BM25 analyzer, read once
+        self._schemas: dict[str, IndexSchema] = {}  # index -> where its fields are, read once
+        self._writable: set[str] = set()  # indices whose mapping takes a document's own fields
         self._warnings: list[str] = []  # partial answers since the last take_warnings()
 
     # -- engine-specific --------------------------------------------------------------------------
@@ -50,7 +58,9 @@ class RestBackend:
     def _index_body(self, meta: IndexMeta) -> dict[str, Any]:
         raise NotImplementedError
 
-    def _knn_body(self, vector: list[float], k: int) -> dict[str, Any]:
+    def _knn_body(
+        self, schema: IndexSchema, vector: list[float], k: int, filter: Filter
+    ) -> dict[str, Any]:
         raise NotImplementedError
 
     # -- index lifecycle -------------------------------------------------------------------------
@@ -61,6 +71,7 @@ class RestBackend:
     def create_index(self, index: str, meta: IndexMeta) -> None:
         body = self._index_body(meta)
         body["mappings"]["_meta"] = {META_KEY: meta.to_dict()}
+        body["mappings"]["dynamic_templates"] = [STRINGS_AS_KEYWORDS]
         if meta.analyzer != "standard":
             body["mappings"]["properties"][TERMS_FIELD] = {"type": "text", "analyzer": "whitespace"}
             body["mappings"]["_source"] = {"excludes": [TERMS_FIELD]}
@@ -71,12 +82,13 @@ class RestBackend:
             "/_cluster/health/" + index,
             params={"wait_for_status": "yellow", "timeout": "30s"},
         )
-        self._analyzers[index] = meta.analyzer
+        self._schemas[index] = meta.index_schema()
+        self._writable.add(index)
 
     def delete_index(self, index: str) -> None:
         """Delete the index, or when ``index`` is an alias (after a rebuild), the index behind
         it (the engines refuse deleting through an alias)."""
-        self._analyzers.pop(index, None)
+        self._forget(index)
         if self.index_exists(index):
             for concrete in self._concrete(index):
                 self.client.request("DELETE", f"/{concrete}")
@@ -110,8 +122,12 @@ class RestBackend:
         actions = [{"add": {"index": copy, "alias": index}}]
         actions += [{"remove_index": {"index": old}} for old in self._concrete(index)]
         self.client.request("POST", "/_aliases", {"actions": actions})
-        self._analyzers.pop(index, None)
+        self._forget(index)
         return result
+
+    def _forget(self, index: str) -> None:
+        self._schemas.pop(index, None)
+        self._writable.discard(index)
 
     def get_meta(self, index: str) -> IndexMeta:
         answer = self.client.request("GET", f"/{index}/_mapping")
@@ -124,12 +140,31 @@ class RestBackend:
             )
         return IndexMeta.from_dict(meta)
 
+    def _schema(self, index: str) -> IndexSchema:
+        """Where the index keeps each part of a passage, read once."""
+        if index not in self._schemas:
+            self._schemas[index] = self.get_meta(index).index_schema()
+        return self._schemas[index]
+
     def _client_analyzer(self, index: str):
         """The index's analyze function when BM25 tokens are made here, else None."""
-        if index not in self._analyzers:
-            self._analyzers[index] = self.get_meta(index).analyzer
-        name = self._analyzers[index]
+        name = self._schema(index).analyzer
         return None if name == "standard" else analyzer(name)
+
+    def _accept_own_fields(self, index: str) -> None:
+        """Let an index created with a strict mapping (before documents kept their other
+        fields) take them, mapped as a new index maps them."""
+        if index in self._writable:
+            return
+        answer = self.client.request("GET", f"/{index}/_mapping")
+        mappings = next(iter(answer.values()))["mappings"]
+        if mappings.get("dynamic") in ("strict", "false", False):
+            self.client.request(
+                "PUT",
+                f"/{index}/_mapping",
+                {"dynamic": True, "dynamic_templates": [STRINGS_AS_KEYWORDS]},
+            )
+        self._writable.add(index)
 
     def put_meta(self, index: str, meta: IndexMeta) -> None:
         self.client.request("PUT", f"/{index}/_mapping", {"_meta": {META_KEY: meta.to_dict()}})
@@ -143,45 +178,21 @@ class RestBackend:
 
     def upsert(self, index: str, passages: Sequence[Passage], embeddings: np.ndarray) -> BulkResult:
         """Bulk-index passages by id, in chunks bounded by count and bytes."""
+        schema = self._schema(index)
         analyze = self._client_analyzer(index)
+        if any(p.fields for p in passages):
+            self._accept_own_fields(index)
         actions = []
         for p, vector in zip(passages, np.asarray(embeddings, dtype=np.float32), strict=True):
-            source = p.to_source(vector.tolist())
+            source = schema.source(p, vector.tolist())
             if analyze is not None:
-                source[TERMS_FIELD] = " ".join(analyze(p.content))
+                source[schema.match_field] = " ".join(analyze(p.content))
             actions.append(({"index": {"_index": index, "_id": p.passage_id}}, source))
-        results = [self._bulk(chunk) for chunk in _chunks(actions)]
+        results = [send_bulk(self.client, chunk) for chunk in bulk_chunks(actions)]
         return BulkResult(
             indexed=sum(r.indexed for r in results),
             failures=tuple(f for r in results for f in r.failures),
         )
-
-    def _bulk(self, actions: list[tuple[dict, dict]]) -> BulkResult:
-        """One ``_bulk`` request; items the engine rejects as busy (429) are sent again with
-        backoff, up to ``BULK_RETRIES`` times, before they count as failed."""
-        indexed, failures = 0, []
-        for attempt in range(BULK_RETRIES + 1):
-            answer = self.client.request(
-                "POST", "/_bulk", ndjson=[line for a in actions for line in a]
-            )
-            busy = []
-            for action, item in zip(actions, answer.get("items", []), strict=True):
-                result = next(iter(item.values()))
-                status = result.get("status", 500)
-                if status < 300:
-                    indexed += 1
-                elif status == 429 and attempt < BULK_RETRIES:
-                    busy.append(action)
-                else:
-                    error = result.get("error", {})
-                    failures.append(
-                        (result.get("_id", "?"), f"{error.get('type')}: {error.get('reason')}")
-                    )
-            if not busy:
-                break
-            actions = busy
-            time.sleep(backoff(attempt))
-        return BulkResult(indexed=indexed, failures=tuple(failures))
 
     def delete(self, index: str, passage_ids: Sequence[str]) -> int:
         if not passage_ids:
@@ -198,21 +209,24 @@ class RestBackend:
     # -- reads -----------------------------------------------------------------------------------
 
     def existing_passages(self, index: str, doc_ids: Sequence[str]) -> dict[str, str]:
-        hits = self._scan(index, {"terms": {"doc_id": list(doc_ids)}}, ["content_hash"])
+        field = self._schema(index).doc_id_field
+        hits = self._scan(index, {"terms": {field: list(doc_ids)}}, ["content_hash"])
         return {hit["_id"]: hit["_source"].get("content_hash", "") for hit in hits}
 
     def doc_ids(self, index: str) -> Iterator[str]:
         """Every stored document's id, once each."""
         seen: set[str] = set()
-        for hit in self._scan(index, {"match_all": {}}, ["doc_id"]):
-            doc_id = hit["_source"]["doc_id"]
+        field = self._schema(index).doc_id_field
+        for hit in self._scan(index, {"match_all": {}}, [field]):
+            doc_id = hit["_source"][field]
             if doc_id not in seen:
                 seen.add(doc_id)
                 yield doc_id
 
     def passages(self, index: str) -> Iterator[Passage]:
-        for hit in self._scan(index, {"match_all": {}}, {"excludes": ["embedding"]}):
-            yield Passage.from_source(hit["_source"])
+        schema = self._schema(index)
+        for hit in self._scan(index, {"match_all": {}}, {"excludes": [schema.vector_field]}):
+            yield schema.passage(hit["_source"], hit["_id"])
 
     def _scan(self, index: str, query: dict[str, Any], source: Any) -> Iterator[dict[str, Any]]:
         """Every hit of ``query`` in passage id order, a page at a time."""
@@ -220,7 +234,7 @@ class RestBackend:
             "size": PAGE,
             "query": query,
             "_source": source,
-            "sort": [{"passage_id": "asc"}],
+            "sort": [{self._schema(index).id_field: "asc"}],
         }
         while True:
             hits = self.client.request("POST", f"/{index}/_search", body)["hits"]["hits"]
@@ -230,14 +244,15 @@ class RestBackend:
             body["search_after"] = hits[-1]["sort"]
 
     def get(self, index: str, passage_ids: Sequence[str]) -> dict[str, Passage]:
+        schema = self._schema(index)
         answer = self.client.request(
             "POST",
             f"/{index}/_mget",
             {"ids": list(passage_ids)},
-            params={"_source_excludes": "embedding"},
+            params={"_source_excludes": schema.vector_field},
         )
         return {
-            doc["_id"]: Passage.from_source(doc["_source"])
+            doc["_id"]: schema.passage(doc["_source"], doc["_id"])
             for doc in answer["docs"]
             if doc.get("found")
         }
@@ -245,53 +260,71 @@ class RestBackend:
     def count(self, index: str) -> int:
         return int(self.client.request("GET", f"/{index}/_count")["count"])
 
-    def bm25(self, index: str, text: str, k: int) -> list[LegHit]:
-        return self.bm25_many(index, [text], k)[0]
+    def bm25(self, index: str, text: str, k: int, filter: Filter = ()) -> list[LegHit]:
+        return self._msearch(index, [self._bm25_body(index, text, k, filter)])[0]
 
-    def knn(self, index: str, vector: np.ndarray, k: int) -> list[LegHit]:
-        return self.knn_many(index, [vector], k)[0]
+    def knn(self, index: str, vector: np.ndarray, k: int, filter: Filter = ()) -> list[LegHit]:
+        schema = self._schema(index)
+        return self._msearch(index, [self._knn_body(schema, _floats(vector), k, filter)])[0]
 
     def both_legs(
-        self, index: str, text: str, vector: np.ndarray, k: int
+        self, index: str, text: str, vector: np.ndarray, k: int, filter: Filter = ()
     ) -> tuple[list[LegHit], list[LegHit]]:
         """The BM25 and kNN legs of one query in one round trip."""
+        schema = self._schema(index)
         bm25, knn = self._msearch(
-            index, [self._bm25_body(index, text, k), self._knn_body(_floats(vector), k)]
+            index,
+            [
+                self._bm25_body(index, text, k, filter),
+                self._knn_body(schema, _floats(vector), k, filter),
+            ],
         )
         return bm25, knn
 
     def bm25_many(self, index: str, texts: Sequence[str], k: int) -> list[list[LegHit]]:
         """One BM25 search per text, sent together through ``_msearch``."""
-        return self._msearch(index, [self._bm25_body(index, text, k) for text in texts])
+        return self._msearch(index, [self._bm25_body(index, text, k, ()) for text in texts])
 
     def knn_many(self, index: str, vectors: np.ndarray, k: int) -> list[list[LegHit]]:
         """One kNN search per vector, sent together through ``_msearch``."""
-        return self._msearch(index, [self._knn_body(_floats(row), k) for row in vectors])
+        schema = self._schema(index)
+        return self._msearch(
+            index, [self._knn_body(schema, _floats(row), k, ()) for row in vectors]
+        )
 
-    def _bm25_body(self, index: str, text: str, k: int) -> dict[str, Any]:
+    def _bm25_body(self, index: str, text: str, k: int, filter: Filter) -> dict[str, Any]:
+        """A ``match`` on the index's BM25 field; with a filter, in a ``bool`` beside it."""
         analyze = self._client_analyzer(index)
-        if analyze is None:
-            return {"size": k, "query": {"match": {"content": text}}}
-        return {"size": k, "query": {"match": {TERMS_FIELD: " ".join(analyze(text))}}}
+        terms = text if analyze is None else " ".join(analyze(text))
+        query: dict[str, Any] = {"match": {self._schema(index).match_field: terms}}
+        if filter:
+            query = {"bool": {"must": [query], "filter": list(filter)}}
+        return {"size": k, "query": query}
 
     def _msearch(self, index: str, bodies: list[dict[str, Any]]) -> list[list[LegHit]]:
+        schema = self._schema(index)
         results: list[list[LegHit]] = []
         for begin in range(0, len(bodies), MSEARCH_QUERIES):
             lines: list[dict[str, Any]] = []
             for body in bodies[begin : begin + MSEARCH_QUERIES]:
-                lines += [{"index": index}, {**body, "_source": {"excludes": ["embedding"]}}]
+                lines += [
+                    {"index": index},
+                    {**body, "_source": {"excludes": [schema.vector_field]}},
+                ]
             answer = self.client.request("POST", "/_msearch", ndjson=lines)
-            results.extend(self._ranked(index, response) for response in answer["responses"])
+            results.extend(
+                self._ranked(index, schema, response) for response in answer["responses"]
+            )
         return results
 
-    def _ranked(self, index: str, response: dict[str, Any]) -> list[LegHit]:
+    def _ranked(self, index: str, schema: IndexSchema, response: dict[str, Any]) -> list[LegHit]:
         if "error" in response:
             self.client.raise_for_error("POST", f"/{index}/_msearch", response)
         warning = partial_answer(self.engine, index, response)
         if warning and warning not in self._warnings:
             self._warnings.append(warning)
         hits = response["hits"]["hits"]
-        scored = [(Passage.from_source(hit["_source"]), hit["_score"]) for hit in hits]
+        scored = [(schema.passage(hit["_source"], hit["_id"]), hit["_score"]) for hit in hits]
         scored.sort(key=lambda item: (-item[1], item[0].passage_id))
         return rank_hits(scored)
 
@@ -328,17 +361,3 @@ def partial_answer(engine: str, index: str, response: dict[str, Any]) -> str | N
 
 def _floats(vector: np.ndarray) -> list[float]:
     return np.asarray(vector, dtype=float).tolist()
-
-
-def _chunks(actions: list[tuple[dict, dict]]) -> Iterator[list[tuple[dict, dict]]]:
-    chunk: list[tuple[dict, dict]] = []
-    size = 0
-    for action in actions:
-        action_size = len(json.dumps(action[1]))
-        if chunk and (len(chunk) >= BULK_DOCS or size + action_size > BULK_BYTES):
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(action)
-        size += action_size
-    if chunk:
-        yield chunk

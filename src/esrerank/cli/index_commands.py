@@ -53,6 +53,13 @@ from .options import (
 @click.option("--title-field", default="title", show_default=True)
 @click.option("--text-field", default="text", show_default=True)
 @click.option(
+    "--keep-fields",
+    default="all",
+    show_default=True,
+    help="The documents' other fields kept with each passage, to filter on and return with "
+    "hits: all, none, or a comma-separated list of names.",
+)
+@click.option(
     "--chunk-size",
     type=click.IntRange(min=1),
     default=ChunkSpec.size,
@@ -87,6 +94,7 @@ def ingest(
     id_field,
     title_field,
     text_field,
+    keep_fields,
     chunk_size,
     chunk_overlap,
     analyzer,
@@ -104,7 +112,7 @@ def ingest(
         report = searcher.ingest(
             file,
             fmt=fmt,
-            fields=Fields(id_field, title_field, text_field),
+            fields=Fields(id_field, title_field, text_field, parse_keep_fields(keep_fields)),
             chunking=chunking,
             analyzer=analyzer,
             batch_size=batch_size,
@@ -184,6 +192,15 @@ def reembed(url, index, data_dir, bi_encoder, progress, batch_size):
     "being the rest (both min_max over the pool); 0 skips the cross-encoder [default: the "
     f"weight 'eval --tune' stored for this reranker, else {DEFAULT_RERANK_WEIGHT:g}].",
 )
+@click.option(
+    "--filter",
+    "filter_json",
+    default=None,
+    metavar="JSON",
+    help="Query DSL filter clause(s) that both legs apply, e.g. "
+    '\'{"term": {"category": "news"}}\' or a list of clauses; the embedded store takes term, '
+    "terms, range, exists and bool.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--explain", is_flag=True, help="Show how the final order came about.")
 @click.option(
@@ -210,6 +227,7 @@ def query(
     no_rerank,
     rerank_timeout,
     rerank_weight,
+    filter_json,
     as_json,
     explain,
     strict,
@@ -242,6 +260,7 @@ def query(
             rerank=not no_rerank,
             rerank_timeout=rerank_timeout,
             rerank_weight=rerank_weight,
+            filter=parse_filter(filter_json),
         )
     if strict and result.warnings:
         raise PartialAnswerError(f"{result.warnings[0]} (--strict)")
@@ -263,3 +282,26 @@ def query(
     if explain:
         click.echo("")
         click.echo(render.explain(result))
+
+
+def parse_keep_fields(value: str) -> tuple[str, ...] | None:
+    """``all`` (None: every field), ``none`` (no field) or a comma-separated list of names."""
+    if value.strip().lower() == "all":
+        return None
+    if value.strip().lower() == "none":
+        return ()
+    return tuple(name.strip() for name in value.split(",") if name.strip())
+
+
+def parse_filter(text: str | None):
+    """The ``--filter`` JSON, parsed (checked further by the search)."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(
+            f"not valid JSON ({exc.msg} at character {exc.pos}); write a clause such as "
+            '\'{"term": {"category": "news"}}\'',
+            param_hint="--filter",
+        ) from None

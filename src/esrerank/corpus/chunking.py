@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import ConfigError
 from ..types import Passage, Record
@@ -62,7 +64,8 @@ def chunk_record(record: Record, tokenize: SpanTokenizer, spec: ChunkSpec) -> li
                 position=position,
                 char_start=char_start,
                 char_end=char_end,
-                content_hash=content_hash(record.title, text),
+                content_hash=content_hash(record.title, text, record.fields),
+                fields=record.fields,
             )
         )
         if start_token + spec.size >= len(spans):
@@ -70,6 +73,9 @@ def chunk_record(record: Record, tokenize: SpanTokenizer, spec: ChunkSpec) -> li
         start_token += stride
 
 
-def content_hash(title: str, text: str) -> str:
-    """A short digest of what a passage says, to skip re-embedding unchanged passages."""
-    return hashlib.sha1(f"{title}\x00{text}".encode()).hexdigest()[:16]
+def content_hash(title: str, text: str, fields: dict[str, Any] | None = None) -> str:
+    """A short digest of what a passage says and its document's other fields, to skip
+    unchanged passages (a passage whose fields alone changed is stored again; its embedding
+    comes from the cache when one is kept)."""
+    kept = "\x00" + json.dumps(fields, sort_keys=True, ensure_ascii=False) if fields else ""
+    return hashlib.sha1(f"{title}\x00{text}{kept}".encode()).hexdigest()[:16]

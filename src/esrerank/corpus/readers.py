@@ -16,6 +16,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from ..errors import InputError
+from ..schema import RESERVED_FIELDS
 from ..types import Record
 from .jsonstream import JsonWindow, json_lines, open_text, valid_unicode
 
@@ -25,11 +26,13 @@ ID_FIELD_CANDIDATES = ("_id", "id", "doc_id", "document_id")
 
 @dataclass(frozen=True)
 class Fields:
-    """Which fields hold the id, title and text; ``id=None`` tries the usual names."""
+    """Which fields hold the id, title and text; ``id=None`` tries the usual names. ``keep``
+    names the other fields each document keeps (``None``: all of them, ``()``: none)."""
 
     id: str | None = None
     title: str = "title"
     text: str = "text"
+    keep: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class CorpusCheck:
 
     documents: int
     opening: str  # the start of the first documents' text, to tell the language
+    set_aside: tuple[str, ...] = ()  # field names not kept: esrerank's indices use them
 
 
 @dataclass(frozen=True)
@@ -73,11 +77,13 @@ class Corpus:
         """Read every document once, keeping none; raise ``InputError`` on the first problem."""
         documents = 0
         opening: list[str] = []
+        set_aside: set[str] = set()
         for record in tqdm(self, unit="doc", desc="check", disable=not progress):
             documents += 1
+            set_aside.update(record.set_aside)
             if documents <= 200:
                 opening.append(record.text[:500])
-        return CorpusCheck(documents, " ".join(opening))
+        return CorpusCheck(documents, " ".join(opening), tuple(sorted(set_aside)))
 
 
 def open_corpus(path: str | Path, fmt: str = "auto", fields: Fields = Fields()) -> Corpus:
@@ -166,7 +172,7 @@ def _to_record(path: Path, line: int, key: str | None, obj: Any, fields: Fields)
     where = f"{path}:{line}"
     if not isinstance(obj, dict):
         raise InputError(f"{where}: expected a JSON object per document, got {type(obj).__name__}.")
-    doc_id = _doc_id(where, key, obj, fields)
+    doc_id, id_field = _doc_id(where, key, obj, fields)
     text = obj.get(fields.text)
     if not isinstance(text, str) or not text.strip():
         problem = "has no" if fields.text not in obj else "has an empty or non-string"
@@ -175,6 +181,7 @@ def _to_record(path: Path, line: int, key: str | None, obj: Any, fields: Fields)
             "Fix the document or name the text field with text_field.",
             settings=("text_field",),
         )
+    others = _other_fields(obj, fields, id_field)
     title = obj.get(fields.title) or ""
     if not isinstance(title, str):
         title = str(title)
@@ -183,19 +190,35 @@ def _to_record(path: Path, line: int, key: str | None, obj: Any, fields: Fields)
         title=valid_unicode(title.strip()),
         text=valid_unicode(text),
         source=where,
+        fields={name: value for name, value in others.items() if name not in RESERVED_FIELDS},
+        set_aside=tuple(name for name in others if name in RESERVED_FIELDS),
     )
 
 
-def _doc_id(where: str, key: str | None, obj: dict, fields: Fields) -> str:
+def _other_fields(obj: dict, fields: Fields, id_field: str | None) -> dict[str, Any]:
+    """The document's fields besides its id, title and text that ``fields.keep`` names; empty
+    values (null, ``{}``, ``[]``) are left out, as the engines index nothing for them."""
+    roles = {id_field, fields.title, fields.text}
+    return {
+        name: value
+        for name, value in obj.items()
+        if name not in roles
+        and (fields.keep is None or name in fields.keep)
+        and value not in (None, {}, [])
+    }
+
+
+def _doc_id(where: str, key: str | None, obj: dict, fields: Fields) -> tuple[str, str | None]:
+    """The document's id, and the field it came from (``None``: the dump's key)."""
     if fields.id is not None:
         if fields.id not in obj:
             raise InputError(
                 f"{where}: document has no '{fields.id}' field (set by id_field).",
                 settings=("id_field",),
             )
-        value = obj[fields.id]
+        value, source = obj[fields.id], fields.id
     elif key is not None:
-        value = key
+        value, source = key, None
     else:
         found = next((name for name in ID_FIELD_CANDIDATES if name in obj), None)
         if found is None:
@@ -204,7 +227,7 @@ def _doc_id(where: str, key: str | None, obj: dict, fields: Fields) -> str:
                 "Name it with id_field.",
                 settings=("id_field",),
             )
-        value = obj[found]
+        value, source = obj[found], found
     if value is None or str(value).strip() == "":
         raise InputError(f"{where}: document has an empty id.")
-    return str(value)
+    return str(value), source

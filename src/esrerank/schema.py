@@ -1,0 +1,112 @@
+"""Where an index keeps each part of a passage, and how its BM25 field is analyzed.
+
+esrerank's own indices are one schema (``IndexSchema()``: ``passage_id``, ``doc_id``, ``title``,
+``text``, BM25 over ``content``, vectors in ``embedding``); an index built by someone else is
+another, naming its own fields. Every other field of a stored document (a category, a date, a
+tenant) is the passage's ``fields``: kept at ingest, returned with hits, and what filters test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .types import Passage
+
+TERMS_FIELD = "content_terms"  # client-analyzed tokens of indices not on the standard analyzer
+# esrerank's bookkeeping beside a passage's text: where it sits in its document, its digest.
+BOOKKEEPING = ("position", "char_start", "char_end", "content_hash")
+
+
+@dataclass(frozen=True)
+class IndexSchema:
+    """The fields that hold a passage's parts in an index's documents (``_source``).
+
+    ``id_field=None``: the engine's document ``_id`` is the passage id; ``doc_id_field=None``:
+    each stored document is one passage of its own. ``match_field`` is what BM25 matches;
+    ``analyzer`` is ``standard`` (the engine analyzes ``match_field``) or a client-side analysis
+    (``esrerank.analysis``) whose tokens are stored in ``match_field``.
+    """
+
+    id_field: str | None = "passage_id"
+    doc_id_field: str | None = "doc_id"
+    title_field: str | None = "title"
+    text_field: str = "text"
+    match_field: str = "content"
+    vector_field: str = "embedding"
+    analyzer: str = "standard"
+
+    @classmethod
+    def esrerank(cls, analyzer: str = "standard") -> IndexSchema:
+        """The schema of the indices esrerank creates, for BM25 analysis ``analyzer``."""
+        match_field = "content" if analyzer == "standard" else TERMS_FIELD
+        return cls(match_field=match_field, analyzer=analyzer)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> IndexSchema:
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__ if name in data})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def named_fields(self) -> frozenset[str]:
+        """The fields this schema gives a role, with esrerank's bookkeeping: a document's
+        other fields are everything else."""
+        named = (
+            self.id_field,
+            self.doc_id_field,
+            self.title_field,
+            self.text_field,
+            self.match_field,
+            self.vector_field,
+            "content",
+            TERMS_FIELD,
+            *BOOKKEEPING,
+        )
+        return frozenset(name for name in named if name)
+
+    def passage(self, source: Mapping[str, Any], hit_id: str | None = None) -> Passage:
+        """The passage a stored document holds (``hit_id``: the engine's ``_id``)."""
+        passage_id = str(source.get(self.id_field) or hit_id) if self.id_field else str(hit_id)
+        doc_id = source.get(self.doc_id_field) if self.doc_id_field else None
+        text = str(source.get(self.text_field) or "")
+        named = self.named_fields
+        return Passage(
+            passage_id=passage_id,
+            doc_id=str(doc_id) if doc_id is not None else passage_id,
+            title=str(source.get(self.title_field) or "") if self.title_field else "",
+            text=text,
+            position=int(source.get("position", 0)),
+            char_start=int(source.get("char_start", 0)),
+            char_end=int(source.get("char_end", len(text))),
+            content_hash=str(source.get("content_hash", "")),
+            fields={name: value for name, value in source.items() if name not in named},
+        )
+
+    def source(self, passage: Passage, vector: list[float] | None = None) -> dict[str, Any]:
+        """The document stored for ``passage`` (its other fields at the top level, beside the
+        schema's own)."""
+        source: dict[str, Any] = dict(passage.fields)
+        if self.id_field:
+            source[self.id_field] = passage.passage_id
+        if self.doc_id_field:
+            source[self.doc_id_field] = passage.doc_id
+        if self.title_field:
+            source[self.title_field] = passage.title
+        source[self.text_field] = passage.text
+        source.update(
+            position=passage.position,
+            char_start=passage.char_start,
+            char_end=passage.char_end,
+            content_hash=passage.content_hash,
+        )
+        if vector is not None:
+            source[self.vector_field] = vector
+        return source
+
+
+ESRERANK_SCHEMA = IndexSchema()
+# Field names a corpus document cannot keep as its own: esrerank's indices use them.
+RESERVED_FIELDS = ESRERANK_SCHEMA.named_fields
