@@ -38,11 +38,20 @@ FLAGS = {
 }
 
 
+# The settings ingest notes name (esrerank.corpus_defaults, esrerank.ingest).
+NOTE_SETTINGS = ("analyzer", "bi_encoder", "recreate")
+
+
+def with_flags(text: str, settings: tuple[str, ...]) -> str:
+    """``text`` with the command line's names for the ``settings`` it names."""
+    for setting in settings:
+        text = re.sub(rf"\b{re.escape(setting)}\b", FLAGS.get(setting, setting), text)
+    return text
+
+
 def for_command_line(exc: EsrerankError) -> str:
     """The error's message with the command line's names for the settings it names."""
-    message = str(exc)
-    for setting in exc.settings:
-        message = re.sub(rf"\b{re.escape(setting)}\b", FLAGS.get(setting, setting), message)
+    message = with_flags(str(exc), exc.settings)
     if isinstance(exc, IndexNotFoundError) and exc.index:
         message += f" (esrerank ingest FILE --index {exc.index})"
     return message

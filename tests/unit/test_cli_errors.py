@@ -253,3 +253,12 @@ def test_no_library_message_speaks_in_flags():
         and speaking_cli.search(path.read_text(encoding="utf-8"))
     ]
     assert offenders == []
+
+
+def test_ingest_notes_name_flags_on_the_command_line():
+    from esrerank.cli_errors import NOTE_SETTINGS, with_flags
+    from esrerank.corpus_defaults import choose_analyzer
+
+    note = choose_analyzer("대한민국의 수도는 서울이다. " * 20).note
+    assert "set analyzer to standard" in note and "--" not in note
+    assert "(set --analyzer to standard to override)" in with_flags(note, NOTE_SETTINGS)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..analysis import ANALYZERS
-from ..cli_errors import for_command_line
+from ..cli_errors import NOTE_SETTINGS, for_command_line, with_flags
 from ..config import (
     DEFAULT_CANDIDATES,
     DEFAULT_INDEX,
@@ -181,7 +181,7 @@ def report_ingest(report, prefix: str) -> None:
     """Notes and the first failures on stderr, the summary line, and exit 1 if anything
     failed."""
     for note in report.notes:
-        click.echo(f"note: {note}", err=True)
+        click.echo(f"note: {with_flags(note, NOTE_SETTINGS)}", err=True)
     for failure in report.failures[:10]:
         click.echo(f"failed: {failure}", err=True)
     click.echo(prefix + report.summary())
