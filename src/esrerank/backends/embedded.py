@@ -29,7 +29,7 @@ import numpy as np
 
 from ..analysis import term_frequencies
 from ..errors import BackendError, ConfigError, IndexNotFoundError
-from ..filters import Filter, check_embedded
+from ..filters import Filter
 from ..schema import ESRERANK_SCHEMA
 from ..types import LegHit, Passage
 from .base import BulkResult, IndexMeta
@@ -348,7 +348,6 @@ class EmbeddedBackend:
     def bm25(self, index: str, text: str, k: int, filter: Filter = ()) -> list[LegHit]:
         """Lucene BM25 over ``title + text`` (``embedded_scoring``), among passages that
         match ``filter``."""
-        check_embedded(filter)
         db = self._db(index)
         snapshot = self._snapshot(index)
         mask = filter_mask(db, snapshot, filter)
@@ -368,7 +367,6 @@ class EmbeddedBackend:
     def knn(self, index: str, vector: np.ndarray, k: int, filter: Filter = ()) -> list[LegHit]:
         """Exact cosine nearest neighbours among passages that match ``filter``, scored
         outside the lock."""
-        check_embedded(filter)
         with self._lock:
             snapshot = self._snapshot(index)
             mask = filter_mask(self._db(index), snapshot, filter)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..analysis import bm25_scores, encoded_length, term_frequencies
-from ..filters import Filter, matches
+from ..filters import Filter, check_embedded, matches
 from ..schema import ESRERANK_SCHEMA
 from ..types import LegHit
 from .base import IndexMeta, rank_hits
@@ -52,11 +52,13 @@ def load_snapshot(db: sqlite3.Connection, version: tuple[int, int], meta: IndexM
 
 
 def filter_mask(db: sqlite3.Connection, snapshot: Snapshot, clauses: Filter) -> np.ndarray | None:
-    """Which rows match every clause (``None``: no filter), remembered per filter."""
+    """Which rows match every clause (``None``: no filter), remembered per filter; a clause
+    this store cannot evaluate is refused before any row is read."""
     if not clauses:
         return None
     key = json.dumps(clauses, sort_keys=True, default=str)
     if key not in snapshot.masks:
+        check_embedded(clauses)
         if snapshot.documents is None:
             sources = db.execute("SELECT source FROM passages ORDER BY row").fetchall()
             snapshot.documents = [
