@@ -1,9 +1,16 @@
-"""A small JSON-over-HTTP client for Elasticsearch and OpenSearch.
+"""The connection to a cluster: JSON requests over opensearch-py's transport.
 
-Both engines speak the same REST dialect for what esrerank needs, and their official Python
-clients each refuse the other engine (and the Elasticsearch client refuses servers of another
-major version), so esrerank talks plain HTTP with ``requests`` and translates failures into
-``BackendError``s at this boundary.
+opensearch-py is the one official Python client that talks to every engine esrerank supports:
+it has no product check and sends plain ``application/json``, so OpenSearch 2.19 / 3.6 and
+Elasticsearch 8.19 / 9.3 all answer it (checked with opensearch-py 2.8.0 and 3.2.0: index
+creation, bulk, msearch with kNN and filters, mget, count, mappings, aliases). The Elasticsearch
+client refuses OpenSearch ("The client noticed that the server is not Elasticsearch", and a 406
+for its ``compatible-with`` media types), and its 9.x line refuses Elasticsearch 8 ("Accept
+version must be either version 8 or 7, but found 9"). opensearch-py 2.8 is used: 3.x adds
+protobuf and grpcio, which esrerank does not need.
+It brings connection pooling, TLS and the auth schemes; its retries do not wait between tries
+and do not cover 429, so the retries with backoff stay here. Failures become ``BackendError``s
+at this boundary.
 """
 
 from __future__ import annotations
@@ -13,7 +20,9 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
+from opensearchpy import OpenSearch
+from opensearchpy.exceptions import ConnectionError as TransportConnectionError
+from opensearchpy.exceptions import ConnectionTimeout, TransportError
 
 from ..errors import (
     BackendError,
@@ -52,7 +61,10 @@ class HttpClient:
         self.url = checked_url(url)
         self.timeout = timeout
         self.retries = retries
-        self.session = requests.Session()
+        # One try per call: the retries (with backoff, and on 429) are this class's.
+        self.transport = OpenSearch(
+            hosts=[self.url], timeout=timeout, max_retries=0, retry_on_timeout=False
+        ).transport
 
     def request(
         self,
@@ -64,67 +76,51 @@ class HttpClient:
         params: dict[str, Any] | None = None,
     ) -> Any:
         """Send a request and return the decoded JSON answer; raise on any error status."""
-        data, headers = None, {"Accept": "application/json"}
+        headers = {"accept": "application/json"}
         if ndjson is not None:
-            data = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in ndjson)
-            headers["Content-Type"] = "application/x-ndjson"
+            body = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in ndjson)
+            headers["content-type"] = "application/x-ndjson"
         elif body is not None:
-            data = json.dumps(body, ensure_ascii=False)
-            headers["Content-Type"] = "application/json"
-        response = self._send(
-            method,
-            path,
-            data=data.encode() if data is not None else None,
-            headers=headers,
-            params=params,
-        )
-        return self._decode(method, path, response)
+            body = json.dumps(body, ensure_ascii=False)
+        try:
+            return self._send(method, path, body=body, params=params, headers=headers)
+        except TransportError as exc:
+            payload = exc.info if isinstance(exc.info, dict) else {"error": str(exc.info)[:200]}
+            self.raise_for_error(method, path, payload, int(exc.status_code))
 
     def exists(self, path: str) -> bool:
         """``HEAD path``: True on 200, False on 404."""
-        response = self._send("HEAD", path)
-        if response.status_code not in (200, 404):
-            raise BackendError(f"HEAD {self.url}{path} failed with HTTP {response.status_code}.")
-        return response.status_code == 200
+        try:
+            return bool(self._send("HEAD", path))
+        except TransportError as exc:
+            raise BackendError(
+                f"HEAD {self.url}{path} failed with HTTP {exc.status_code}."
+            ) from None
 
-    def _send(self, method: str, path: str, **options: Any) -> requests.Response:
+    def _send(self, method: str, path: str, **options: Any) -> Any:
         """One request, sent again after a busy or gateway answer, a refused or dropped
         connection, or a timeout (writes are by id, so a repeat is harmless)."""
         failures = 0
         for attempt in range(self.retries + 1):
             try:
-                response = self.session.request(
-                    method, self.url + path, timeout=self.timeout, **options
-                )
-            except (requests.ConnectionError, requests.Timeout) as exc:
+                return self.transport.perform_request(method, path, **options)
+            except TransportConnectionError as exc:
                 failures += 1
                 if failures > CONNECTION_RETRIES:
-                    raise self._unreachable(exc, failures) from exc
-                time.sleep(backoff(attempt))
-                continue
-            except requests.RequestException as exc:
-                raise self._unreachable(exc, 1) from exc
-            if response.status_code not in RETRY_STATUSES or attempt == self.retries:
-                return response
+                    raise self._unreachable(exc, failures) from None
+            except TransportError as exc:
+                if exc.status_code not in RETRY_STATUSES or attempt == self.retries:
+                    raise
             time.sleep(backoff(attempt))
-        raise self._unreachable(requests.ConnectionError(), failures)
+        raise self._unreachable(TransportConnectionError("N/A", "gave up", None), failures)
 
-    def _unreachable(self, exc: requests.RequestException, tries: int) -> ClusterUnreachableError:
+    def _unreachable(self, exc: TransportConnectionError, tries: int) -> ClusterUnreachableError:
         tried = f", {tries} tries" if tries > 1 else ""
         return ClusterUnreachableError(
             f"Cannot reach the cluster at {self.url} ({_reason(exc)}{tried}). Start it or "
             "point url at a running one.",
             settings=("url",),
         )
-
-    def _decode(self, method: str, path: str, response: requests.Response) -> Any:
-        try:
-            payload = response.json() if response.content else {}
-        except ValueError:
-            payload = {"error": response.text[:200]}
-        if response.status_code < 400:
-            return payload
-        self.raise_for_error(method, path, payload, response.status_code)
 
     def raise_for_error(self, method: str, path: str, payload: Any, status: int = 0) -> None:
         """Raise the error an answer (or one ``_msearch`` response) carries."""
@@ -142,7 +138,7 @@ class HttpClient:
         raise BackendError(f"{method} {self.url}{path} failed with HTTP {status}: {kind}: {reason}")
 
     def close(self) -> None:
-        self.session.close()
+        self.transport.close()
 
 
 def _error_parts(error: Any) -> tuple[str, str]:
@@ -152,9 +148,7 @@ def _error_parts(error: Any) -> tuple[str, str]:
     return "error", str(error)
 
 
-def _reason(exc: requests.RequestException) -> str:
-    if isinstance(exc, requests.Timeout):
+def _reason(exc: TransportConnectionError) -> str:
+    if isinstance(exc, ConnectionTimeout):
         return "timed out"
-    if isinstance(exc, requests.ConnectionError):
-        return "connection refused or host unknown"
-    return type(exc).__name__
+    return "connection refused or host unknown"
