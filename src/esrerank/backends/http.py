@@ -20,7 +20,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from opensearchpy import OpenSearch
+from opensearchpy import OpenSearch, Urllib3HttpConnection
 from opensearchpy.exceptions import ConnectionError as TransportConnectionError
 from opensearchpy.exceptions import ConnectionTimeout, TransportError
 
@@ -53,6 +53,14 @@ def checked_url(url: str) -> str:
     return url.rstrip("/")
 
 
+class _Connection(Urllib3HttpConnection):
+    """The library's connection, without its warning (and traceback) for each failed request:
+    every failure reaches esrerank, which reports it once, in its own words."""
+
+    def log_request_fail(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
 class HttpClient:
     """JSON requests against one cluster URL, sent again with backoff on 429 and 5xx gateway
     errors, and (``CONNECTION_RETRIES`` times) when the connection fails or times out."""
@@ -63,7 +71,11 @@ class HttpClient:
         self.retries = retries
         # One try per call: the retries (with backoff, and on 429) are this class's.
         self.transport = OpenSearch(
-            hosts=[self.url], timeout=timeout, max_retries=0, retry_on_timeout=False
+            hosts=[self.url],
+            connection_class=_Connection,
+            timeout=timeout,
+            max_retries=0,
+            retry_on_timeout=False,
         ).transport
 
     def request(
