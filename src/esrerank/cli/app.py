@@ -4,6 +4,7 @@ exit 1; bad flags exit 2."""
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -74,3 +75,7 @@ def main() -> None:
     except KeyboardInterrupt as exc:
         click.echo(str(exc) or "Interrupted.", err=True)
         sys.exit(130)
+    finally:
+        # The command has ended and said so; a Ctrl-C now would only interrupt the interpreter
+        # closing pooled connections at exit, and print a traceback.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
