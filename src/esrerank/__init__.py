@@ -1,8 +1,11 @@
 """esrerank: hybrid BM25 + kNN retrieval with cross-encoder reranking for Elasticsearch,
 OpenSearch and an embedded on-disk store."""
 
+from .connection import Cluster
 from .corpus import ChunkSpec, Fields
 from .errors import (
+    AuthenticationError,
+    AuthorizationError,
     BackendError,
     ClusterUnreachableError,
     ConfigError,
@@ -20,8 +23,11 @@ from .types import Hit, IngestReport, Passage, StageScore
 __version__ = "0.1.0"
 
 __all__ = [
+    "AuthenticationError",
+    "AuthorizationError",
     "BackendError",
     "ChunkSpec",
+    "Cluster",
     "ClusterUnreachableError",
     "ConfigError",
     "EsrerankError",

@@ -9,6 +9,8 @@ message that says what failed, where, and what to do::
     ├── ModelError           a model that cannot be found or loaded
     └── BackendError         the search engine or store refused or could not be reached
         ├── ClusterUnreachableError
+        ├── AuthenticationError  the cluster refused the credentials (401)
+        ├── AuthorizationError   the login lacks a privilege (403)
         ├── IndexNotFoundError
         ├── IndexExistsError     created meanwhile by another client
         ├── IndexMismatchError   the index was built with another model or dimension
@@ -56,6 +58,14 @@ class BackendError(EsrerankError):
 
 class ClusterUnreachableError(BackendError):
     """No answer from the cluster URL."""
+
+
+class AuthenticationError(BackendError):
+    """The cluster refused the credentials, or asked for some (HTTP 401)."""
+
+
+class AuthorizationError(BackendError):
+    """The credentials are good but lack a privilege for the request (HTTP 403)."""
 
 
 class IndexNotFoundError(BackendError):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .backends import Backend, IndexMeta, open_backend
 from .config import DEFAULT_INDEX, default_data_dir
+from .connection import Cluster
 from .encoders import BiEncoder
 from .index_handle import IndexHandle
 from .ingest import Ingester
@@ -29,7 +30,8 @@ class Searcher:
     """Ingest into and search one index on the embedded store, OpenSearch or Elasticsearch.
 
     The index lives on ``backend`` when one is given (configured by the caller), else on the
-    engine at ``url``, else in the embedded store under ``data_dir``.
+    engine at ``url`` (a URL, or an ``esrerank.Cluster`` with credentials and TLS settings),
+    else in the embedded store under ``data_dir``.
     Models are given by name or folder and load on first use (the cross-encoder only when a
     search reranks), or as loaded ``BiEncoder`` / ``Reranker`` objects; ``models`` shares
     loaded models between searchers (its options then apply, not this constructor's).
@@ -43,7 +45,7 @@ class Searcher:
 
     def __init__(
         self,
-        url: str | None = None,
+        url: str | Cluster | None = None,
         index: str = DEFAULT_INDEX,
         *,
         backend: Backend | None = None,

@@ -1,5 +1,5 @@
 """How the engine client meets faults: bad URLs, refused connections, items rejected as busy in
-``send_bulk``, and search answers from only some shards. The HTTP here is real (a local server
+bulk writes, and search answers from only some shards. The HTTP here is real (a local server
 playing an engine's recorded answers); the engines themselves are tested in tests/integration."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
-from esrerank import Searcher
+from esrerank import Cluster, Searcher
 from esrerank.backends import IndexMeta, OpenSearchBackend, open_backend
-from esrerank.backends.bulk import send_bulk
+from esrerank.backends.bulk import write
 from esrerank.backends.http import HttpClient
 from esrerank.backends.rest import META_KEY, partial_answer
 from esrerank.errors import ClusterUnreachableError, ConfigError
@@ -72,11 +72,11 @@ def test_a_refused_connection_is_tried_again_then_one_line(monkeypatch):
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]  # bound, never listening: connections are refused
         with pytest.raises(ClusterUnreachableError, match=r"connection refused .*, 4 tries\)"):
-            HttpClient(f"http://127.0.0.1:{port}").request("GET", "/")
+            HttpClient.connect(Cluster(f"http://127.0.0.1:{port}")).request("GET", "/")
 
 
 def test_bulk_items_rejected_as_busy_are_sent_again(engine, monkeypatch):
-    monkeypatch.setattr("esrerank.backends.bulk.backoff", lambda attempt: 0.0)
+    monkeypatch.setattr("esrerank.backends.bulk.BULK_BACKOFF", 0)
     meta = IndexMeta("model", 2, 64, 16)  # the standard analyzer: BM25 tokens made by the engine
     mapping = {"idx": {"mappings": {"_meta": {META_KEY: meta.to_dict()}}}}
 
@@ -93,7 +93,9 @@ def test_bulk_items_rejected_as_busy_are_sent_again(engine, monkeypatch):
         "/_bulk": [(200, items([201, 429, 429])), (200, items([429, 201])), (200, items([201]))],
     }
     passages = [Passage(f"d{i}", f"d{i}", "", f"text {i}", 0, 0, 6, "hash") for i in range(3)]
-    backend = OpenSearchBackend(HttpClient(f"http://127.0.0.1:{engine.server_port}"), "2.19.0")
+    backend = OpenSearchBackend(
+        HttpClient.connect(Cluster(f"http://127.0.0.1:{engine.server_port}")), "2.19.0"
+    )
     result = backend.upsert("idx", passages, np.ones((3, 2), dtype=np.float32))
     assert result.indexed == 3 and result.failures == ()
     sent = [
@@ -105,12 +107,14 @@ def test_bulk_items_rejected_as_busy_are_sent_again(engine, monkeypatch):
 
 
 def test_items_still_busy_after_the_last_round_count_as_failed(engine, monkeypatch):
-    monkeypatch.setattr("esrerank.backends.bulk.backoff", lambda attempt: 0.0)
+    monkeypatch.setattr("esrerank.backends.bulk.BULK_BACKOFF", 0)
     monkeypatch.setattr("esrerank.backends.bulk.BULK_RETRIES", 1)
     busy = {"items": [{"index": {"_id": "d0#0", "status": 429, "error": {"type": "busy"}}}]}
     engine.answers = {"/_bulk": [(200, busy), (200, busy)]}
-    backend = OpenSearchBackend(HttpClient(f"http://127.0.0.1:{engine.server_port}"), "2.19.0")
-    result = send_bulk(backend.client, [({"index": {"_id": "d0#0"}}, {"content": "x"})])
+    backend = OpenSearchBackend(
+        HttpClient.connect(Cluster(f"http://127.0.0.1:{engine.server_port}")), "2.19.0"
+    )
+    result = write(backend.client, [({"index": {"_id": "d0#0"}}, {"content": "x"})])
     assert result.indexed == 0 and result.failures == (("d0#0", "busy: None"),)
 
 

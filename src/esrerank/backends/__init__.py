@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..connection import Cluster
 from ..errors import BackendError, ConfigError
 from .base import Backend, BulkResult, IndexMeta
 from .elasticsearch import ElasticsearchBackend
@@ -24,16 +25,18 @@ __all__ = [
 SUPPORTED = {"opensearch": (2, 3), "elasticsearch": (8, 9)}
 
 
-def open_backend(url: str | None, data_dir: str | Path, timeout: float = 60.0) -> Backend:
-    """The embedded store when ``url`` is empty, else the engine found at ``url``."""
-    if not url:
+def open_backend(cluster: str | Cluster | None, data_dir: str | Path) -> Backend:
+    """The embedded store when ``cluster`` is empty, else the engine found there (a URL, or a
+    ``Cluster`` with credentials and TLS settings)."""
+    if not cluster:
         if Path(data_dir).expanduser().is_file():
             raise ConfigError(
                 f"The data folder {data_dir} is a file: point data_dir at a folder.",
                 settings=("data_dir",),
             )
         return EmbeddedBackend(data_dir)
-    client = HttpClient(url, timeout=timeout)
+    client = HttpClient.connect(Cluster(cluster) if isinstance(cluster, str) else cluster)
+    url = client.url
     root = client.request("GET", "/")
     version = root.get("version", {})
     engine = "opensearch" if version.get("distribution") == "opensearch" else "elasticsearch"

@@ -1,38 +1,33 @@
-"""The connection to a cluster: JSON requests over opensearch-py's transport.
-
-opensearch-py is the one official Python client that talks to every engine esrerank supports:
-it has no product check and sends plain ``application/json``, so OpenSearch 2.19 / 3.6 and
-Elasticsearch 8.19 / 9.3 all answer it (checked with opensearch-py 2.8.0 and 3.2.0: index
-creation, bulk, msearch with kNN and filters, mget, count, mappings, aliases). The Elasticsearch
-client refuses OpenSearch ("The client noticed that the server is not Elasticsearch", and a 406
-for its ``compatible-with`` media types), and its 9.x line refuses Elasticsearch 8 ("Accept
-version must be either version 8 or 7, but found 9"). opensearch-py 2.8 is used: 3.x adds
-protobuf and grpcio, which esrerank does not need.
-It brings connection pooling, TLS and the auth schemes; its retries do not wait between tries
-and do not cover 429, so the retries with backoff stay here. Failures become ``BackendError``s
-at this boundary.
-"""
+"""JSON requests to a cluster over opensearch-py (``esrerank.connection`` says why that client),
+sent again with backoff where the library would not wait, and every failure turned into one
+``BackendError`` that says what to do."""
 
 from __future__ import annotations
 
 import json
+import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit
 
-from opensearchpy import OpenSearch, Urllib3HttpConnection
+from opensearchpy import OpenSearch, Transport, Urllib3HttpConnection
 from opensearchpy.exceptions import ConnectionError as TransportConnectionError
-from opensearchpy.exceptions import ConnectionTimeout, TransportError
+from opensearchpy.exceptions import ConnectionTimeout, SSLError, TransportError
 
+from ..connection import Cluster, client_options
 from ..errors import (
+    AuthenticationError,
+    AuthorizationError,
     BackendError,
     ClusterUnreachableError,
-    ConfigError,
     IndexExistsError,
     IndexNotFoundError,
 )
+from ..redaction import redact
 
 RETRY_STATUSES = (429, 502, 503, 504)
+RETRIES = 4  # a busy or gateway answer is sent again this many times
 CONNECTION_RETRIES = 3  # a refused, dropped or timed-out request is sent again this many times
 
 
@@ -41,16 +36,28 @@ def backoff(attempt: int) -> float:
     return min(0.5 * 2**attempt, 8.0)
 
 
-def checked_url(url: str) -> str:
-    """``url`` without a trailing slash; a ``ConfigError`` when it is not an http(s) URL."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(
-            f"url '{url}' is not a URL: give the cluster's address, e.g. http://localhost:9200 "
-            "(or leave it empty for the embedded store).",
-            settings=("url",),
-        )
-    return url.rstrip("/")
+class RetryingTransport(Transport):
+    """The library's transport, sending a request again after a busy or gateway answer, a
+    refused or dropped connection, or a timeout, waiting longer each time (the library's own
+    retries do not wait and skip 429). Writes are by id, so a repeat is harmless. A TLS failure
+    is not retried: it fails the same way every time."""
+
+    def perform_request(self, *args: Any, **kwargs: Any) -> Any:
+        failures = 0
+        for attempt in range(RETRIES + 1):
+            try:
+                return super().perform_request(*args, **kwargs)
+            except SSLError:
+                raise
+            except TransportConnectionError:
+                failures += 1
+                if failures > CONNECTION_RETRIES:
+                    raise
+            except TransportError as exc:
+                if exc.status_code not in RETRY_STATUSES or attempt == RETRIES:
+                    raise
+            time.sleep(backoff(attempt))
+        raise TransportConnectionError("N/A", f"no answer after {failures} tries", None)
 
 
 class _Connection(Urllib3HttpConnection):
@@ -62,21 +69,27 @@ class _Connection(Urllib3HttpConnection):
 
 
 class HttpClient:
-    """JSON requests against one cluster URL, sent again with backoff on 429 and 5xx gateway
-    errors, and (``CONNECTION_RETRIES`` times) when the connection fails or times out."""
+    """JSON requests against one cluster through a configured opensearch-py client."""
 
-    def __init__(self, url: str, timeout: float = 60.0, retries: int = 4) -> None:
-        self.url = checked_url(url)
-        self.timeout = timeout
-        self.retries = retries
-        # One try per call: the retries (with backoff, and on 429) are this class's.
-        self.transport = OpenSearch(
-            hosts=[self.url],
+    def __init__(self, client: OpenSearch, cluster: Cluster) -> None:
+        self.opensearch = client
+        self.cluster = cluster
+        self.url = cluster.url
+
+    @classmethod
+    def connect(cls, cluster: Cluster) -> HttpClient:
+        """A client for ``cluster``: its login and TLS settings, one try per library call (the
+        retries are ``RetryingTransport``'s)."""
+        client = OpenSearch(
+            hosts=[cluster.url],
             connection_class=_Connection,
-            timeout=timeout,
+            transport_class=RetryingTransport,
+            timeout=cluster.timeout,
             max_retries=0,
             retry_on_timeout=False,
-        ).transport
+            **client_options(cluster),
+        )
+        return cls(client, cluster)
 
     def request(
         self,
@@ -94,63 +107,115 @@ class HttpClient:
             headers["content-type"] = "application/x-ndjson"
         elif body is not None:
             body = json.dumps(body, ensure_ascii=False)
-        try:
-            return self._send(method, path, body=body, params=params, headers=headers)
-        except TransportError as exc:
-            payload = exc.info if isinstance(exc.info, dict) else {"error": str(exc.info)[:200]}
-            self.raise_for_error(method, path, payload, int(exc.status_code))
+        with self.translated(method, path):
+            return self.opensearch.transport.perform_request(
+                method, path, body=body, params=params, headers=headers
+            )
 
     def exists(self, path: str) -> bool:
         """``HEAD path``: True on 200, False on 404."""
+        with self.translated("HEAD", path):
+            return bool(self.opensearch.transport.perform_request("HEAD", path))
+
+    @contextmanager
+    def translated(self, method: str, path: str) -> Iterator[None]:
+        """Turn the library's failures inside the block into esrerank's errors."""
         try:
-            return bool(self._send("HEAD", path))
+            yield
+        except SSLError as exc:
+            raise self._tls_error(exc) from None
+        except TransportConnectionError as exc:
+            raise self._unreachable(exc) from None
         except TransportError as exc:
-            raise BackendError(
-                f"HEAD {self.url}{path} failed with HTTP {exc.status_code}."
-            ) from None
-
-    def _send(self, method: str, path: str, **options: Any) -> Any:
-        """One request, sent again after a busy or gateway answer, a refused or dropped
-        connection, or a timeout (writes are by id, so a repeat is harmless)."""
-        failures = 0
-        for attempt in range(self.retries + 1):
-            try:
-                return self.transport.perform_request(method, path, **options)
-            except TransportConnectionError as exc:
-                failures += 1
-                if failures > CONNECTION_RETRIES:
-                    raise self._unreachable(exc, failures) from None
-            except TransportError as exc:
-                if exc.status_code not in RETRY_STATUSES or attempt == self.retries:
-                    raise
-            time.sleep(backoff(attempt))
-        raise self._unreachable(TransportConnectionError("N/A", "gave up", None), failures)
-
-    def _unreachable(self, exc: TransportConnectionError, tries: int) -> ClusterUnreachableError:
-        tried = f", {tries} tries" if tries > 1 else ""
-        return ClusterUnreachableError(
-            f"Cannot reach the cluster at {self.url} ({_reason(exc)}{tried}). Start it or "
-            "point url at a running one.",
-            settings=("url",),
-        )
+            payload = exc.info if isinstance(exc.info, dict) else {"error": str(exc.info)[:200]}
+            status = exc.status_code if isinstance(exc.status_code, int) else 0
+            self.raise_for_error(method, path, payload, status)
 
     def raise_for_error(self, method: str, path: str, payload: Any, status: int = 0) -> None:
         """Raise the error an answer (or one ``_msearch`` response) carries."""
         error = payload.get("error") if isinstance(payload, dict) else None
         status = status or (payload.get("status", 0) if isinstance(payload, dict) else 0)
         kind, reason = _error_parts(error)
+        if status == 401:
+            raise self._refused_login()
+        if status == 403:
+            raise self._forbidden(path, reason)
         if kind == "resource_already_exists_exception":
-            raise IndexExistsError(f"{method} {self.url}{path}: {reason}")
+            raise IndexExistsError(redact(f"{method} {self.url}{path}: {reason}"))
         if kind == "index_not_found_exception":
             index = path.strip("/").split("/")[0]
             raise IndexNotFoundError(
                 f"Index '{index}' not found on {self.url}: ingest a corpus into it first.",
                 index=index,
             )
-        raise BackendError(f"{method} {self.url}{path} failed with HTTP {status}: {kind}: {reason}")
+        raise BackendError(
+            redact(f"{method} {self.url}{path} failed with HTTP {status}: {kind}: {reason}")
+        )
 
     def close(self) -> None:
-        self.transport.close()
+        self.opensearch.transport.close()
+
+    def _refused_login(self) -> AuthenticationError:
+        cluster = self.cluster
+        if cluster.user:
+            check, settings = "check user/password", ("user", "password")
+        elif cluster.api_key or cluster.bearer_token:
+            settings = ("api_key",) if cluster.api_key else ("bearer_token",)
+            check = f"check {settings[0]}"
+        elif cluster.aws_region:
+            check, settings = "check the AWS credentials and aws_region", ("aws_region",)
+        else:
+            check = "the cluster needs credentials: set user/password, api_key or bearer_token"
+            settings = ("user", "password", "api_key", "bearer_token")
+        return AuthenticationError(
+            f"401 from {self.url} for {cluster.login}: {check}.", settings=settings
+        )
+
+    def _forbidden(self, path: str, reason: str) -> AuthorizationError:
+        action = re.search(r"\[((?:indices|cluster):[^\]]+)\]", reason)
+        target = path.strip("/").split("/")[0]
+        on = "" if not target or target.startswith("_") else f" on index '{target}'"
+        what = action.group(1) if action else path
+        return AuthorizationError(
+            f"403 from {self.url}: {self.cluster.login} may not run {what}{on}; ask the "
+            "cluster's admin for that privilege, or log in as someone who has it."
+        )
+
+    def _tls_error(self, exc: SSLError) -> BackendError:
+        text = str(exc.info or exc)
+        if "CERTIFICATE_VERIFY_FAILED" in text:
+            detail = text.split("certificate verify failed:")[-1].split("(_ssl")[0].strip(" )'\"")
+            return BackendError(
+                f"The certificate of {self.url} is not trusted ({detail}): set ca_certs to the "
+                "CA file that signed it, or insecure to skip the check.",
+                settings=("ca_certs", "insecure"),
+            )
+        if "WRONG_VERSION_NUMBER" in text or "record layer failure" in text:
+            return BackendError(
+                f"{self.url} does not speak TLS: use http:// in url.", settings=("url",)
+            )
+        if "CERTIFICATE_REQUIRED" in text or "certificate required" in text:
+            return BackendError(
+                f"{self.url} asks for a client certificate: set client_cert and client_key.",
+                settings=("client_cert", "client_key"),
+            )
+        return BackendError(redact(f"TLS with {self.url} failed: {text[:200]}"))
+
+    def _unreachable(self, exc: TransportConnectionError) -> ClusterUnreachableError:
+        text = str(exc.info or exc)
+        if isinstance(exc, ConnectionTimeout):
+            reason = "timed out"
+        elif "RemoteDisconnected" in text or "aborted" in text or "reset" in text:
+            reason = "the connection was closed without an answer"
+            if not self.cluster.tls:
+                reason += "; if the cluster speaks TLS, use https:// in url"
+        else:
+            reason = "connection refused or host unknown"
+        return ClusterUnreachableError(
+            f"Cannot reach the cluster at {self.url} ({reason}, {CONNECTION_RETRIES + 1} tries). "
+            "Start it or point url at a running one.",
+            settings=("url",),
+        )
 
 
 def _error_parts(error: Any) -> tuple[str, str]:
@@ -158,9 +223,3 @@ def _error_parts(error: Any) -> tuple[str, str]:
         root = (error.get("root_cause") or [error])[0]
         return str(root.get("type", "error")), str(root.get("reason", error))
     return "error", str(error)
-
-
-def _reason(exc: TransportConnectionError) -> str:
-    if isinstance(exc, ConnectionTimeout):
-        return "timed out"
-    return "connection refused or host unknown"

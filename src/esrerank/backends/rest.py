@@ -18,7 +18,7 @@ from ..filters import Filter
 from ..schema import TERMS_FIELD, IndexSchema
 from ..types import LegHit, Passage
 from .base import BulkResult, IndexMeta, rank_hits
-from .bulk import bulk_chunks, send_bulk
+from .bulk import bulk_results, write
 from .http import HttpClient
 
 META_KEY = "esrerank"
@@ -188,20 +188,14 @@ class RestBackend:
             if analyze is not None:
                 source[schema.match_field] = " ".join(analyze(p.content))
             actions.append(({"index": {"_index": index, "_id": p.passage_id}}, source))
-        results = [send_bulk(self.client, chunk) for chunk in bulk_chunks(actions)]
-        return BulkResult(
-            indexed=sum(r.indexed for r in results),
-            failures=tuple(f for r in results for f in r.failures),
-        )
+        return write(self.client, actions)
 
     def delete(self, index: str, passage_ids: Sequence[str]) -> int:
         if not passage_ids:
             return 0
-        lines = [{"delete": {"_index": index, "_id": passage_id}} for passage_id in passage_ids]
-        answer = self.client.request("POST", "/_bulk", ndjson=lines)
-        return sum(
-            1 for item in answer.get("items", []) if item["delete"].get("result") == "deleted"
-        )
+        actions = [({"delete": {"_index": index, "_id": pid}}, None) for pid in passage_ids]
+        results = bulk_results(self.client, actions)
+        return sum(1 for result in results if result.get("result") == "deleted")
 
     def refresh(self, index: str) -> None:
         self.client.request("POST", f"/{index}/_refresh")
