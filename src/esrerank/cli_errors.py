@@ -7,10 +7,22 @@ from __future__ import annotations
 import re
 
 from .errors import EsrerankError, IndexNotFoundError
+from .redaction import redact
 
 # Parameter name -> how the command line sets it.
 FLAGS = {
     "analyzer": "--analyzer",
+    "api_key": "--api-key (or ESRERANK_API_KEY)",
+    "aws_region": "--aws-region",
+    "aws_service": "--aws-service",
+    "bearer_token": "--bearer-token (or ESRERANK_BEARER_TOKEN)",
+    "ca_certs": "--ca-certs",
+    "client_cert": "--client-cert",
+    "client_key": "--client-key",
+    "cloud_id": "--cloud-id",
+    "insecure": "--insecure",
+    "password": "--password (or ESRERANK_PASSWORD)",
+    "user": "--user",
     "base": "--base",
     "bi_encoder": "--bi-encoder",
     "candidates": "--candidates",
@@ -50,8 +62,9 @@ def with_flags(text: str, settings: tuple[str, ...]) -> str:
 
 
 def for_command_line(exc: EsrerankError) -> str:
-    """The error's message with the command line's names for the settings it names."""
-    message = with_flags(str(exc), exc.settings)
+    """The error's message with the command line's names for the settings it names, and no
+    secrets."""
+    message = with_flags(redact(str(exc)), exc.settings)
     if isinstance(exc, IndexNotFoundError) and exc.index:
         message += f" (esrerank ingest FILE --index {exc.index})"
     return message

@@ -199,6 +199,13 @@ class HttpClient:
                 f"{self.url} asks for a client certificate: set client_cert and client_key.",
                 settings=("client_cert", "client_key"),
             )
+        if "EOF occurred" in text and self.cluster.client_cert is None:
+            # TLS 1.3: a server that wants a client certificate may just close the handshake
+            return BackendError(
+                f"{self.url} closed the TLS handshake, as a server that asks for a client "
+                "certificate does: set client_cert and client_key.",
+                settings=("client_cert", "client_key"),
+            )
         return BackendError(redact(f"TLS with {self.url} failed: {text[:200]}"))
 
     def _unreachable(self, exc: TransportConnectionError) -> ClusterUnreachableError:

@@ -13,6 +13,7 @@ import click
 from ..cli_errors import for_command_line
 from ..config import load_config
 from ..errors import EsrerankError
+from ..redaction import RedactingFilter
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -33,6 +34,8 @@ def cli(ctx: click.Context, verbose: bool, quiet: bool, config_path: Path | None
     an embedded on-disk store."""
     level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter())
     quiet_libraries(verbose)
     config = load_config(config_path)
     shared = config.pop("__shared__", {})

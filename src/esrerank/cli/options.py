@@ -16,6 +16,7 @@ from ..config import (
     cache_dir,
     default_data_dir,
 )
+from ..connection import AWS_SERVICES, Cluster
 from ..errors import ConfigError
 from ..models import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, MULTILINGUAL_BI_ENCODER
 from ..runtimes import AUTO, BACKENDS, PRECISION_NAMES, Runtime
@@ -75,6 +76,7 @@ def store_options_with(index_default: str | None = DEFAULT_INDEX, index_help: st
                 default=None,
                 help="Progress bars [default: on when stderr is a terminal].",
             ),
+            *CLUSTER_OPTIONS,
         ]
         for option in reversed(options):
             command = option(command)
@@ -105,6 +107,62 @@ def runtime_option(flag: str, choices: list[str], help: str):
 
 
 store_options = store_options_with()
+
+
+def cluster_option(flag: str, help: str, **kwargs):
+    """A login or TLS option, kept in the context for ``open_searcher`` (``Cluster``'s field of
+    the same name), read from ``ESRERANK_<NAME>`` too."""
+    name = flag[2:].replace("-", "_")
+
+    def remember(ctx: click.Context, param: click.Parameter, value):
+        if value not in (None, False):
+            ctx.meta.setdefault("cluster", {})[name] = value
+        return value
+
+    return click.option(
+        flag,
+        name,
+        envvar=f"ESRERANK_{name.upper()}",
+        show_envvar=True,
+        expose_value=False,
+        callback=remember,
+        help=help,
+        **kwargs,
+    )
+
+
+def _file(help: str):
+    return {"type": click.Path(path_type=Path), "help": help}  # checked by Cluster, naming it
+
+
+CLUSTER_OPTIONS = [
+    cluster_option("--user", "User name for basic auth."),
+    cluster_option(
+        "--password", "Password for basic auth (prefer the environment variable to the flag)."
+    ),
+    cluster_option("--api-key", "Elasticsearch API key: the encoded key, or id:key."),
+    cluster_option("--bearer-token", "Bearer token (OAuth2, JWT)."),
+    cluster_option("--cloud-id", "Elastic Cloud deployment's Cloud ID, instead of --url."),
+    cluster_option("--ca-certs", **_file("PEM file of the CA to trust [default: the system's].")),
+    cluster_option("--client-cert", **_file("PEM client certificate (mutual TLS).")),
+    cluster_option("--client-key", **_file("PEM key of the client certificate.")),
+    cluster_option(
+        "--insecure",
+        "Skip TLS certificate checks (a warning says so): for a test cluster only.",
+        is_flag=True,
+        default=None,
+    ),
+    cluster_option(
+        "--aws-region",
+        "Sign requests with AWS SigV4 for this region (Amazon OpenSearch Service or "
+        "Serverless), with the standard AWS credential chain.",
+    ),
+    cluster_option(
+        "--aws-service",
+        "es = Amazon OpenSearch Service, aoss = OpenSearch Serverless [default: es].",
+        type=click.Choice(AWS_SERVICES),
+    ),
+]
 
 analyzer_option = click.option(
     "--analyzer",
@@ -166,7 +224,7 @@ def open_searcher(url, index, data_dir, bi_encoder, reranker=DEFAULT_CROSS_ENCOD
         lambda: Runtime(options.get("backend", AUTO), options.get("precision", AUTO))
     )
     return Searcher(
-        url or None,
+        cluster_of(url, options.get("cluster", {})),
         index,
         data_dir=data_dir,
         bi_encoder=bi_encoder,
@@ -175,6 +233,18 @@ def open_searcher(url, index, data_dir, bi_encoder, reranker=DEFAULT_CROSS_ENCOD
         bi_encoder_runtime=runtime,
         embedding_cache=cache_dir(data_dir) / "embeddings.sqlite",
     )
+
+
+def cluster_of(url: str | None, settings: dict) -> Cluster | None:
+    """The cluster the flags name, or None for the embedded store; bad settings are usage
+    errors."""
+    settings = dict(settings)
+    cloud_id = settings.pop("cloud_id", None)
+    if url and cloud_id:
+        raise click.UsageError("Give --url or --cloud-id, not both.")
+    if cloud_id:
+        return as_usage_error(lambda: Cluster.from_cloud_id(cloud_id, **settings))
+    return as_usage_error(lambda: Cluster(url, **settings)) if url else None
 
 
 def report_ingest(report, prefix: str) -> None:
