@@ -5,10 +5,22 @@
 # unpacked under $ESRERANK_ENGINES_DIR. The engines refuse to run as root, so as root they run as
 # an ordinary user ($ESRERANK_ENGINE_USER, created on demand) that owns their folders.
 #
-#   scripts/engines.sh fetch  [opensearch|elasticsearch]   download + unpack + install plugins
-#   scripts/engines.sh start  [opensearch|elasticsearch]   fetch if needed, start, wait for yellow
-#   scripts/engines.sh stop   [opensearch|elasticsearch]   stop (pidfiles) and wait for exit
-#   scripts/engines.sh status [opensearch|elasticsearch]   root endpoint of each, or "down"
+#   scripts/engines.sh fetch  [ENGINE...]   download + unpack + install plugins
+#   scripts/engines.sh start  [ENGINE...]   fetch if needed, start, wait for yellow
+#   scripts/engines.sh stop   [ENGINE...]   stop (pidfiles) and wait for exit
+#   scripts/engines.sh status [ENGINE...]   root endpoint of each, or "down"
+#
+# Engines: opensearch, elasticsearch (the default: both), and secured: OpenSearch with the
+# security plugin and k-NN, HTTPS only, on its own port. Each `start secured` makes a fresh CA and
+# writes, readable by all, to $ESRERANK_ENGINES_DIR/run/secured-certs/: root-ca.pem (+ its key
+# root-ca-key.pem), node.pem / node-key.pem (SAN localhost, 127.0.0.1), admin.pem / admin-key.pem
+# (the admin DN, for securityadmin) and client.pem / client-key.pem (TLS client auth is optional;
+# a client certificate authenticates as user esrerank-client, mapped to all_access, ahead of any
+# basic credentials). Keys are PKCS#8. Internal users: admin ($ESRERANK_SECURED_PASSWORD,
+# all_access) and reader (Esrerank-Reader-1, role esrerank_reader: GET /, searches, gets and
+# mappings of every index; 403 on anything that creates or writes).
+#   curl --cacert "$ESRERANK_ENGINES_DIR/run/secured-certs/root-ca.pem" \
+#        -u admin:Esrerank-Admin-1 https://127.0.0.1:9203/
 #
 # Environment (defaults in brackets):
 #   ESRERANK_OS_VERSION [2.19.6]   ESRERANK_ES_VERSION [8.19.21]
@@ -21,6 +33,10 @@
 #       with normalization-processor), org.opensearch.plugin:neural-search:<os version>.0:zip
 #       from Maven Central; ESRERANK_OS_NEURAL_VERSION [<os version>.0] picks another version,
 #       ESRERANK_OS_NEURAL_ZIP=/path/or/url.zip installs that zip instead of fetching one.
+#   ESRERANK_SECURED_VERSION [2.19.1]   the secured engine's OpenSearch; Maven Central has
+#       opensearch-security zips for few versions (2.11.1, 2.19.1, 2.19.3, 2.19.4, 3.4.0)
+#   ESRERANK_SECURED_PORT [9203]   ESRERANK_SECURED_PASSWORD [Esrerank-Admin-1] (user admin;
+#       a new password reinstalls the secured engine, as its users live in its security index)
 #   ESRERANK_MVN_ARGS   extra arguments for mvn (e.g. -Dmaven.repo.local=...)
 #
 # Notes: OpenSearch 2.x and Elasticsearch 8.x run on Java 17; 3.x / 9.x need Java 21+ (both were
@@ -41,11 +57,17 @@ START_TIMEOUT="${ESRERANK_START_TIMEOUT:-240}"
 OS_NEURAL="${ESRERANK_OS_NEURAL:-1}"
 OS_NEURAL_ZIP="${ESRERANK_OS_NEURAL_ZIP:-}"
 OS_NEURAL_VERSION="${ESRERANK_OS_NEURAL_VERSION:-${OS_VERSION}.0}"
+SECURED_VERSION="${ESRERANK_SECURED_VERSION:-2.19.1}"
+SECURED_PORT="${ESRERANK_SECURED_PORT:-9203}"
+SECURED_PASSWORD="${ESRERANK_SECURED_PASSWORD:-Esrerank-Admin-1}"
+READER_PASSWORD="Esrerank-Reader-1"
 MVN_DEP_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.6.1"
 
 RUN_DIR="$ENGINES_DIR/run"
 OS_HOME="$ENGINES_DIR/opensearch-$OS_VERSION"
 ES_HOME="$ENGINES_DIR/elasticsearch-$ES_VERSION"
+SECURED_HOME="$ENGINES_DIR/opensearch-secured-$SECURED_VERSION"
+CERTS_DIR="$RUN_DIR/secured-certs"
 
 log() { echo "[engines] $*" >&2; }
 die() { echo "[engines] ERROR: $*" >&2; exit 1; }
@@ -191,11 +213,19 @@ unpack_zip() {  # unpack_zip ZIP TOPDIR_NAME TARGET
 OS_STAMP="os=$OS_VERSION knn=$OS_KNN_VERSION painless=1 neural=$OS_NEURAL"
 if [[ "$OS_NEURAL" == 1 ]]; then OS_STAMP+=" neural-search=${OS_NEURAL_ZIP:-$OS_NEURAL_VERSION}"; fi
 ES_STAMP="es=$ES_VERSION rest-root=1"
+SECURED_STAMP="os=$SECURED_VERSION knn=$SECURED_VERSION.0 painless=1 security=$SECURED_VERSION.0 roles=2"
+SECURED_STAMP+=" password=$(printf %s "$SECURED_PASSWORD" | sha256sum | cut -c1-16)"
+stamp_of() {
+  case $1 in
+    opensearch) echo "$OS_STAMP" ;;
+    elasticsearch) echo "$ES_STAMP" ;;
+    secured) echo "$SECURED_STAMP" ;;
+  esac
+}
 installed() {  # installed ENGINE: unpacked and set up (by this version of the script)
-  local home stamp
+  local home
   home=$(home_of "$1")
-  if [[ $1 == opensearch ]]; then stamp=$OS_STAMP; else stamp=$ES_STAMP; fi
-  [[ -f "$home/.esrerank-ready" && "$(cat "$home/.esrerank-ready")" == "$stamp" ]]
+  [[ -f "$home/.esrerank-ready" && "$(cat "$home/.esrerank-ready")" == "$(stamp_of "$1")" ]]
 }
 
 artifacts_opensearch() {  # Maven coordinates, one a line
@@ -209,26 +239,32 @@ artifacts_opensearch() {  # Maven coordinates, one a line
 artifacts_elasticsearch() {
   echo "org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip"
 }
+artifacts_secured() {
+  echo "org.opensearch.distribution.integ-test-zip:opensearch:$SECURED_VERSION:zip"
+  echo "org.opensearch.plugin:opensearch-knn:$SECURED_VERSION.0:zip"
+  echo "org.opensearch.plugin:opensearch-security:$SECURED_VERSION.0:zip"
+  echo "org.opensearch.plugin:lang-painless:$SECURED_VERSION:jar:org.opensearch"
+}
 
 # The 2.x integ-test-zip has no lang-painless, which the k-NN plugin declares as an extended
 # plugin (extended.plugins=lang-painless). Build the module from its Maven jars
 # (lang-painless, opensearch-scripting-painless-spi, antlr4-runtime, asm-*).
-install_painless_module() {  # install_painless_module HOME JARS_DIR JAVA_VERSION
-  local home=$1 jars=$2 java_v=$3 mod="$1/modules/lang-painless" cls
+install_painless_module() {  # install_painless_module HOME JARS_DIR VERSION JAVA_VERSION
+  local home=$1 jars=$2 version=$3 java_v=$4 mod="$1/modules/lang-painless" cls
   mkdir -p "$mod"
   cp "$jars"/*.jar "$mod/"
   # the plugin class was renamed PainlessPlugin -> PainlessModulePlugin in 3.x
   cls=org.opensearch.painless.PainlessPlugin
-  if unzip -l "$mod/lang-painless-$OS_VERSION.jar" | grep -q 'painless/PainlessModulePlugin.class'; then
+  if unzip -l "$mod/lang-painless-$version.jar" | grep -q 'painless/PainlessModulePlugin.class'; then
     cls=org.opensearch.painless.PainlessModulePlugin
   fi
   cat >"$mod/plugin-descriptor.properties" <<EOF
 description=An easy, safe and fast scripting language for OpenSearch (module built by esrerank)
-version=$OS_VERSION
+version=$version
 name=lang-painless
 classname=$cls
 java.version=$java_v
-opensearch.version=$OS_VERSION
+opensearch.version=$version
 extended.plugins=
 has.native.controller=false
 EOF
@@ -242,21 +278,31 @@ grant {
 EOF
 }
 
-install_opensearch() {  # install_opensearch DOWNLOADS
-  local dl=$1 java_home java_v
-  java_home=$(java_for opensearch "$OS_VERSION")
-  unpack_zip "$dl/zips/opensearch-$OS_VERSION.zip" "opensearch-$OS_VERSION" "$OS_HOME"
-  if [[ -d "$OS_HOME/modules/lang-painless" ]]; then
+install_plugin() {  # install_plugin HOME VERSION URL: opensearch-plugin install --batch URL
+  local home=$1 version=$2 url=$3 java_home out
+  java_home=$(java_for opensearch "$version")
+  log "installing ${url##*/}"
+  out=$(OPENSEARCH_JAVA_HOME="$java_home" "$home/bin/opensearch-plugin" install --batch "$url" \
+    2>&1) || { echo "$out" >&2; die "could not install $url"; }
+}
+
+# unpack_opensearch HOME VERSION KNN_VERSION DOWNLOADS: the distribution with lang-painless and k-NN
+unpack_opensearch() {
+  local home=$1 version=$2 knn_version=$3 dl=$4 java_v
+  unpack_zip "$dl/zips/opensearch-$version.zip" "opensearch-$version" "$home"
+  if [[ -d "$home/modules/lang-painless" ]]; then
     log "lang-painless is bundled with this distribution"   # 3.x integ-test-zips carry all modules
   else
     log "building the lang-painless module from Maven jars"
-    java_v=$(( $(major "$OS_VERSION") >= 3 ? 21 : 11 ))
-    install_painless_module "$OS_HOME" "$dl/jars" "$java_v"
+    java_v=$(( $(major "$version") >= 3 ? 21 : 11 ))
+    install_painless_module "$home" "$dl/jars" "$version" "$java_v"
   fi
-  log "installing opensearch-knn $OS_KNN_VERSION"
-  OPENSEARCH_JAVA_HOME="$java_home" "$OS_HOME/bin/opensearch-plugin" install --batch \
-    "file://$dl/zips/opensearch-knn-$OS_KNN_VERSION.zip" >"$dl/knn-install.log" 2>&1 ||
-    { cat "$dl/knn-install.log" >&2; die "could not install opensearch-knn"; }
+  install_plugin "$home" "$version" "file://$dl/zips/opensearch-knn-$knn_version.zip"
+}
+
+install_opensearch() {  # install_opensearch DOWNLOADS
+  local dl=$1
+  unpack_opensearch "$OS_HOME" "$OS_VERSION" "$OS_KNN_VERSION" "$dl"
   if [[ "$OS_NEURAL" == 1 ]]; then
     # neural-search extends opensearch-knn (and, in 3.x, the bundled transport-grpc module);
     # hybrid queries and normalization-processor need no ml-commons at runtime.
@@ -265,10 +311,7 @@ install_opensearch() {  # install_opensearch DOWNLOADS
       neural_zip=$OS_NEURAL_ZIP
       [[ "$neural_zip" == *://* ]] || neural_zip="file://$(readlink -f "$neural_zip")"
     fi
-    log "installing neural-search from $neural_zip"
-    OPENSEARCH_JAVA_HOME="$java_home" "$OS_HOME/bin/opensearch-plugin" install --batch \
-      "$neural_zip" >"$dl/neural-install.log" 2>&1 ||
-      { cat "$dl/neural-install.log" >&2; die "could not install neural-search"; }
+    install_plugin "$OS_HOME" "$OS_VERSION" "$neural_zip"
   fi
   own "$OS_HOME"
   echo "$OS_STAMP" >"$OS_HOME/.esrerank-ready"
@@ -397,7 +440,127 @@ install_elasticsearch() {  # install_elasticsearch DOWNLOADS
   echo "$ES_STAMP" >"$ES_HOME/.esrerank-ready"
 }
 
-fetch() {  # fetch ENGINE...: download what is not installed yet (one mvn run), then install it
+# The secured engine: TLS on HTTP and transport (certificates from make_certs, copied to
+# config/certs at each start), internal users in config/opensearch-security/, which the node
+# writes to its security index on first start (allow_default_init_securityindex). A new CA at
+# each start is fine: the node knows its peers and the admin by DN, and the security index holds
+# users and roles, no certificates.
+install_secured() {  # install_secured DOWNLOADS
+  local dl=$1 conf="$SECURED_HOME/config"
+  unpack_opensearch "$SECURED_HOME" "$SECURED_VERSION" "$SECURED_VERSION.0" "$dl"
+  install_plugin "$SECURED_HOME" "$SECURED_VERSION" \
+    "file://$dl/zips/opensearch-security-$SECURED_VERSION.0.zip"
+  cat >>"$conf/opensearch.yml" <<'EOF'
+
+# esrerank secured engine (scripts/engines.sh)
+plugins.security.ssl.transport.pemcert_filepath: certs/node.pem
+plugins.security.ssl.transport.pemkey_filepath: certs/node-key.pem
+plugins.security.ssl.transport.pemtrustedcas_filepath: certs/root-ca.pem
+plugins.security.ssl.transport.enforce_hostname_verification: false
+plugins.security.ssl.http.enabled: true
+plugins.security.ssl.http.pemcert_filepath: certs/node.pem
+plugins.security.ssl.http.pemkey_filepath: certs/node-key.pem
+plugins.security.ssl.http.pemtrustedcas_filepath: certs/root-ca.pem
+plugins.security.ssl.http.clientauth_mode: OPTIONAL
+plugins.security.authcz.admin_dn: ["CN=esrerank-admin,O=esrerank"]
+plugins.security.nodes_dn: ["CN=esrerank-node,O=esrerank"]
+plugins.security.allow_default_init_securityindex: true
+plugins.security.restapi.roles_enabled: ["all_access"]
+plugins.security.audit.type: noop
+EOF
+  # client certificates authenticate (user = their CN); basic auth stays as it is
+  sed -i '/^      clientcert_auth_domain:/,/order:/ s/http_enabled: false/http_enabled: true/' \
+    "$conf/opensearch-security/config.yml"
+  cat >"$conf/opensearch-security/internal_users.yml" <<EOF
+_meta:
+  type: "internalusers"
+  config_version: 2
+admin:
+  hash: "$(password_hash "$SECURED_PASSWORD")"
+  reserved: true
+  description: "esrerank admin (all_access)"
+reader:
+  hash: "$(password_hash "$READER_PASSWORD")"
+  description: "esrerank read-only user (esrerank_reader)"
+EOF
+  cat >"$conf/opensearch-security/roles_mapping.yml" <<'EOF'
+_meta:
+  type: "rolesmapping"
+  config_version: 2
+all_access:
+  reserved: false
+  users: ["admin", "esrerank-client"]
+esrerank_reader:
+  reserved: false
+  users: ["reader"]
+EOF
+  cat >"$conf/opensearch-security/roles.yml" <<'EOF'
+_meta:
+  type: "roles"
+  config_version: 2
+esrerank_reader:
+  reserved: false
+  description: "Reads and searches every index; creates and writes nothing"
+  cluster_permissions: ["cluster:monitor/main", "cluster_composite_ops_ro"]
+  index_permissions:
+    - index_patterns: ["*"]
+      allowed_actions: ["read", "indices:admin/get", "indices:admin/mappings/get"]
+EOF
+  own "$SECURED_HOME"
+  echo "$SECURED_STAMP" >"$SECURED_HOME/.esrerank-ready"
+}
+
+password_hash() {  # password_hash PASSWORD: bcrypt hash from the security plugin's own tool
+  local java_home out
+  java_home=$(java_for opensearch "$SECURED_VERSION")
+  out=$(OPENSEARCH_JAVA_HOME="$java_home" \
+    bash "$SECURED_HOME/plugins/opensearch-security/tools/hash.sh" -p "$1" 2>&1)
+  out=$(tail -n 1 <<<"$out")
+  [[ "$out" == '$2'* ]] || die "hash.sh gave no bcrypt hash: $out"
+  echo "$out"
+}
+
+# make_certs DIR: a fresh root CA and, signed by it, the node, admin and client certificates
+make_certs() {
+  local d=$1 name
+  need_cmd openssl openssl
+  rm -rf "$d"
+  mkdir -p "$d"
+  ossl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$d/root-ca-key.pem"
+  ossl req -x509 -new -key "$d/root-ca-key.pem" -sha256 -days 3650 \
+    -subj "/O=esrerank/CN=esrerank-root-ca" -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign" -out "$d/root-ca.pem"
+  for name in node admin client; do
+    ossl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$d/$name-key.pem"  # PKCS#8
+    ossl req -new -key "$d/$name-key.pem" -subj "/O=esrerank/CN=esrerank-$name" -out "$d/$name.csr"
+    ossl x509 -req -in "$d/$name.csr" -CA "$d/root-ca.pem" -CAkey "$d/root-ca-key.pem" \
+      -set_serial "0x$(openssl rand -hex 16)" -sha256 -days 3650 \
+      -extfile <(cert_extensions "$name") -out "$d/$name.pem"
+    rm "$d/$name.csr"
+  done
+  chmod 755 "$d"
+  chmod 644 "$d"/*.pem
+}
+
+cert_extensions() {  # cert_extensions node|admin|client: x509v3 extensions, for -extfile
+  echo "basicConstraints=critical,CA:FALSE"
+  echo "subjectKeyIdentifier=hash"
+  echo "authorityKeyIdentifier=keyid,issuer"
+  echo "keyUsage=critical,digitalSignature,keyEncipherment"
+  if [[ $1 == node ]]; then
+    echo "extendedKeyUsage=serverAuth,clientAuth"
+    echo "subjectAltName=DNS:localhost,IP:127.0.0.1"
+  else
+    echo "extendedKeyUsage=clientAuth"
+  fi
+}
+
+ossl() {  # ossl ARGS...: openssl, quiet unless it fails
+  local out
+  out=$(openssl "$@" 2>&1) || { echo "$out" >&2; die "openssl $1 failed"; }
+}
+
+fetch() {  # fetch ENGINE...: download what is not installed yet (one mvn run each), install it
   local e todo=() specs=() dl="$ENGINES_DIR/downloads"
   for e in "$@"; do
     if installed "$e"; then
@@ -412,18 +575,33 @@ fetch() {  # fetch ENGINE...: download what is not installed yet (one mvn run), 
   need_cmd mvn maven
   mkdir -p "$ENGINES_DIR"
   ensure_user
-  for e in "${todo[@]}"; do mapfile -t -O "${#specs[@]}" specs < <("artifacts_$e"); done
-  log "fetching via mvn: ${specs[*]}"
   rm -rf "$dl"
-  mvn_fetch "$dl" "${specs[@]}"
-  for e in "${todo[@]}"; do "install_$e" "$dl"; done
+  # one folder each: the two OpenSearch engines need lang-painless jars of different versions
+  for e in "${todo[@]}"; do
+    mapfile -t specs < <("artifacts_$e")
+    log "fetching via mvn: ${specs[*]}"
+    mvn_fetch "$dl/$e" "${specs[@]}"
+  done
+  for e in "${todo[@]}"; do "install_$e" "$dl/$e"; done
   rm -rf "$dl"
 }
 
 # ---------------------------------------------------------------- start / stop / status
 
-port_of() { [[ $1 == opensearch ]] && echo "$OS_PORT" || echo "$ES_PORT"; }
-home_of() { [[ $1 == opensearch ]] && echo "$OS_HOME" || echo "$ES_HOME"; }
+port_of() {
+  case $1 in
+    opensearch) echo "$OS_PORT" ;;
+    elasticsearch) echo "$ES_PORT" ;;
+    secured) echo "$SECURED_PORT" ;;
+  esac
+}
+home_of() {
+  case $1 in
+    opensearch) echo "$OS_HOME" ;;
+    elasticsearch) echo "$ES_HOME" ;;
+    secured) echo "$SECURED_HOME" ;;
+  esac
+}
 pid_of() {  # pid of a running engine, or nothing
   local f="$RUN_DIR/$1.pid" p
   [[ -f "$f" ]] || return 0
@@ -431,27 +609,42 @@ pid_of() {  # pid of a running engine, or nothing
   [[ -n "$p" ]] && kill -0 "$p" 2>/dev/null && echo "$p"
   return 0
 }
-url_of() { echo "http://127.0.0.1:$(port_of "$1")"; }
+url_of() {
+  if [[ $1 == secured ]]; then echo "https://127.0.0.1:$SECURED_PORT"
+  else echo "http://127.0.0.1:$(port_of "$1")"; fi
+}
+engine_curl() {  # engine_curl ENGINE CURL_ARGS...: curl with the CA and admin login it needs
+  local e=$1
+  shift
+  if [[ $e == secured ]]; then
+    curl --cacert "$CERTS_DIR/root-ca.pem" -u "admin:$SECURED_PASSWORD" "$@"
+  else
+    curl "$@"
+  fi
+}
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 engine_log_tail() {
-  local e=$1 home
+  local e=$1 home node_log
   home=$(home_of "$e")
-  echo "----- $home/logs/$e.log (last 60 lines)" >&2
-  tail -n 60 "$home/logs/$e.log" >&2 2>/dev/null || true
+  # the log is named after the cluster
+  node_log="$home/logs/$([[ $e == elasticsearch ]] && echo elasticsearch || echo opensearch).log"
+  echo "----- $node_log (last 60 lines)" >&2
+  tail -n 60 "$node_log" >&2 2>/dev/null || true
   echo "----- $RUN_DIR/$e.out: launcher output (last 40 lines)" >&2
   tail -n 40 "$RUN_DIR/$e.out" >&2 2>/dev/null || true
 }
 
 declare -A LAUNCHER=()  # engine -> pid of the launcher this run started
 launch() {  # launch ENGINE: start the node in the background (returns at once)
-  local e=$1 home port java_home
+  local e=$1 home port java_home version label
   home=$(home_of "$e")
   port=$(port_of "$e")
   if [[ -n "$(pid_of "$e")" ]]; then
     log "$e already running (pid $(pid_of "$e"))"
     return
   fi
-  if curl -s -o /dev/null --max-time 2 "$(url_of "$e")"; then
+  if port_in_use "$port"; then
     die "port $port is already in use by another process"
   fi
   mkdir -p "$RUN_DIR"
@@ -463,14 +656,26 @@ launch() {  # launch ENGINE: start the node in the background (returns at once)
   # OpenSearch runs in the foreground of a detached session (its -d returns before the JVM is
   # up, so a failure would go unseen); Elasticsearch's -d waits until the node is started and
   # exits non-zero when it fails, and saves the memory of its launcher JVM.
-  if [[ $e == opensearch ]]; then
-    java_home=$(java_for opensearch "$OS_VERSION")
-    log "starting opensearch $OS_VERSION on port $port (java: $java_home)"
+  if [[ $e == opensearch || $e == secured ]]; then
+    version=$OS_VERSION label=opensearch
+    if [[ $e == secured ]]; then
+      version=$SECURED_VERSION label="secured opensearch"
+      log "making a CA and certificates in $CERTS_DIR"
+      make_certs "$CERTS_DIR"
+      mkdir -p "$home/config/certs"
+      cp "$CERTS_DIR/root-ca.pem" "$CERTS_DIR/node.pem" "$CERTS_DIR/node-key.pem" \
+        "$home/config/certs/"
+      chmod 700 "$home/config/certs"
+      chmod 600 "$home/config/certs"/*.pem
+      own "$home/config/certs"
+    fi
+    java_home=$(java_for opensearch "$version")
+    log "starting $label $version on port $port (java: $java_home)"
     # a fixed OPENSEARCH_TMPDIR spares the launcher one JVM run (seconds on two cores)
-    mkdir -p "$ENGINES_DIR/tmp/opensearch"
+    mkdir -p "$ENGINES_DIR/tmp/$e"
     own "$ENGINES_DIR/tmp"
     setsid "${AS_USER[@]}" env OPENSEARCH_JAVA_HOME="$java_home" JAVA_HOME= \
-      OPENSEARCH_TMPDIR="$ENGINES_DIR/tmp/opensearch" OPENSEARCH_JAVA_OPTS="-Xms$HEAP -Xmx$HEAP" \
+      OPENSEARCH_TMPDIR="$ENGINES_DIR/tmp/$e" OPENSEARCH_JAVA_OPTS="-Xms$HEAP -Xmx$HEAP" \
       "$home/bin/opensearch" "${common[@]}" \
       >"$RUN_DIR/$e.out" 2>&1 </dev/null &
   else
@@ -492,7 +697,7 @@ wait_yellow() {  # wait_yellow ENGINE
   deadline=$(( SECONDS + START_TIMEOUT ))
   launcher="${LAUNCHER[$e]:-}"   # empty when the node was already running
   while (( SECONDS < deadline )); do
-    if curl -sf --max-time 5 "$url/_cluster/health?wait_for_status=yellow&timeout=2s" \
+    if engine_curl "$e" -sf --max-time 5 "$url/_cluster/health?wait_for_status=yellow&timeout=2s" \
         >/dev/null 2>&1; then
       return 0
     fi
@@ -552,7 +757,8 @@ stop() {
 status() {
   local e body pid
   for e in "$@"; do
-    if body=$(curl -s --max-time 3 "$(url_of "$e")/?pretty" 2>/dev/null) && [[ -n "$body" ]]; then
+    if body=$(engine_curl "$e" -s --max-time 3 "$(url_of "$e")/?pretty" 2>/dev/null) &&
+        [[ -n "$body" ]]; then
       pid=$(pid_of "$e")
       echo "$e: $(url_of "$e")${pid:+ (pid $pid)}"
       echo "$body"
@@ -575,8 +781,8 @@ engines=("$@")
 if [[ ${#engines[@]} -eq 0 ]]; then engines=(opensearch elasticsearch); fi
 for e in "${engines[@]}"; do
   case "$e" in
-    opensearch | elasticsearch) ;;
-    *) die "unknown engine '$e' (expected opensearch or elasticsearch)" ;;
+    opensearch | elasticsearch | secured) ;;
+    *) die "unknown engine '$e' (expected opensearch, elasticsearch or secured)" ;;
   esac
 done
 

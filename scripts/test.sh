@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: install esrerank with its test extras, then
 #   1. start OpenSearch 2.x and Elasticsearch 8.x (the defaults of scripts/engines.sh, fetched from
-#      Maven Central on first use) and run every test;
+#      Maven Central on first use) and OpenSearch with its security plugin (TLS, logins), and run
+#      every test;
 #   2. start OpenSearch 3.x and Elasticsearch 9.x and run the engine tests again on them, but for
 #      the crash tests (killed and restarted ingests test esrerank's own recovery, which does not
 #      change with the engine's version; they run on every backend in step 1)
@@ -13,10 +14,10 @@ cd "$(dirname "$0")/.."
 python3 -m pip install --quiet --disable-pip-version-check -e ".[test]"
 export HF_HUB_OFFLINE=1  # tests never download a model
 
-scripts/engines.sh start
-trap 'scripts/engines.sh stop' EXIT
+scripts/engines.sh start opensearch elasticsearch secured
+trap 'scripts/engines.sh stop opensearch elasticsearch secured' EXIT
 python3 -m pytest "$@"
-scripts/engines.sh stop
+scripts/engines.sh stop opensearch elasticsearch secured
 
 if [ "${ESRERANK_TEST_NEXT_MAJORS:-1}" != 0 ]; then
   export ESRERANK_OS_VERSION=3.6.0 ESRERANK_ES_VERSION=9.3.2
