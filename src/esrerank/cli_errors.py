@@ -44,6 +44,7 @@ FLAGS = {
     "score_scale": "--score-scale",
     "split": "--split",
     "text_field": "--text-field",
+    "title_field": "--title-field",
     "top_k": "--top-k",
     "url": "--url (or ESRERANK_URL)",
     "weights": "--weights",

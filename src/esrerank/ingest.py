@@ -244,6 +244,7 @@ class Ingester:
         if not self.index.exists():
             self.backend.create_index(self.index.name, meta)
         stored = self.backend.get_meta(self.index.name)
+        stored.check_not_attached(self.index.name)
         stored.check_model(self.index.name, meta.model, meta.dimension)
         stored.check_chunking(self.index.name, meta.chunk_size, meta.chunk_overlap)
         stored.check_analyzer(self.index.name, meta.analyzer)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .attach import Attacher
 from .backends import Backend, IndexMeta, open_backend
 from .config import DEFAULT_INDEX, default_data_dir
 from .connection import Cluster
@@ -73,7 +74,9 @@ class Searcher:
         self.embedder = PassageEmbedder(embedding_cache)
         self.ingester = Ingester(self.handle, self.models, self.embedder)
         self.pipeline = SearchPipeline(self.handle, self.models, reranker)
+        self.attacher = Attacher(self.handle, self.models, self.embedder)
         self.ingest = self.ingester.ingest
+        self.attach = self.attacher.attach
         self.search = self.pipeline.search
 
     @property

@@ -33,6 +33,7 @@ def reembed(
     with backend.writer(index.name):
         started = time.perf_counter()
         old = backend.get_meta(index.name)
+        old.check_not_attached(index.name)
         records = documents_of(list(backend.passages(index.name)), index.name)
         encoder = models.bi_encoder(bi_encoder)
         chunking = ChunkSpec(old.chunk_size, old.chunk_overlap)

@@ -17,6 +17,11 @@ from .types import Passage
 TERMS_FIELD = "content_terms"  # client-analyzed tokens of indices not on the standard analyzer
 # esrerank's bookkeeping beside a passage's text: where it sits in its document, its digest.
 BOOKKEEPING = ("position", "char_start", "char_end", "content_hash")
+ESRERANK_BOOKKEEPING = ("content", TERMS_FIELD, *BOOKKEEPING)
+# What attach adds to an application's documents: the vector, and the digest of the text it
+# embeds (a document whose digest differs from its text's is embedded again).
+ATTACHED_VECTOR = "esrerank_vector"
+ATTACHED_HASH = "esrerank_hash"
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,7 @@ class IndexSchema:
     match_field: str = "content"
     vector_field: str = "embedding"
     analyzer: str = "standard"
+    bookkeeping: tuple[str, ...] = ESRERANK_BOOKKEEPING
 
     @classmethod
     def esrerank(cls, analyzer: str = "standard") -> IndexSchema:
@@ -44,8 +50,30 @@ class IndexSchema:
         return cls(match_field=match_field, analyzer=analyzer)
 
     @classmethod
+    def attached(cls, text_field: str, title_field: str | None = None) -> IndexSchema:
+        """The schema of an application's index after ``attach``: its documents are whole
+        passages under their own ``_id``; BM25 runs on its text field with its own analyzer,
+        kNN on the vector esrerank added, whose embedded text's digest sits beside it."""
+        return cls(
+            id_field=None,
+            doc_id_field=None,
+            title_field=title_field,
+            text_field=text_field,
+            match_field=text_field,
+            vector_field=ATTACHED_VECTOR,
+            bookkeeping=(ATTACHED_HASH,),
+        )
+
+    @property
+    def is_attached(self) -> bool:
+        return self.vector_field == ATTACHED_VECTOR
+
+    @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IndexSchema:
-        return cls(**{name: data[name] for name in cls.__dataclass_fields__ if name in data})
+        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        if "bookkeeping" in known:
+            known["bookkeeping"] = tuple(known["bookkeeping"])
+        return cls(**known)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,9 +89,7 @@ class IndexSchema:
             self.text_field,
             self.match_field,
             self.vector_field,
-            "content",
-            TERMS_FIELD,
-            *BOOKKEEPING,
+            *self.bookkeeping,
         )
         return frozenset(name for name in named if name)
 
@@ -73,15 +99,16 @@ class IndexSchema:
         doc_id = source.get(self.doc_id_field) if self.doc_id_field else None
         text = str(source.get(self.text_field) or "")
         named = self.named_fields
+        kept = source if self.bookkeeping == ESRERANK_BOOKKEEPING else {}
         return Passage(
             passage_id=passage_id,
             doc_id=str(doc_id) if doc_id is not None else passage_id,
             title=str(source.get(self.title_field) or "") if self.title_field else "",
             text=text,
-            position=int(source.get("position", 0)),
-            char_start=int(source.get("char_start", 0)),
-            char_end=int(source.get("char_end", len(text))),
-            content_hash=str(source.get("content_hash", "")),
+            position=int(kept.get("position", 0)),
+            char_start=int(kept.get("char_start", 0)),
+            char_end=int(kept.get("char_end", len(text))),
+            content_hash=str(kept.get("content_hash", source.get(ATTACHED_HASH, ""))),
             fields={name: value for name, value in source.items() if name not in named},
         )
 

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..errors import IndexMismatchError
+from ..errors import ConfigError, IndexMismatchError
 from ..filters import Filter
 from ..schema import IndexSchema
 from ..types import LegHit, Passage
@@ -42,6 +42,14 @@ class IndexMeta:
     def from_dict(cls, data: dict[str, Any]) -> IndexMeta:
         known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
         return cls(**known)
+
+    def check_not_attached(self, index: str) -> None:
+        """Refuse writing esrerank's passages into an application's attached index."""
+        if self.index_schema().is_attached:
+            raise ConfigError(
+                f"Index '{index}' is attached: its documents are the application's, and attach "
+                "run again embeds the new and changed ones. Ingest into another index name."
+            )
 
     def check_model(self, index: str, model: str, dimension: int) -> None:
         """Refuse a bi-encoder other than the one that built the index."""

@@ -6,8 +6,7 @@ from typing import Any
 
 from ..filters import Filter
 from ..schema import IndexSchema
-from .base import IndexMeta
-from .rest import RestBackend, load_mapping
+from .rest import RestBackend
 
 # HNSW explores this many candidates per shard for every hit asked for (at least 100).
 NUM_CANDIDATES_FACTOR = 4
@@ -15,11 +14,7 @@ NUM_CANDIDATES_FACTOR = 4
 
 class ElasticsearchBackend(RestBackend):
     engine = "elasticsearch"
-
-    def _index_body(self, meta: IndexMeta) -> dict[str, Any]:
-        body = load_mapping("elasticsearch")
-        body["mappings"]["properties"]["embedding"]["dims"] = meta.dimension
-        return body
+    dimension_key = "dims"
 
     def _knn_body(
         self, schema: IndexSchema, vector: list[float], k: int, filter: Filter

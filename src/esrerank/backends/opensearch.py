@@ -6,17 +6,23 @@ from typing import Any
 
 from ..filters import Filter
 from ..schema import IndexSchema
-from .base import IndexMeta
-from .rest import RestBackend, load_mapping
+from .rest import RestBackend
 
 
 class OpenSearchBackend(RestBackend):
     engine = "opensearch"
+    dimension_key = "dimension"
 
-    def _index_body(self, meta: IndexMeta) -> dict[str, Any]:
-        body = load_mapping("opensearch")
-        body["mappings"]["properties"]["embedding"]["dimension"] = meta.dimension
-        return body
+    def vectors_blocked(self, index: str) -> str | None:
+        """HNSW vectors need ``index.knn``, a setting OpenSearch fixes when an index is made."""
+        answer = self.client.request("GET", f"/{index}/_settings")
+        settings = next(iter(answer.values()))["settings"]["index"]
+        if str(settings.get("knn", "false")).lower() == "true":
+            return None
+        return (
+            f"index '{index}' has index.knn off, a setting OpenSearch fixes when an index is "
+            "created, so no vector field can be added to it"
+        )
 
     def _knn_body(
         self, schema: IndexSchema, vector: list[float], k: int, filter: Filter

@@ -23,6 +23,7 @@ from .http import HttpClient
 
 META_KEY = "esrerank"
 PAGE = 1000
+SCROLL = "2m"  # how long a scroll waits for its next page
 MSEARCH_QUERIES = 50  # searches per _msearch request
 # A document's other fields (esrerank.schema) are mapped as the engine sees them, strings as
 # keywords: filters test them whole, as the embedded store does.
@@ -44,6 +45,7 @@ class RestBackend:
     """An index on a cluster, reached over HTTP; subclasses set the vector mapping and query."""
 
     engine = ""
+    dimension_key = ""  # the vector mapping's name for its dimension
 
     def __init__(self, client: HttpClient, version: str) -> None:
         self.client = client
@@ -55,8 +57,15 @@ class RestBackend:
 
     # -- engine-specific --------------------------------------------------------------------------
 
-    def _index_body(self, meta: IndexMeta) -> dict[str, Any]:
-        raise NotImplementedError
+    def vector_mapping(self, dimension: int) -> dict[str, Any]:
+        """How a vector field of ``dimension`` is mapped (HNSW, cosine)."""
+        mapping = load_mapping(self.engine)["mappings"]["properties"]["embedding"]
+        mapping[self.dimension_key] = dimension
+        return mapping
+
+    def vectors_blocked(self, index: str) -> str | None:
+        """Why a vector field cannot be added to ``index`` as it is, or None."""
+        return None
 
     def _knn_body(
         self, schema: IndexSchema, vector: list[float], k: int, filter: Filter
@@ -69,7 +78,8 @@ class RestBackend:
         return self.client.exists(f"/{index}")
 
     def create_index(self, index: str, meta: IndexMeta) -> None:
-        body = self._index_body(meta)
+        body = load_mapping(self.engine)
+        body["mappings"]["properties"]["embedding"] = self.vector_mapping(meta.dimension)
         body["mappings"]["_meta"] = {META_KEY: meta.to_dict()}
         body["mappings"]["dynamic_templates"] = [STRINGS_AS_KEYWORDS]
         if meta.analyzer != "standard":
@@ -130,13 +140,11 @@ class RestBackend:
         self._writable.discard(index)
 
     def get_meta(self, index: str) -> IndexMeta:
-        answer = self.client.request("GET", f"/{index}/_mapping")
-        mappings = next(iter(answer.values()))["mappings"]
-        meta = mappings.get("_meta", {}).get(META_KEY)
+        meta = self.mappings(index).get("_meta", {}).get(META_KEY)
         if meta is None:
             raise BackendError(
-                f"Index '{index}' on {self.location} was not created by esrerank (no _meta). "
-                "Ingest into a new index name."
+                f"Index '{index}' on {self.location} is not esrerank's: attach it (its "
+                "documents stay as they are), or ingest into a new index name."
             )
         return IndexMeta.from_dict(meta)
 
@@ -156,8 +164,7 @@ class RestBackend:
         fields) take them, mapped as a new index maps them."""
         if index in self._writable:
             return
-        answer = self.client.request("GET", f"/{index}/_mapping")
-        mappings = next(iter(answer.values()))["mappings"]
+        mappings = self.mappings(index)
         if mappings.get("dynamic") in ("strict", "false", False):
             self.client.request(
                 "PUT",
@@ -166,8 +173,20 @@ class RestBackend:
             )
         self._writable.add(index)
 
-    def put_meta(self, index: str, meta: IndexMeta) -> None:
-        self.client.request("PUT", f"/{index}/_mapping", {"_meta": {META_KEY: meta.to_dict()}})
+    def mappings(self, index: str) -> dict[str, Any]:
+        """The index's mapping (of the index behind it, when ``index`` is an alias)."""
+        answer = self.client.request("GET", f"/{index}/_mapping")
+        return next(iter(answer.values()))["mappings"]
+
+    def put_meta(self, index: str, meta: IndexMeta, properties: dict | None = None) -> None:
+        """Store the build record beside whatever else the mapping's ``_meta`` holds (the
+        engines replace ``_meta`` whole), with new ``properties`` when given."""
+        others = self.mappings(index).get("_meta", {})
+        body: dict[str, Any] = {"_meta": {**others, META_KEY: meta.to_dict()}}
+        if properties:
+            body["properties"] = properties
+        self.client.request("PUT", f"/{index}/_mapping", body)
+        self._forget(index)
 
     # -- writes ----------------------------------------------------------------------------------
 
@@ -197,6 +216,11 @@ class RestBackend:
         results = bulk_results(self.client, actions)
         return sum(1 for result in results if result.get("result") == "deleted")
 
+    def update(self, index: str, changes: Sequence[tuple[str, dict[str, Any]]]) -> BulkResult:
+        """Set some fields of existing documents (``(id, fields)``), leaving the others."""
+        actions = [({"update": {"_index": index, "_id": i}}, {"doc": doc}) for i, doc in changes]
+        return write(self.client, actions)
+
     def refresh(self, index: str) -> None:
         self.client.request("POST", f"/{index}/_refresh")
 
@@ -204,14 +228,14 @@ class RestBackend:
 
     def existing_passages(self, index: str, doc_ids: Sequence[str]) -> dict[str, str]:
         field = self._schema(index).doc_id_field
-        hits = self._scan(index, {"terms": {field: list(doc_ids)}}, ["content_hash"])
+        hits = self.scan(index, {"terms": {field: list(doc_ids)}}, ["content_hash"])
         return {hit["_id"]: hit["_source"].get("content_hash", "") for hit in hits}
 
     def doc_ids(self, index: str) -> Iterator[str]:
         """Every stored document's id, once each."""
         seen: set[str] = set()
         field = self._schema(index).doc_id_field
-        for hit in self._scan(index, {"match_all": {}}, [field]):
+        for hit in self.scan(index, {"match_all": {}}, [field]):
             doc_id = hit["_source"][field]
             if doc_id not in seen:
                 seen.add(doc_id)
@@ -219,23 +243,25 @@ class RestBackend:
 
     def passages(self, index: str) -> Iterator[Passage]:
         schema = self._schema(index)
-        for hit in self._scan(index, {"match_all": {}}, {"excludes": [schema.vector_field]}):
+        for hit in self.scan(index, {"match_all": {}}, {"excludes": [schema.vector_field]}):
             yield schema.passage(hit["_source"], hit["_id"])
 
-    def _scan(self, index: str, query: dict[str, Any], source: Any) -> Iterator[dict[str, Any]]:
-        """Every hit of ``query`` in passage id order, a page at a time."""
-        body: dict[str, Any] = {
-            "size": PAGE,
-            "query": query,
-            "_source": source,
-            "sort": [{self._schema(index).id_field: "asc"}],
-        }
-        while True:
-            hits = self.client.request("POST", f"/{index}/_search", body)["hits"]["hits"]
-            yield from hits
-            if len(hits) < PAGE:
-                return
-            body["search_after"] = hits[-1]["sort"]
+    def scan(self, index: str, query: dict[str, Any], source: Any) -> Iterator[dict[str, Any]]:
+        """Every hit of ``query``, a page at a time, through a scroll (the one way through a
+        whole index that both engines have and that needs no sortable id field)."""
+        body = {"size": PAGE, "query": query, "_source": source, "sort": ["_doc"]}
+        answer = self.client.request("POST", f"/{index}/_search", body, params={"scroll": SCROLL})
+        scroll_id = answer.get("_scroll_id")
+        try:
+            while answer["hits"]["hits"]:
+                yield from answer["hits"]["hits"]
+                answer = self.client.request(
+                    "POST", "/_search/scroll", {"scroll": SCROLL, "scroll_id": scroll_id}
+                )
+                scroll_id = answer.get("_scroll_id", scroll_id)
+        finally:
+            with contextlib.suppress(BackendError):
+                self.client.request("DELETE", "/_search/scroll", {"scroll_id": [scroll_id]})
 
     def get(self, index: str, passage_ids: Sequence[str]) -> dict[str, Passage]:
         schema = self._schema(index)

@@ -30,6 +30,7 @@ from .options import (
     reranker_option,
     show_progress,
     store_options,
+    store_options_with,
 )
 
 
@@ -123,6 +124,42 @@ def ingest(
     report_ingest(
         report, f"{location_of(searcher)} index '{index}', bi-encoder {searcher.encoder.label}: "
     )
+
+
+@cli.command()
+@store_options_with(None, "The existing index (or alias) to attach.")
+@click.option("--text-field", required=True, help="The documents' text field (BM25, embedded).")
+@click.option("--title-field", default=None, help="A title field, embedded with the text.")
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=1),
+    default=ChunkSpec.size,
+    show_default=True,
+    help="Bi-encoder tokens of each document embedded (its first passage).",
+)
+@embed_batch_option
+def attach(
+    url, index, data_dir, bi_encoder, progress, text_field, title_field, chunk_size, batch_size
+):
+    """Make an existing index searchable: add a vector field and embed its documents, keeping
+    their ids, fields and analyzers.
+
+    Run it again after the application writes more: it embeds only documents with no vector or
+    whose text changed. A run stopped anywhere picks up where it was."""
+    if not index:
+        raise click.UsageError("attach needs --index: the existing index to attach.")
+    chunking = as_usage_error(lambda: ChunkSpec(chunk_size, min(ChunkSpec.overlap, chunk_size - 1)))
+    searcher = open_searcher(url, index, data_dir, bi_encoder)
+    with searcher:
+        report = searcher.attach(
+            text_field,
+            title_field,
+            chunking=chunking,
+            batch_size=batch_size,
+            progress=show_progress(progress),
+        )
+        label = searcher.encoder.label
+    report_ingest(report, f"{location_of(searcher)} index '{index}', bi-encoder {label}: ")
 
 
 @cli.command()

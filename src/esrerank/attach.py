@@ -1,0 +1,251 @@
+"""``attach``: make an application's own index searchable by esrerank, keeping its documents,
+ids, fields and analyzers.
+
+The index gains two fields, a vector (``esrerank_vector``) and the digest of the text it embeds
+(``esrerank_hash``), and esrerank's build record in its ``_meta``; BM25 then runs on the
+application's text field with its own analyzer. Each document's first passage (``chunk_size``
+tokens of its title and text, the part a bi-encoder reads) is embedded and written by a partial
+update, a batch at a time: a run stopped anywhere is run again, and embeds only documents with
+no vector or whose text changed since, as it does for documents the application adds later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from .backends import IndexMeta
+from .backends.rest import META_KEY, RestBackend
+from .corpus import ChunkSpec
+from .encoders import BiEncoder
+from .errors import ConfigError, IndexNotFoundError
+from .index_handle import IndexHandle
+from .model_pool import ModelPool
+from .models import DEFAULT_BI_ENCODER
+from .passage_embedder import PassageEmbedder
+from .schema import ATTACHED_HASH, ATTACHED_VECTOR, IndexSchema
+from .types import Passage
+
+TEXT_TYPES = ("text", "match_only_text")
+TITLE_TYPES = (*TEXT_TYPES, "keyword")
+BATCH = 256  # documents embedded and written per step
+
+
+@dataclass
+class AttachReport:
+    """What one ``attach`` run did."""
+
+    index: str
+    documents: int = 0  # seen in the index
+    embedded: int = 0  # given a vector now (new, or their text changed)
+    unchanged: int = 0  # whose vector was current
+    skipped: int = 0  # with no text to embed
+    failures: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    notes: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+    def summary(self) -> str:
+        rate = self.documents / self.seconds if self.seconds else 0.0
+        return (
+            f"documents={self.documents} embedded={self.embedded} unchanged={self.unchanged} "
+            f"skipped={self.skipped} failed={self.failed} seconds={self.seconds:.1f} "
+            f"docs/s={rate:.1f}"
+        )
+
+
+class Attacher:
+    """Attaches ``handle``'s index (on an engine) and embeds what it lacks."""
+
+    def __init__(self, handle: IndexHandle, models: ModelPool, embedder: PassageEmbedder):
+        self.handle = handle
+        self.models = models
+        self.embedder = embedder
+
+    def attach(
+        self,
+        text_field: str,
+        title_field: str | None = None,
+        *,
+        chunking: ChunkSpec = ChunkSpec(),
+        batch_size: int = 32,
+        progress: bool = False,
+    ) -> AttachReport:
+        """Add the vector field and build record (once), then embed every document whose vector
+        is missing or stale."""
+        backend = self._backend()
+        started = time.perf_counter()
+        meta = self._prepare(backend, text_field, title_field, chunking)
+        encoder = self.models.bi_encoder(self.handle.bi_encoder or meta.model)
+        report = AttachReport(self.handle.name)
+        schema = meta.index_schema()
+        chunking = ChunkSpec(meta.chunk_size, meta.chunk_overlap)
+        source = [name for name in (text_field, title_field, ATTACHED_HASH) if name]
+        hits = backend.scan(self.handle.name, {"match_all": {}}, source)
+        total = backend.count(self.handle.name)
+        bar = tqdm(total=total, unit="doc", desc="attach", disable=not progress)
+        with bar:
+            batch: list[tuple[str, Passage]] = []
+            for hit in hits:
+                report.documents += 1
+                bar.update(1)
+                first = first_passage(schema.passage(hit["_source"], hit["_id"]), encoder, chunking)
+                if first is None:
+                    report.skipped += 1
+                elif hit["_source"].get(ATTACHED_HASH) == digest(meta.model, first.content):
+                    report.unchanged += 1
+                else:
+                    batch.append((hit["_id"], first))
+                if len(batch) >= BATCH:
+                    self._write(backend, encoder, meta.model, batch, batch_size, report)
+                    batch = []
+            self._write(backend, encoder, meta.model, batch, batch_size, report)
+        backend.refresh(self.handle.name)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _backend(self) -> RestBackend:
+        backend = self.handle.backend
+        if not isinstance(backend, RestBackend):
+            raise ConfigError(
+                "attach makes an OpenSearch or Elasticsearch index searchable: set url to the "
+                "cluster (the embedded store holds esrerank's own indices only).",
+                settings=("url",),
+            )
+        if not backend.index_exists(self.handle.name):
+            raise IndexNotFoundError(
+                f"Index '{self.handle.name}' not found on {backend.location}: give the name of "
+                "an existing index (or alias) to attach.",
+            )
+        return backend
+
+    def _prepare(
+        self, backend: RestBackend, text_field: str, title_field: str | None, chunking: ChunkSpec
+    ) -> IndexMeta:
+        """The index's build record: the stored one when it is attached already (with the same
+        fields), else a new one, stored with the new fields after every check passed."""
+        index = self.handle.name
+        mappings = backend.mappings(index)
+        stored = mappings.get("_meta", {}).get(META_KEY)
+        if stored is not None:
+            return self._reattach(IndexMeta.from_dict(stored), text_field, title_field)
+        fields = field_types(mappings.get("properties", {}))
+        check_field(index, fields, text_field, "text_field", TEXT_TYPES)
+        if title_field:
+            check_field(index, fields, title_field, "title_field", TITLE_TYPES)
+        for name in (ATTACHED_VECTOR, ATTACHED_HASH):
+            if name in fields:
+                raise ConfigError(
+                    f"Index '{index}' already has a field '{name}' ({fields[name]}) that "
+                    "esrerank did not add: esrerank keeps its vectors there. Nothing was changed."
+                )
+        blocked = backend.vectors_blocked(index)
+        if blocked:
+            raise ConfigError(
+                f"{blocked[0].upper()}{blocked[1:]}: reindex it into an index created with "
+                "index.knn true and attach that. Nothing was changed."
+            )
+        encoder = self._encoder()
+        meta = IndexMeta(
+            model=encoder.name,
+            dimension=encoder.dimension,
+            chunk_size=chunking.size,
+            chunk_overlap=chunking.overlap,
+            schema=IndexSchema.attached(text_field, title_field).to_dict(),
+        )
+        properties = {
+            ATTACHED_VECTOR: backend.vector_mapping(encoder.dimension),
+            ATTACHED_HASH: {"type": "keyword"},
+        }
+        backend.put_meta(index, meta, properties)
+        self.handle.forget_meta()
+        return meta
+
+    def _reattach(self, meta: IndexMeta, text_field: str, title_field: str | None) -> IndexMeta:
+        index = self.handle.name
+        schema = meta.index_schema()
+        if not schema.is_attached:
+            raise ConfigError(
+                f"Index '{index}' was built by esrerank's ingest: ingest into it, or attach "
+                "an application's own index."
+            )
+        if (schema.text_field, schema.title_field) != (text_field, title_field):
+            raise ConfigError(
+                f"Index '{index}' is attached with text_field {schema.text_field} and "
+                f"title_field {schema.title_field}: attach it with those.",
+                settings=("text_field", "title_field"),
+            )
+        if self.handle.bi_encoder is not None:
+            encoder = self._encoder()
+            meta.check_model(index, encoder.name, encoder.dimension)
+        return meta
+
+    def _encoder(self) -> BiEncoder:
+        return self.models.bi_encoder(self.handle.bi_encoder or DEFAULT_BI_ENCODER)
+
+    def _write(self, backend, encoder, model, batch, batch_size, report) -> None:
+        """Embed a batch's first passages and write each vector beside its text's digest."""
+        if not batch:
+            return
+        vectors = self.embedder.embed(encoder, [passage for _, passage in batch], batch_size)
+        changes = [
+            (doc_id, {ATTACHED_VECTOR: vector.tolist(), ATTACHED_HASH: digest(model, p.content)})
+            for (doc_id, p), vector in zip(batch, vectors, strict=True)
+        ]
+        result = backend.update(self.handle.name, changes)
+        report.embedded += result.indexed
+        report.failures += [f"{doc_id}: {reason}" for doc_id, reason in result.failures]
+
+
+def first_passage(document: Passage, encoder: BiEncoder, chunking: ChunkSpec) -> Passage | None:
+    """The document cut to its first ``chunking.size`` tokens; None when it has no text."""
+    if not document.text.strip():
+        return None
+    spans = encoder.token_spans(document.text)
+    if len(spans) > chunking.size:
+        document = replace(document, text=document.text[: spans[chunking.size - 1][1]])
+    return document
+
+
+def digest(model: str, text: str) -> str:
+    """What a document's vector was made from: the model and the text it embedded."""
+    return hashlib.sha1(f"{model}\x00{text}".encode()).hexdigest()[:16]
+
+
+def field_types(properties: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """Every field of a mapping by its dotted path, with its type (``object`` when it has
+    properties of its own; multi-fields as ``field.sub``)."""
+    types: dict[str, str] = {}
+    for name, mapping in properties.items():
+        path = prefix + name
+        types[path] = mapping.get("type", "object")
+        types.update(field_types(mapping.get("properties", {}), path + "."))
+        types.update(field_types(mapping.get("fields", {}), path + "."))
+    return types
+
+
+def check_field(
+    index: str, fields: dict[str, str], name: str, setting: str, types: tuple[str, ...]
+) -> None:
+    """A ``ConfigError`` when ``name`` is missing from the mapping or of another type."""
+    fitting = sorted(path for path, kind in fields.items() if kind in types)
+    offer = f" ({' or '.join(types)} fields: {', '.join(fitting[:10]) or 'none'})"
+    if name not in fields:
+        raise ConfigError(
+            f"Index '{index}' has no field '{name}': set {setting} to one it has{offer}. "
+            "Nothing was changed.",
+            settings=(setting,),
+        )
+    if fields[name] not in types:
+        raise ConfigError(
+            f"{setting} '{name}' of index '{index}' is a {fields[name]} field, not "
+            f"{' or '.join(types)}: pick another{offer}. Nothing was changed.",
+            settings=(setting,),
+        )

@@ -1,0 +1,273 @@
+"""``esrerank attach`` on an index an application made: its own mapping, analyzer, ids and
+fields, on OpenSearch and Elasticsearch."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import sys
+import time
+import uuid
+
+import pytest
+
+from esrerank import Searcher
+from esrerank.backends import open_backend
+from tests.cli import run_cli, start_cli
+
+from .conftest import require_backend
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+CATEGORIES = ("biology", "medicine", "physics")
+# An analyzer of the application's own: words with their case kept (no lowercasing).
+ANALYSIS = {"analyzer": {"exact_words": {"type": "custom", "tokenizer": "standard"}}}
+
+
+@pytest.fixture(params=["opensearch", "elasticsearch"])
+def engine(request):
+    return require_backend(request.param)
+
+
+def app_documents(sample_dir, count, start=0):
+    lines = (sample_dir / "corpus.jsonl").read_text().splitlines()[start : start + count]
+    for number, line in enumerate(lines, start):
+        document = json.loads(line)
+        yield (
+            f"sku-{document['_id']}",
+            {
+                "name": document["title"],
+                "body": document["text"],
+                "category": CATEGORIES[number % 3],
+                "year": 2000 + number % 20,
+            },
+        )
+
+
+@pytest.fixture
+def app(engine, tmp_path, sample_dir):
+    """An index as an application makes it, with 30 documents written."""
+    backend = open_backend(engine, tmp_path)
+    client = backend.client
+    index = f"products-{uuid.uuid4().hex[:8]}"
+    settings = {"number_of_shards": 1, "number_of_replicas": 0, "analysis": ANALYSIS}
+    if backend.engine == "opensearch":
+        settings["knn"] = True
+    client.request(
+        "PUT",
+        f"/{index}",
+        {
+            "settings": {"index": settings},
+            "mappings": {
+                "_meta": {"owner": "shop"},
+                "properties": {
+                    "name": {"type": "text"},
+                    "body": {"type": "text", "analyzer": "exact_words"},
+                    "category": {"type": "keyword"},
+                    "year": {"type": "integer"},
+                },
+            },
+        },
+    )
+
+    def write(documents):
+        lines = []
+        for doc_id, source in documents:
+            lines += [{"index": {"_index": index, "_id": doc_id}}, source]
+        client.request("POST", "/_bulk", ndjson=lines, params={"refresh": "true"})
+
+    write(app_documents(sample_dir, 30))
+    yield backend, index, write
+    backend.delete_index(index)
+
+
+def attach(engine, index, tmp_path, *extra):
+    return run_cli(
+        "attach",
+        "--index",
+        index,
+        "--text-field",
+        "body",
+        "--title-field",
+        "name",
+        *extra,
+        data_dir=tmp_path / "store",
+        ESRERANK_URL=engine,
+    )
+
+
+def counted(result, **figures):
+    assert result.returncode == 0, result.stderr
+    for name, value in figures.items():
+        assert f" {name}={value} " in result.stdout, result.stdout
+
+
+def vectors(backend, index) -> dict[str, tuple[str, int]]:
+    """document id -> (the digest beside its vector, the vector's length)."""
+    hits = backend.scan(index, {"match_all": {}}, ["esrerank_hash", "esrerank_vector"])
+    return {
+        hit["_id"]: (
+            hit["_source"].get("esrerank_hash"),
+            len(hit["_source"].get("esrerank_vector") or ()),
+        )
+        for hit in hits
+    }
+
+
+def test_attach_keeps_the_applications_index_and_makes_it_searchable(
+    app, engine, tmp_path, sample_dir
+):
+    backend, index, write = app
+    before = backend.mappings(index)
+    counted(attach(engine, index, tmp_path), documents=30, embedded=30, unchanged=0, failed=0)
+
+    after = backend.mappings(index)
+    assert after["properties"]["body"] == before["properties"]["body"]  # its analyzer kept
+    assert after["_meta"]["owner"] == "shop" and "esrerank" in after["_meta"]
+    assert {v[1] for v in vectors(backend, index).values()} == {384}
+
+    found = run_cli(
+        "query",
+        "bariatric surgery and cancer",
+        "--index",
+        index,
+        "--no-rerank",
+        "--json",
+        data_dir=tmp_path / "store",
+        ESRERANK_URL=engine,
+    )
+    assert found.returncode == 0, found.stderr
+    hits = json.loads(found.stdout)["hits"]
+    assert len(hits) == 5 and all(hit["passage_id"].startswith("sku-") for hit in hits)
+    stored = dict(app_documents(sample_dir, 30))
+    for hit in hits:
+        source = stored[hit["passage_id"]]
+        assert (hit["title"], hit["text"]) == (source["name"], source["body"])
+        assert hit["fields"] == {"category": source["category"], "year": source["year"]}
+
+    # the application's analyzer keeps case: a word and its capitalized form match apart
+    tokens = {pid: set(re.findall(r"[A-Za-z]+", src["body"])) for pid, src in stored.items()}
+    vocabulary = set().union(*tokens.values())
+    word = next(w for w in sorted(vocabulary) if len(w) > 3 and w.capitalize() in vocabulary)
+    with Searcher(engine, index, data_dir=tmp_path / "store") as searcher:
+        for form in (word, word.capitalize()):
+            matched = {h.passage.passage_id for h in searcher.backend.bm25(index, form, 30)}
+            assert matched == {pid for pid, words in tokens.items() if form in words}, form
+        medicine = searcher.search(
+            "cancer", rerank=False, filter={"term": {"category": "medicine"}}
+        ).hits
+        assert medicine and {h.passage.fields["category"] for h in medicine} == {"medicine"}
+
+    again = attach(engine, index, tmp_path)
+    counted(again, documents=30, embedded=0, unchanged=30)  # a no-op
+
+    changed_id, changed = next(app_documents(sample_dir, 1))
+    write([(changed_id, {**changed, "body": changed["body"] + " Revised."})])
+    write(app_documents(sample_dir, 5, start=30))
+    counted(attach(engine, index, tmp_path), documents=35, embedded=6, unchanged=29)
+    digests = vectors(backend, index)
+    assert len(digests) == 35 and all(h and n == 384 for h, n in digests.values())
+
+    refused = run_cli(
+        "ingest",
+        str(sample_dir / "corpus.jsonl"),
+        "--index",
+        index,
+        data_dir=tmp_path / "store",
+        ESRERANK_URL=engine,
+    )
+    assert refused.returncode == 1 and f"Index '{index}' is attached" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--text-field", "category"], "--text-field 'category' of index '{index}' is a keyword"),
+        (["--text-field", "summary"], "Index '{index}' has no field 'summary': set --text-field"),
+        (["--text-field", "body", "--title-field", "year"], "is a integer field, not text"),
+    ],
+)
+def test_a_field_that_does_not_fit_changes_nothing(app, engine, tmp_path, args, message):
+    backend, index, _ = app
+    before = backend.mappings(index)
+    result = run_cli(
+        "attach", "--index", index, *args, data_dir=tmp_path / "store", ESRERANK_URL=engine
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert message.format(index=index) in result.stderr.strip().splitlines()[-1]
+    assert backend.mappings(index) == before
+    assert backend.count(index) == 30
+
+
+def test_a_field_of_esreranks_name_with_another_type_changes_nothing(app, engine, tmp_path):
+    backend, index, _ = app
+    backend.client.request(
+        "PUT", f"/{index}/_mapping", {"properties": {"esrerank_vector": {"type": "keyword"}}}
+    )
+    before = backend.mappings(index)
+    result = attach(engine, index, tmp_path)
+    assert result.returncode == 1
+    assert "already has a field 'esrerank_vector' (keyword)" in result.stderr
+    assert backend.mappings(index) == before
+
+
+def test_opensearch_index_without_knn_is_refused_unchanged(tmp_path):
+    engine = require_backend("opensearch")
+    backend = open_backend(engine, tmp_path)
+    index = f"no-knn-{uuid.uuid4().hex[:8]}"
+    backend.client.request(
+        "PUT", f"/{index}", {"mappings": {"properties": {"body": {"type": "text"}}}}
+    )
+    try:
+        before = backend.mappings(index)
+        result = run_cli(
+            "attach",
+            "--index",
+            index,
+            "--text-field",
+            "body",
+            data_dir=tmp_path / "store",
+            ESRERANK_URL=engine,
+        )
+        assert result.returncode == 1
+        assert f"Index '{index}' has index.knn off" in result.stderr
+        assert backend.mappings(index) == before
+    finally:
+        backend.delete_index(index)
+
+
+def test_an_attach_killed_halfway_run_again_leaves_one_current_vector_each(
+    app, engine, tmp_path, sample_dir
+):
+    backend, index, write = app
+    write(app_documents(sample_dir, 270, start=30))  # 300 documents: two batches
+    command = [
+        sys.executable,
+        "-m",
+        "esrerank",
+        "attach",
+        "--index",
+        index,
+        "--text-field",
+        "body",
+        "--title-field",
+        "name",
+    ]
+    running = start_cli(command, data_dir=tmp_path / "store", ESRERANK_URL=engine)
+    deadline = time.monotonic() + 300
+    with_vectors = {"query": {"exists": {"field": "esrerank_hash"}}}
+    while running.poll() is None and time.monotonic() < deadline:
+        backend.refresh(index)
+        if backend.client.request("POST", f"/{index}/_count", with_vectors)["count"] > 0:
+            running.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.05)
+    running.communicate(timeout=60)
+    again = attach(engine, index, tmp_path)
+    assert again.returncode == 0, again.stderr
+    embedded = int(again.stdout.split(" embedded=")[1].split()[0])
+    assert 0 < embedded < 300  # the first run stored some, the second the rest
+    digests = vectors(backend, index)
+    assert len(digests) == 300 and all(h and n == 384 for h, n in digests.values())
+    counted(attach(engine, index, tmp_path), documents=300, embedded=0, unchanged=300)
