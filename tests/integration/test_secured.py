@@ -113,10 +113,16 @@ def test_security_plugin_ingest_query_and_eval_with_basic_auth_and_tls(
             "bm25,hybrid",
             "--index",
             index,
+            "--password",
+            ADMIN[1],
+            "--out",
+            str(tmp_path / "report"),
             tmp_path=tmp_path,
-            **{k: v for k, v in env.items() if k != "ESRERANK_INDEX"},
+            **{k: v for k, v in env.items() if k not in ("ESRERANK_INDEX", "ESRERANK_PASSWORD")},
         )
         assert evaluated.returncode == 0, evaluated.stderr
+        report = (tmp_path / "report.md").read_text() + (tmp_path / "report.json").read_text()
+        assert "--password ***" in report and ADMIN[1] not in report + evaluated.stdout
         assert "| bm25 |" in evaluated.stdout and "| hybrid" in evaluated.stdout
 
         # the same index through the Python API, and nothing secret in what it shows

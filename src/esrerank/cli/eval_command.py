@@ -11,6 +11,7 @@ import click
 from ..config import cache_dir
 from ..evaluation.strategies import DEFAULT_STRATEGIES
 from ..models import DEFAULT_CROSS_ENCODER
+from ..redaction import redact
 from .app import cli
 from .options import (
     analyzer_option,
@@ -153,7 +154,8 @@ def eval_command(
             tune_on=tune_on,
             progress=show_progress(progress),
         )
-    command = "esrerank eval " + " ".join(shell_quote(arg) for arg in sys.argv[2:])
+    # the command as run, for the report: secrets given as flags (or in the URL) masked
+    command = redact("esrerank eval " + " ".join(shell_quote(arg) for arg in sys.argv[2:]))
     if out is not None:
         for path in evaluation.write(result, out, command):
             click.echo(f"wrote {path}", err=True)
