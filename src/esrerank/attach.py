@@ -1,38 +1,41 @@
 """``attach``: make an application's own index searchable by esrerank, keeping its documents,
 ids, fields and analyzers.
 
-The index gains two fields, a vector (``esrerank_vector``) and the digest of the text it embeds
-(``esrerank_hash``), and esrerank's build record in its ``_meta``; BM25 then runs on the
-application's text field with its own analyzer. Each document's first passage (``chunk_size``
-tokens of its title and text, the part a bi-encoder reads) is embedded and written by a partial
-update, a batch at a time: a run stopped anywhere is run again, and embeds only documents with
-no vector or whose text changed since, as it does for documents the application adds later.
+The index gains its vectors and the digest of the text they embed (``esrerank_hash``), and
+esrerank's build record in its ``_meta``; BM25 then runs on the application's text field with its
+own analyzer. A document is cut into passages of ``chunk_size`` tokens (with its title) as ingest
+cuts one; each passage gets a vector in a nested field (``esrerank_passages``, the best passage
+scoring the document), or with ``passages="first"`` only the first does (``esrerank_vector``).
+Vectors are written by partial updates, a batch at a time: a run stopped anywhere is run again,
+and embeds only documents with no vectors or whose text changed since, as it does for documents
+the application adds later.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from tqdm.auto import tqdm
 
 from .backends import IndexMeta
 from .backends.rest import META_KEY, RestBackend
-from .corpus import ChunkSpec
+from .corpus import ChunkSpec, chunk_record
 from .encoders import BiEncoder
 from .errors import ConfigError, IndexNotFoundError
 from .index_handle import IndexHandle
 from .model_pool import ModelPool
 from .models import DEFAULT_BI_ENCODER
 from .passage_embedder import PassageEmbedder
-from .schema import ATTACHED_HASH, ATTACHED_VECTOR, IndexSchema
-from .types import Passage
+from .schema import ATTACHED_HASH, ATTACHED_PASSAGES, ATTACHED_VECTOR, IndexSchema
+from .types import Passage, Record
 
+PASSAGES = ("all", "first")  # which passages of a document get a vector
 TEXT_TYPES = ("text", "match_only_text")
 TITLE_TYPES = (*TEXT_TYPES, "keyword")
-BATCH = 256  # documents embedded and written per step
+BATCH = 256  # passages embedded and written per step (of whole documents)
 
 
 @dataclass
@@ -74,39 +77,44 @@ class Attacher:
         text_field: str,
         title_field: str | None = None,
         *,
+        passages: str = "all",
         chunking: ChunkSpec = ChunkSpec(),
         batch_size: int = 32,
         progress: bool = False,
     ) -> AttachReport:
-        """Add the vector field and build record (once), then embed every document whose vector
-        is missing or stale."""
+        """Add the vector fields and build record (once), then embed every document whose
+        vectors are missing or stale."""
+        if passages not in PASSAGES:
+            raise ConfigError(
+                f"passages '{passages}' is not one of {', '.join(PASSAGES)}.",
+                settings=("passages",),
+            )
         backend = self._backend()
         started = time.perf_counter()
-        meta = self._prepare(backend, text_field, title_field, chunking)
+        meta = self._prepare(backend, text_field, title_field, passages, chunking)
         encoder = self.models.bi_encoder(self.handle.bi_encoder or meta.model)
-        report = AttachReport(self.handle.name)
         schema = meta.index_schema()
-        chunking = ChunkSpec(meta.chunk_size, meta.chunk_overlap)
+        cut = Cutter(encoder, ChunkSpec(meta.chunk_size, meta.chunk_overlap), schema)
+        report = AttachReport(self.handle.name)
         source = [name for name in (text_field, title_field, ATTACHED_HASH) if name]
         hits = backend.scan(self.handle.name, {"match_all": {}}, source)
         total = backend.count(self.handle.name)
-        bar = tqdm(total=total, unit="doc", desc="attach", disable=not progress)
-        with bar:
-            batch: list[tuple[str, Passage]] = []
+        with tqdm(total=total, unit="doc", desc="attach", disable=not progress) as bar:
+            batch: list[tuple[str, list[Passage]]] = []
             for hit in hits:
                 report.documents += 1
                 bar.update(1)
-                first = first_passage(schema.passage(hit["_source"], hit["_id"]), encoder, chunking)
-                if first is None:
+                pieces = cut(schema.passage(hit["_source"], hit["_id"]))
+                if not pieces:
                     report.skipped += 1
-                elif hit["_source"].get(ATTACHED_HASH) == digest(meta.model, first.content):
+                elif hit["_source"].get(ATTACHED_HASH) == digest(meta.model, pieces):
                     report.unchanged += 1
                 else:
-                    batch.append((hit["_id"], first))
-                if len(batch) >= BATCH:
-                    self._write(backend, encoder, meta.model, batch, batch_size, report)
+                    batch.append((hit["_id"], pieces))
+                if sum(len(pieces) for _, pieces in batch) >= BATCH:
+                    self._write(backend, encoder, meta.model, schema, batch, batch_size, report)
                     batch = []
-            self._write(backend, encoder, meta.model, batch, batch_size, report)
+            self._write(backend, encoder, meta.model, schema, batch, batch_size, report)
         backend.refresh(self.handle.name)
         report.seconds = time.perf_counter() - started
         return report
@@ -127,20 +135,25 @@ class Attacher:
         return backend
 
     def _prepare(
-        self, backend: RestBackend, text_field: str, title_field: str | None, chunking: ChunkSpec
+        self,
+        backend: RestBackend,
+        text_field: str,
+        title_field: str | None,
+        passages: str,
+        chunking: ChunkSpec,
     ) -> IndexMeta:
-        """The index's build record: the stored one when it is attached already (with the same
-        fields), else a new one, stored with the new fields after every check passed."""
+        """The index's build record: the stored one when it is attached already (the same
+        way), else a new one, stored with the new fields once every check passed."""
         index = self.handle.name
         mappings = backend.mappings(index)
         stored = mappings.get("_meta", {}).get(META_KEY)
         if stored is not None:
-            return self._reattach(IndexMeta.from_dict(stored), text_field, title_field)
+            return self._reattach(IndexMeta.from_dict(stored), text_field, title_field, passages)
         fields = field_types(mappings.get("properties", {}))
         check_field(index, fields, text_field, "text_field", TEXT_TYPES)
         if title_field:
             check_field(index, fields, title_field, "title_field", TITLE_TYPES)
-        for name in (ATTACHED_VECTOR, ATTACHED_HASH):
+        for name in (ATTACHED_VECTOR, ATTACHED_PASSAGES, ATTACHED_HASH):
             if name in fields:
                 raise ConfigError(
                     f"Index '{index}' already has a field '{name}' ({fields[name]}) that "
@@ -153,22 +166,24 @@ class Attacher:
                 "index.knn true and attach that. Nothing was changed."
             )
         encoder = self._encoder()
+        schema = IndexSchema.attached(text_field, title_field, passages)
         meta = IndexMeta(
             model=encoder.name,
             dimension=encoder.dimension,
             chunk_size=chunking.size,
             chunk_overlap=chunking.overlap,
-            schema=IndexSchema.attached(text_field, title_field).to_dict(),
+            schema=schema.to_dict(),
         )
-        properties = {
-            ATTACHED_VECTOR: backend.vector_mapping(encoder.dimension),
-            ATTACHED_HASH: {"type": "keyword"},
-        }
-        backend.put_meta(index, meta, properties)
+        vector = backend.vector_mapping(encoder.dimension)
+        if schema.nested:
+            vector = {"type": "nested", "properties": {"vector": vector}}
+        backend.put_meta(index, meta, {schema.vectors: vector, ATTACHED_HASH: {"type": "keyword"}})
         self.handle.forget_meta()
         return meta
 
-    def _reattach(self, meta: IndexMeta, text_field: str, title_field: str | None) -> IndexMeta:
+    def _reattach(
+        self, meta: IndexMeta, text_field: str, title_field: str | None, passages: str
+    ) -> IndexMeta:
         index = self.handle.name
         schema = meta.index_schema()
         if not schema.is_attached:
@@ -176,11 +191,12 @@ class Attacher:
                 f"Index '{index}' was built by esrerank's ingest: ingest into it, or attach "
                 "an application's own index."
             )
-        if (schema.text_field, schema.title_field) != (text_field, title_field):
+        stored = (schema.text_field, schema.title_field, schema.passages_embedded)
+        if stored != (text_field, title_field, passages):
             raise ConfigError(
-                f"Index '{index}' is attached with text_field {schema.text_field} and "
-                f"title_field {schema.title_field}: attach it with those.",
-                settings=("text_field", "title_field"),
+                f"Index '{index}' is attached with text_field {stored[0]}, title_field "
+                f"{stored[1]} and passages {stored[2]}: attach it the same way.",
+                settings=("text_field", "title_field", "passages"),
             )
         if self.handle.bi_encoder is not None:
             encoder = self._encoder()
@@ -190,32 +206,39 @@ class Attacher:
     def _encoder(self) -> BiEncoder:
         return self.models.bi_encoder(self.handle.bi_encoder or DEFAULT_BI_ENCODER)
 
-    def _write(self, backend, encoder, model, batch, batch_size, report) -> None:
-        """Embed a batch's first passages and write each vector beside its text's digest."""
+    def _write(self, backend, encoder, model, schema, batch, batch_size, report) -> None:
+        """Embed a batch's passages and write each document's vectors beside their digest."""
         if not batch:
             return
-        vectors = self.embedder.embed(encoder, [passage for _, passage in batch], batch_size)
-        changes = [
-            (doc_id, {ATTACHED_VECTOR: vector.tolist(), ATTACHED_HASH: digest(model, p.content)})
-            for (doc_id, p), vector in zip(batch, vectors, strict=True)
-        ]
+        flat = [passage for _, pieces in batch for passage in pieces]
+        vectors = iter(self.embedder.embed(encoder, flat, batch_size).tolist())
+        changes = []
+        for doc_id, pieces in batch:
+            mine = [next(vectors) for _ in pieces]
+            stored = [{"vector": v} for v in mine] if schema.nested else mine[0]
+            changes.append((doc_id, {schema.vectors: stored, ATTACHED_HASH: digest(model, pieces)}))
         result = backend.update(self.handle.name, changes)
         report.embedded += result.indexed
         report.failures += [f"{doc_id}: {reason}" for doc_id, reason in result.failures]
 
 
-def first_passage(document: Passage, encoder: BiEncoder, chunking: ChunkSpec) -> Passage | None:
-    """The document cut to its first ``chunking.size`` tokens; None when it has no text."""
-    if not document.text.strip():
-        return None
-    spans = encoder.token_spans(document.text)
-    if len(spans) > chunking.size:
-        document = replace(document, text=document.text[: spans[chunking.size - 1][1]])
-    return document
+class Cutter:
+    """A document's passages to embed: all of them, or the first (none when it has no text)."""
+
+    def __init__(self, encoder: BiEncoder, chunking: ChunkSpec, schema: IndexSchema):
+        self.encoder, self.chunking, self.all = encoder, chunking, bool(schema.nested)
+
+    def __call__(self, document: Passage) -> list[Passage]:
+        if not document.text.strip():
+            return []
+        record = Record(document.doc_id, document.title, document.text, source=document.doc_id)
+        pieces = chunk_record(record, self.encoder.token_spans, self.chunking)
+        return pieces if self.all else pieces[:1]
 
 
-def digest(model: str, text: str) -> str:
-    """What a document's vector was made from: the model and the text it embedded."""
+def digest(model: str, passages: list[Passage]) -> str:
+    """What a document's vectors were made from: the model and the passages it embedded."""
+    text = "\x1e".join(passage.content for passage in passages)
     return hashlib.sha1(f"{model}\x00{text}".encode()).hexdigest()[:16]
 
 

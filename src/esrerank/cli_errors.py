@@ -35,6 +35,7 @@ FLAGS = {
     "id_field": "--id-field",
     "negatives": "--negatives",
     "output": "OUTPUT",
+    "passages": "--passages",
     "recreate": "--recreate",
     "rerank": "--no-rerank",
     "rerank_depth": "--rerank-depth",

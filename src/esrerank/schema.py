@@ -18,9 +18,11 @@ TERMS_FIELD = "content_terms"  # client-analyzed tokens of indices not on the st
 # esrerank's bookkeeping beside a passage's text: where it sits in its document, its digest.
 BOOKKEEPING = ("position", "char_start", "char_end", "content_hash")
 ESRERANK_BOOKKEEPING = ("content", TERMS_FIELD, *BOOKKEEPING)
-# What attach adds to an application's documents: the vector, and the digest of the text it
-# embeds (a document whose digest differs from its text's is embedded again).
+# What attach adds to an application's documents: the vectors (of the first passage, or of each
+# in a nested field), and the digest of the text they embed (a document whose digest differs
+# from its text's is embedded again).
 ATTACHED_VECTOR = "esrerank_vector"
+ATTACHED_PASSAGES = "esrerank_passages"
 ATTACHED_HASH = "esrerank_hash"
 
 
@@ -49,24 +51,42 @@ class IndexSchema:
         match_field = "content" if analyzer == "standard" else TERMS_FIELD
         return cls(match_field=match_field, analyzer=analyzer)
 
+    nested: str | None = None  # the nested field holding one vector per passage, if any
+
     @classmethod
-    def attached(cls, text_field: str, title_field: str | None = None) -> IndexSchema:
+    def attached(
+        cls, text_field: str, title_field: str | None = None, passages: str = "all"
+    ) -> IndexSchema:
         """The schema of an application's index after ``attach``: its documents are whole
         passages under their own ``_id``; BM25 runs on its text field with its own analyzer,
-        kNN on the vector esrerank added, whose embedded text's digest sits beside it."""
+        kNN on what esrerank added beside the digest of the text it embedded: one vector per
+        passage in a nested field (``passages="all"``: the best passage scores the document),
+        or one of its first passage (``"first"``)."""
+        nested = ATTACHED_PASSAGES if passages == "all" else None
         return cls(
             id_field=None,
             doc_id_field=None,
             title_field=title_field,
             text_field=text_field,
             match_field=text_field,
-            vector_field=ATTACHED_VECTOR,
+            vector_field=f"{ATTACHED_PASSAGES}.vector" if nested else ATTACHED_VECTOR,
             bookkeeping=(ATTACHED_HASH,),
+            nested=nested,
         )
 
     @property
     def is_attached(self) -> bool:
-        return self.vector_field == ATTACHED_VECTOR
+        return self.bookkeeping == (ATTACHED_HASH,)
+
+    @property
+    def passages_embedded(self) -> str:
+        """``all`` or ``first``: which passages of an attached index's documents have vectors."""
+        return "all" if self.nested else "first"
+
+    @property
+    def vectors(self) -> str:
+        """The top-level field holding the vectors: what hits leave out of ``_source``."""
+        return self.nested or self.vector_field
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IndexSchema:
@@ -89,6 +109,7 @@ class IndexSchema:
             self.text_field,
             self.match_field,
             self.vector_field,
+            self.nested,
             *self.bookkeeping,
         )
         return frozenset(name for name in named if name)

@@ -12,8 +12,10 @@ import uuid
 
 import pytest
 
-from esrerank import Searcher
+from esrerank import ChunkSpec, Passage, Searcher
+from esrerank.attach import Cutter, digest
 from esrerank.backends import open_backend
+from esrerank.schema import IndexSchema
 from tests.cli import run_cli, start_cli
 
 from .conftest import require_backend
@@ -103,20 +105,35 @@ def counted(result, **figures):
         assert f" {name}={value} " in result.stdout, result.stdout
 
 
-def vectors(backend, index) -> dict[str, tuple[str, int]]:
-    """document id -> (the digest beside its vector, the vector's length)."""
-    hits = backend.scan(index, {"match_all": {}}, ["esrerank_hash", "esrerank_vector"])
-    return {
-        hit["_id"]: (
-            hit["_source"].get("esrerank_hash"),
-            len(hit["_source"].get("esrerank_vector") or ()),
+def vectors(backend, index) -> dict[str, tuple[str, list[int]]]:
+    """document id -> (the digest beside its vectors, each vector's length)."""
+    hits = backend.scan(index, {"match_all": {}}, ["esrerank_*"])
+    found = {}
+    for hit in hits:
+        source = hit["_source"]
+        nested = [passage["vector"] for passage in source.get("esrerank_passages", [])]
+        stored = nested or ([source["esrerank_vector"]] if "esrerank_vector" in source else [])
+        found[hit["_id"]] = (source.get("esrerank_hash"), [len(v) for v in stored])
+    return found
+
+
+def current(backend, index, bi_encoder, passages="all") -> bool:
+    """Every document holds exactly one vector per passage attach embeds, made from its text
+    as it is now."""
+    cut = Cutter(bi_encoder, ChunkSpec(), IndexSchema.attached("body", "name", passages))
+    stored = vectors(backend, index)
+    for hit in backend.scan(index, {"match_all": {}}, ["name", "body"]):
+        document = Passage(
+            hit["_id"], hit["_id"], hit["_source"]["name"], hit["_source"]["body"], 0, 0, 0, ""
         )
-        for hit in hits
-    }
+        pieces = cut(document)
+        expected = (digest(bi_encoder.name, pieces), [384] * len(pieces))
+        assert stored[hit["_id"]] == expected, hit["_id"]
+    return True
 
 
 def test_attach_keeps_the_applications_index_and_makes_it_searchable(
-    app, engine, tmp_path, sample_dir
+    app, engine, tmp_path, sample_dir, bi_encoder
 ):
     backend, index, write = app
     before = backend.mappings(index)
@@ -125,7 +142,8 @@ def test_attach_keeps_the_applications_index_and_makes_it_searchable(
     after = backend.mappings(index)
     assert after["properties"]["body"] == before["properties"]["body"]  # its analyzer kept
     assert after["_meta"]["owner"] == "shop" and "esrerank" in after["_meta"]
-    assert {v[1] for v in vectors(backend, index).values()} == {384}
+    assert current(backend, index, bi_encoder)
+    assert max(len(lengths) for _, lengths in vectors(backend, index).values()) > 1  # nested
 
     found = run_cli(
         "query",
@@ -166,8 +184,7 @@ def test_attach_keeps_the_applications_index_and_makes_it_searchable(
     write([(changed_id, {**changed, "body": changed["body"] + " Revised."})])
     write(app_documents(sample_dir, 5, start=30))
     counted(attach(engine, index, tmp_path), documents=35, embedded=6, unchanged=29)
-    digests = vectors(backend, index)
-    assert len(digests) == 35 and all(h and n == 384 for h, n in digests.values())
+    assert len(vectors(backend, index)) == 35 and current(backend, index, bi_encoder)
 
     refused = run_cli(
         "ingest",
@@ -238,7 +255,7 @@ def test_opensearch_index_without_knn_is_refused_unchanged(tmp_path):
 
 
 def test_an_attach_killed_halfway_run_again_leaves_one_current_vector_each(
-    app, engine, tmp_path, sample_dir
+    app, engine, tmp_path, sample_dir, bi_encoder
 ):
     backend, index, write = app
     write(app_documents(sample_dir, 270, start=30))  # 300 documents: two batches
@@ -268,6 +285,21 @@ def test_an_attach_killed_halfway_run_again_leaves_one_current_vector_each(
     assert again.returncode == 0, again.stderr
     embedded = int(again.stdout.split(" embedded=")[1].split()[0])
     assert 0 < embedded < 300  # the first run stored some, the second the rest
-    digests = vectors(backend, index)
-    assert len(digests) == 300 and all(h and n == 384 for h, n in digests.values())
+    assert len(vectors(backend, index)) == 300 and current(backend, index, bi_encoder)
     counted(attach(engine, index, tmp_path), documents=300, embedded=0, unchanged=300)
+
+
+def test_first_passages_only_and_a_second_way_refused(app, engine, tmp_path, bi_encoder):
+    backend, index, _ = app
+    first = attach(engine, index, tmp_path, "--passages", "first")
+    counted(first, documents=30, embedded=30)
+    assert "esrerank_vector" in backend.mappings(index)["properties"]
+    assert current(backend, index, bi_encoder, passages="first")
+    with Searcher(engine, index, data_dir=tmp_path / "store") as searcher:
+        assert len(searcher.search("cancer", rerank=False).hits) == 5
+    other = attach(engine, index, tmp_path)
+    assert other.returncode == 1
+    assert (
+        "is attached with --text-field body, --title-field name and --passages first"
+        in other.stderr
+    )

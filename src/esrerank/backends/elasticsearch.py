@@ -20,7 +20,8 @@ class ElasticsearchBackend(RestBackend):
         self, schema: IndexSchema, vector: list[float], k: int, filter: Filter
     ) -> dict[str, Any]:
         """The top-level ``knn`` search; a filter goes in its own ``filter`` (applied while the
-        graph is searched, so it finds the k nearest that match)."""
+        graph is searched, so it finds the k nearest that match). On a nested vector field it
+        returns documents, each scored by its best passage."""
         candidates = min(10_000, max(100, k * NUM_CANDIDATES_FACTOR))
         search: dict[str, Any] = {
             "field": schema.vector_field,

@@ -32,4 +32,7 @@ class OpenSearchBackend(RestBackend):
         search: dict[str, Any] = {"vector": vector, "k": k}
         if filter:
             search["filter"] = {"bool": {"filter": list(filter)}}
-        return {"size": k, "query": {"knn": {schema.vector_field: search}}}
+        query: dict[str, Any] = {"knn": {schema.vector_field: search}}
+        if schema.nested:  # the best passage scores its document; a filter may test the document
+            query = {"nested": {"path": schema.nested, "query": query, "score_mode": "max"}}
+        return {"size": k, "query": query}

@@ -243,7 +243,7 @@ class RestBackend:
 
     def passages(self, index: str) -> Iterator[Passage]:
         schema = self._schema(index)
-        for hit in self.scan(index, {"match_all": {}}, {"excludes": [schema.vector_field]}):
+        for hit in self.scan(index, {"match_all": {}}, {"excludes": [schema.vectors]}):
             yield schema.passage(hit["_source"], hit["_id"])
 
     def scan(self, index: str, query: dict[str, Any], source: Any) -> Iterator[dict[str, Any]]:
@@ -269,7 +269,7 @@ class RestBackend:
             "POST",
             f"/{index}/_mget",
             {"ids": list(passage_ids)},
-            params={"_source_excludes": schema.vector_field},
+            params={"_source_excludes": schema.vectors},
         )
         return {
             doc["_id"]: schema.passage(doc["_source"], doc["_id"])
@@ -329,7 +329,7 @@ class RestBackend:
             for body in bodies[begin : begin + MSEARCH_QUERIES]:
                 lines += [
                     {"index": index},
-                    {**body, "_source": {"excludes": [schema.vector_field]}},
+                    {**body, "_source": {"excludes": [schema.vectors]}},
                 ]
             answer = self.client.request("POST", "/_msearch", ndjson=lines)
             results.extend(

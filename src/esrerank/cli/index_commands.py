@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from .. import render
+from ..attach import PASSAGES
 from ..config import (
     DEFAULT_RERANK_WEIGHT,
     DEFAULT_TOP_K,
@@ -131,15 +132,40 @@ def ingest(
 @click.option("--text-field", required=True, help="The documents' text field (BM25, embedded).")
 @click.option("--title-field", default=None, help="A title field, embedded with the text.")
 @click.option(
+    "--passages",
+    type=click.Choice(PASSAGES),
+    default="all",
+    show_default=True,
+    help="Which passages of a document get a vector: all (nested; the best scores the "
+    "document) or the first.",
+)
+@click.option(
     "--chunk-size",
     type=click.IntRange(min=1),
     default=ChunkSpec.size,
     show_default=True,
-    help="Bi-encoder tokens of each document embedded (its first passage).",
+    help="Passage length in bi-encoder tokens.",
+)
+@click.option(
+    "--chunk-overlap",
+    type=click.IntRange(min=0),
+    default=ChunkSpec.overlap,
+    show_default=True,
+    help="Tokens shared by consecutive passages.",
 )
 @embed_batch_option
 def attach(
-    url, index, data_dir, bi_encoder, progress, text_field, title_field, chunk_size, batch_size
+    url,
+    index,
+    data_dir,
+    bi_encoder,
+    progress,
+    text_field,
+    title_field,
+    passages,
+    chunk_size,
+    chunk_overlap,
+    batch_size,
 ):
     """Make an existing index searchable: add a vector field and embed its documents, keeping
     their ids, fields and analyzers.
@@ -148,12 +174,13 @@ def attach(
     whose text changed. A run stopped anywhere picks up where it was."""
     if not index:
         raise click.UsageError("attach needs --index: the existing index to attach.")
-    chunking = as_usage_error(lambda: ChunkSpec(chunk_size, min(ChunkSpec.overlap, chunk_size - 1)))
+    chunking = as_usage_error(lambda: ChunkSpec(chunk_size, chunk_overlap))
     searcher = open_searcher(url, index, data_dir, bi_encoder)
     with searcher:
         report = searcher.attach(
             text_field,
             title_field,
+            passages=passages,
             chunking=chunking,
             batch_size=batch_size,
             progress=show_progress(progress),
