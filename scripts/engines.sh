@@ -41,8 +41,10 @@
 #
 # Notes: OpenSearch 2.x and Elasticsearch 8.x run on Java 17; 3.x / 9.x need Java 21+ (both were
 # checked with OS 3.6.0 / ES 9.3.2 on Temurin 25). The Maven k-NN zip has no native libraries:
-# map vectors with engine "lucene" only. The ES integ-test-zip has no painless, analysis-common,
-# rank-rrf or rest-root; this script adds a small module that answers GET / .
+# map vectors with engine "lucene" only. The OpenSearch 2.x integ-test-zip has no lang-painless or
+# reindex (POST /_reindex would answer 405): this script builds both modules from their Maven jars.
+# The ES integ-test-zip has no painless, analysis-common, rank-rrf or rest-root; this script adds
+# a small module that answers GET / .
 set -euo pipefail
 
 OS_VERSION="${ESRERANK_OS_VERSION:-2.19.6}"
@@ -210,10 +212,11 @@ unpack_zip() {  # unpack_zip ZIP TOPDIR_NAME TARGET
   rm -rf "$tmp"
 }
 
-OS_STAMP="os=$OS_VERSION knn=$OS_KNN_VERSION painless=1 neural=$OS_NEURAL"
+OS_STAMP="os=$OS_VERSION knn=$OS_KNN_VERSION painless=1 reindex=1 neural=$OS_NEURAL"
 if [[ "$OS_NEURAL" == 1 ]]; then OS_STAMP+=" neural-search=${OS_NEURAL_ZIP:-$OS_NEURAL_VERSION}"; fi
 ES_STAMP="es=$ES_VERSION rest-root=1"
-SECURED_STAMP="os=$SECURED_VERSION knn=$SECURED_VERSION.0 painless=1 security=$SECURED_VERSION.0 roles=2"
+SECURED_STAMP="os=$SECURED_VERSION knn=$SECURED_VERSION.0 painless=1 reindex=1"
+SECURED_STAMP+=" security=$SECURED_VERSION.0 roles=2"
 SECURED_STAMP+=" password=$(printf %s "$SECURED_PASSWORD" | sha256sum | cut -c1-16)"
 stamp_of() {
   case $1 in
@@ -244,6 +247,14 @@ artifacts_secured() {
   echo "org.opensearch.plugin:opensearch-knn:$SECURED_VERSION.0:zip"
   echo "org.opensearch.plugin:opensearch-security:$SECURED_VERSION.0:zip"
   echo "org.opensearch.plugin:lang-painless:$SECURED_VERSION:jar:org.opensearch"
+}
+# The reindex module's jars, fetched by a second mvn run into DOWNLOADS/reindex/jars (its own
+# folder: the module gets all of them, less those the server has in lib/).
+reindex_artifact() {  # reindex_artifact ENGINE
+  case $1 in
+    opensearch) echo "org.opensearch.plugin:reindex-client:$OS_VERSION:jar" ;;
+    secured) echo "org.opensearch.plugin:reindex-client:$SECURED_VERSION:jar" ;;
+  esac
 }
 
 # The 2.x integ-test-zip has no lang-painless, which the k-NN plugin declares as an extended
@@ -278,6 +289,56 @@ grant {
 EOF
 }
 
+# The integ-test-zip of 2.x has no reindex module either, so POST /_reindex (and update/delete by
+# query) answer 405. Build it from reindex-client and its dependencies (opensearch-rest-client,
+# opensearch-ssl-config, Apache httpclient/httpcore/httpasyncclient/httpcore-nio, commons-codec,
+# commons-logging), leaving out jars the server has in lib/ (opensearch-common, reactor-core,
+# reactive-streams): a jar twice on the module's classpath is "jar hell" and stops the node.
+install_reindex_module() {  # install_reindex_module HOME JARS_DIR VERSION JAVA_VERSION
+  local home=$1 jars=$2 version=$3 java_v=$4 mod="$1/modules/reindex" jar name cls
+  mkdir -p "$mod"
+  for jar in "$jars"/*.jar; do
+    name=$(basename "$jar" .jar)
+    name=${name%%-[0-9]*}   # artifact name without its version
+    if compgen -G "$home/lib/$name-[0-9]*.jar" >/dev/null; then
+      continue
+    fi
+    cp "$jar" "$mod/"
+  done
+  # ReindexPlugin in 2.x, ReindexModulePlugin in 3.x
+  cls=org.opensearch.index.reindex.ReindexPlugin
+  if unzip -l "$mod/reindex-client-$version.jar" | grep -q 'reindex/ReindexModulePlugin.class'; then
+    cls=org.opensearch.index.reindex.ReindexModulePlugin
+  fi
+  cat >"$mod/plugin-descriptor.properties" <<EOF
+description=Reindex, update by query and delete by query APIs (module built by esrerank)
+version=$version
+name=reindex
+classname=$cls
+java.version=$java_v
+opensearch.version=$version
+extended.plugins=
+has.native.controller=false
+EOF
+  # the policy the module ships with (sockets for reindex from remote)
+  cat >"$mod/plugin-security.policy" <<'EOF'
+grant {
+  // reindex opens socket connections using the rest client
+  permission java.net.SocketPermission "*", "connect";
+};
+
+grant codeBase "${codebase.opensearch-rest-client}" {
+  // rest client uses system properties which gets the default proxy
+  permission java.net.NetPermission "getProxySelector";
+};
+
+grant codeBase "${codebase.httpasyncclient}" {
+  // rest client uses system properties which gets the default proxy
+  permission java.net.NetPermission "getProxySelector";
+};
+EOF
+}
+
 install_plugin() {  # install_plugin HOME VERSION URL: opensearch-plugin install --batch URL
   local home=$1 version=$2 url=$3 java_home out
   java_home=$(java_for opensearch "$version")
@@ -286,16 +347,23 @@ install_plugin() {  # install_plugin HOME VERSION URL: opensearch-plugin install
     2>&1) || { echo "$out" >&2; die "could not install $url"; }
 }
 
-# unpack_opensearch HOME VERSION KNN_VERSION DOWNLOADS: the distribution with lang-painless and k-NN
+# unpack_opensearch HOME VERSION KNN_VERSION DOWNLOADS: the distribution with lang-painless,
+# reindex and k-NN
 unpack_opensearch() {
   local home=$1 version=$2 knn_version=$3 dl=$4 java_v
   unpack_zip "$dl/zips/opensearch-$version.zip" "opensearch-$version" "$home"
+  java_v=$(( $(major "$version") >= 3 ? 21 : 11 ))
   if [[ -d "$home/modules/lang-painless" ]]; then
     log "lang-painless is bundled with this distribution"   # 3.x integ-test-zips carry all modules
   else
     log "building the lang-painless module from Maven jars"
-    java_v=$(( $(major "$version") >= 3 ? 21 : 11 ))
     install_painless_module "$home" "$dl/jars" "$version" "$java_v"
+  fi
+  if [[ -d "$home/modules/reindex" ]]; then
+    log "reindex is bundled with this distribution"
+  else
+    log "building the reindex module from Maven jars"
+    install_reindex_module "$home" "$dl/reindex/jars" "$version" "$java_v"
   fi
   install_plugin "$home" "$version" "file://$dl/zips/opensearch-knn-$knn_version.zip"
 }
@@ -560,7 +628,7 @@ ossl() {  # ossl ARGS...: openssl, quiet unless it fails
   out=$(openssl "$@" 2>&1) || { echo "$out" >&2; die "openssl $1 failed"; }
 }
 
-fetch() {  # fetch ENGINE...: download what is not installed yet (one mvn run each), install it
+fetch() {  # fetch ENGINE...: download what is not installed yet (mvn), install it
   local e todo=() specs=() dl="$ENGINES_DIR/downloads"
   for e in "$@"; do
     if installed "$e"; then
@@ -581,6 +649,11 @@ fetch() {  # fetch ENGINE...: download what is not installed yet (one mvn run ea
     mapfile -t specs < <("artifacts_$e")
     log "fetching via mvn: ${specs[*]}"
     mvn_fetch "$dl/$e" "${specs[@]}"
+    mapfile -t specs < <(reindex_artifact "$e")
+    if [[ ${#specs[@]} -gt 0 ]]; then
+      log "fetching via mvn: ${specs[*]} (and its dependencies)"
+      mvn_fetch "$dl/$e/reindex" "${specs[@]}"
+    fi
   done
   for e in "${todo[@]}"; do "install_$e" "$dl/$e"; done
   rm -rf "$dl"

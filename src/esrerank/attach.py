@@ -21,6 +21,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from .backends import IndexMeta
+from .backends.reindex import copy_and_swap
 from .backends.rest import META_KEY, RestBackend
 from .corpus import ChunkSpec, chunk_record
 from .encoders import BiEncoder
@@ -35,6 +36,8 @@ from .types import Passage, Record
 PASSAGES = ("all", "first")  # which passages of a document get a vector
 TEXT_TYPES = ("text", "match_only_text")
 TITLE_TYPES = (*TEXT_TYPES, "keyword")
+VECTOR_SETTINGS = {"knn": True}  # what an OpenSearch index needs for HNSW vectors
+NO_VECTORS = {"bool": {"must_not": [{"exists": {"field": ATTACHED_HASH}}]}}
 BATCH = 256  # passages embedded and written per step (of whole documents)
 
 
@@ -78,12 +81,17 @@ class Attacher:
         title_field: str | None = None,
         *,
         passages: str = "all",
+        reindex: bool = False,
+        only_new: bool = False,
         chunking: ChunkSpec = ChunkSpec(),
         batch_size: int = 32,
         progress: bool = False,
     ) -> AttachReport:
         """Add the vector fields and build record (once), then embed every document whose
-        vectors are missing or stale."""
+        vectors are missing or stale. With ``reindex``, an index that cannot take vectors as
+        it is (OpenSearch without ``index.knn``) is first copied into one that can, which then
+        takes its name (``esrerank.backends.reindex``). With ``only_new``, only documents with
+        no vectors yet are read (a quick round; a full one also finds changed texts)."""
         if passages not in PASSAGES:
             raise ConfigError(
                 f"passages '{passages}' is not one of {', '.join(PASSAGES)}.",
@@ -91,14 +99,21 @@ class Attacher:
             )
         backend = self._backend()
         started = time.perf_counter()
+        report = AttachReport(self.handle.name)
+        if reindex and backend.vectors_blocked(self.handle.name):
+            original, copy = copy_and_swap(backend, self.handle.name, VECTOR_SETTINGS)
+            report.notes += (
+                f"copied '{original}' into '{copy}' with index.knn on; '{self.handle.name}' "
+                "now names the copy",
+            )
         meta = self._prepare(backend, text_field, title_field, passages, chunking)
         encoder = self.models.bi_encoder(self.handle.bi_encoder or meta.model)
         schema = meta.index_schema()
         cut = Cutter(encoder, ChunkSpec(meta.chunk_size, meta.chunk_overlap), schema)
-        report = AttachReport(self.handle.name)
         source = [name for name in (text_field, title_field, ATTACHED_HASH) if name]
-        hits = backend.scan(self.handle.name, {"match_all": {}}, source)
-        total = backend.count(self.handle.name)
+        query = NO_VECTORS if only_new else {"match_all": {}}
+        hits = backend.scan(self.handle.name, query, source)
+        total = backend.count(self.handle.name, query)
         with tqdm(total=total, unit="doc", desc="attach", disable=not progress) as bar:
             batch: list[tuple[str, list[Passage]]] = []
             for hit in hits:
@@ -162,8 +177,10 @@ class Attacher:
         blocked = backend.vectors_blocked(index)
         if blocked:
             raise ConfigError(
-                f"{blocked[0].upper()}{blocked[1:]}: reindex it into an index created with "
-                "index.knn true and attach that. Nothing was changed."
+                f"{blocked[0].upper()}{blocked[1:]}: attach with reindex to copy it into one "
+                "that has it (writes to it are refused during the copy), which then takes its "
+                "name. Nothing was changed.",
+                settings=("reindex",),
             )
         encoder = self._encoder()
         schema = IndexSchema.attached(text_field, title_field, passages)

@@ -37,6 +37,7 @@ FLAGS = {
     "output": "OUTPUT",
     "passages": "--passages",
     "recreate": "--recreate",
+    "reindex": "--reindex",
     "rerank": "--no-rerank",
     "rerank_depth": "--rerank-depth",
     "rerank_weight": "--rerank-weight",

@@ -84,19 +84,20 @@ def app(engine, tmp_path, sample_dir):
     backend.delete_index(index)
 
 
+WITH_VECTORS = {"exists": {"field": "esrerank_hash"}}
+
+
+def attach_args(index, *extra):
+    return ("attach", "--index", index, "--text-field", "body", "--title-field", "name", *extra)
+
+
 def attach(engine, index, tmp_path, *extra):
-    return run_cli(
-        "attach",
-        "--index",
-        index,
-        "--text-field",
-        "body",
-        "--title-field",
-        "name",
-        *extra,
-        data_dir=tmp_path / "store",
-        ESRERANK_URL=engine,
-    )
+    return run_cli(*attach_args(index, *extra), data_dir=tmp_path / "store", ESRERANK_URL=engine)
+
+
+def start_attach(engine, index, tmp_path, *extra):
+    command = [sys.executable, "-m", "esrerank", *attach_args(index, *extra)]
+    return start_cli(command, data_dir=tmp_path / "store", ESRERANK_URL=engine)
 
 
 def counted(result, **figures):
@@ -229,29 +230,48 @@ def test_a_field_of_esreranks_name_with_another_type_changes_nothing(app, engine
     assert backend.mappings(index) == before
 
 
-def test_opensearch_index_without_knn_is_refused_unchanged(tmp_path):
+def test_opensearch_index_without_knn_is_refused_then_copied_with_reindex(tmp_path, sample_dir):
     engine = require_backend("opensearch")
     backend = open_backend(engine, tmp_path)
     index = f"no-knn-{uuid.uuid4().hex[:8]}"
+    mapping = {"properties": {"name": {"type": "text"}, "body": {"type": "text"}}}
     backend.client.request(
-        "PUT", f"/{index}", {"mappings": {"properties": {"body": {"type": "text"}}}}
+        "PUT", f"/{index}", {"mappings": mapping, "aliases": {f"{index}-app": {}}}
     )
+    lines = []
+    for doc_id, source in app_documents(sample_dir, 30):
+        lines += [{"index": {"_index": index, "_id": doc_id}}, source]
+    backend.client.request("POST", "/_bulk", ndjson=lines, params={"refresh": "true"})
+    args = ("attach", "--index", index, "--text-field", "body", "--title-field", "name")
     try:
         before = backend.mappings(index)
-        result = run_cli(
-            "attach",
-            "--index",
-            index,
-            "--text-field",
-            "body",
-            data_dir=tmp_path / "store",
-            ESRERANK_URL=engine,
-        )
-        assert result.returncode == 1
-        assert f"Index '{index}' has index.knn off" in result.stderr
+        refused = run_cli(*args, data_dir=tmp_path / "store", ESRERANK_URL=engine)
+        assert refused.returncode == 1
+        assert f"Index '{index}' has index.knn off" in refused.stderr
+        assert "attach with --reindex to copy it" in refused.stderr
         assert backend.mappings(index) == before
+
+        copied = run_cli(*args, "--reindex", data_dir=tmp_path / "store", ESRERANK_URL=engine)
+        counted(copied, documents=30, embedded=30)
+        assert f"note: copied '{index}' into '{index}-" in copied.stderr
+        (copy,) = backend.concrete(index)
+        assert copy != index and backend.concrete(f"{index}-app") == [copy]
+        stored = dict(app_documents(sample_dir, 30))
+        held = {
+            hit["_id"]: hit["_source"]
+            for hit in backend.scan(index, {"match_all": {}}, ["name", "body", "category", "year"])
+        }
+        assert held == stored
+        with Searcher(engine, index, data_dir=tmp_path / "store") as searcher:
+            hits = searcher.search("cancer", rerank=False).hits
+        assert len(hits) == 5 and all(h.passage.passage_id in stored for h in hits)
+        written = backend.client.request(
+            "PUT", f"/{index}/_doc/sku-new", {"body": "still writable"}
+        )
+        assert written["result"] == "created"
     finally:
         backend.delete_index(index)
+        backend.delete_index(f"{index}-app")
 
 
 def test_an_attach_killed_halfway_run_again_leaves_one_current_vector_each(
@@ -259,24 +279,11 @@ def test_an_attach_killed_halfway_run_again_leaves_one_current_vector_each(
 ):
     backend, index, write = app
     write(app_documents(sample_dir, 270, start=30))  # 300 documents: two batches
-    command = [
-        sys.executable,
-        "-m",
-        "esrerank",
-        "attach",
-        "--index",
-        index,
-        "--text-field",
-        "body",
-        "--title-field",
-        "name",
-    ]
-    running = start_cli(command, data_dir=tmp_path / "store", ESRERANK_URL=engine)
+    running = start_attach(engine, index, tmp_path)
     deadline = time.monotonic() + 300
-    with_vectors = {"query": {"exists": {"field": "esrerank_hash"}}}
     while running.poll() is None and time.monotonic() < deadline:
         backend.refresh(index)
-        if backend.client.request("POST", f"/{index}/_count", with_vectors)["count"] > 0:
+        if backend.count(index, WITH_VECTORS) > 0:
             running.send_signal(signal.SIGKILL)
             break
         time.sleep(0.05)
@@ -303,3 +310,29 @@ def test_first_passages_only_and_a_second_way_refused(app, engine, tmp_path, bi_
         "is attached with --text-field body, --title-field name and --passages first"
         in other.stderr
     )
+
+
+def test_follow_embeds_documents_the_application_adds_until_ctrl_c(
+    app, engine, tmp_path, sample_dir
+):
+    backend, index, write = app
+    running = start_attach(engine, index, tmp_path, "--follow", "1")
+
+    def wait_for(count: int) -> None:
+        deadline = time.monotonic() + 120
+        while running.poll() is None and time.monotonic() < deadline:
+            backend.refresh(index)
+            if backend.count(index, WITH_VECTORS) == count:
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"{count} documents with vectors not reached")
+
+    try:
+        wait_for(30)
+        write(app_documents(sample_dir, 3, start=30))
+        wait_for(33)
+    finally:
+        running.send_signal(signal.SIGINT)
+        stdout, stderr = running.communicate(timeout=60)
+    assert running.returncode == 130 and "Traceback" not in stderr, stderr
+    assert " embedded=30 " in stdout and " embedded=3 " in stdout

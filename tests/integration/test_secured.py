@@ -301,3 +301,32 @@ def test_api_refusals_are_typed(front, tmp_path):
     )
     with pytest.raises(AuthorizationError, match="indices:admin/create"):
         backend.client.request("PUT", "/viewer-may-not", {})
+
+
+def test_security_plugin_attach_through_tls_and_basic_auth(secured, tmp_path, sample_dir):
+    cluster = Cluster(secured, user=ADMIN[0], password=ADMIN[1], ca_certs=SECURED_CA)
+    backend = open_backend(cluster, tmp_path)
+    index = f"secured-app-{uuid.uuid4().hex[:8]}"
+    backend.client.request("PUT", f"/{index}", {"settings": {"index": {"knn": True}}})
+    lines = []
+    for line in (sample_dir / "corpus.jsonl").read_text().splitlines()[:20]:
+        document = json.loads(line)
+        lines += [{"index": {"_index": index, "_id": document["_id"]}}, {"body": document["text"]}]
+    backend.client.request("POST", "/_bulk", ndjson=lines, params={"refresh": "true"})
+    env = {
+        "ESRERANK_URL": secured,
+        "ESRERANK_USER": ADMIN[0],
+        "ESRERANK_PASSWORD": ADMIN[1],
+        "ESRERANK_CA_CERTS": str(SECURED_CA),
+    }
+    try:
+        attached = cli("attach", "--index", index, "--text-field", "body", tmp_path=tmp_path, **env)
+        assert attached.returncode == 0, attached.stderr
+        assert " embedded=20 " in attached.stdout
+        found = cli(
+            "query", QUERY, "--index", index, "--no-rerank", "--json", tmp_path=tmp_path, **env
+        )
+        assert found.returncode == 0, found.stderr
+        assert len(json.loads(found.stdout)["hits"]) == 5
+    finally:
+        backend.delete_index(index)

@@ -124,3 +124,14 @@ def test_log_records_are_masked():
 def test_login_flags_that_cannot_work_are_usage_errors(args, message, tmp_path):
     result = run_cli("query", "x", "--url", "https://127.0.0.1:1", *args, data_dir=tmp_path)
     assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def test_login_settings_come_from_the_config_file_too(tmp_path):
+    config = tmp_path / "esrerank.toml"
+    config.write_text(
+        'url = "https://127.0.0.1:1"\nuser = "bob"\npassword = "pw-123"\n'
+        'ca_certs = "/nowhere.pem"\n'
+    )
+    result = run_cli("query", "x", data_dir=tmp_path, ESRERANK_CONFIG=str(config))
+    assert result.returncode == 2
+    assert "--ca-certs file /nowhere.pem does not exist" in result.stderr

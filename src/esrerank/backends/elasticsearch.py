@@ -1,4 +1,10 @@
-"""Elasticsearch 8.x / 9.x: ``dense_vector`` with HNSW and the top-level ``knn`` search."""
+"""Elasticsearch 8.x / 9.x: ``dense_vector`` with HNSW and the top-level ``knn`` search.
+
+Reached through opensearch-py like OpenSearch (``esrerank.connection``): it answers every request
+esrerank sends on 8.19.21 and 9.3.2, while elasticsearch-py 8.19.3 refuses OpenSearch
+(``UnsupportedProductError``) and 9.5.1 refuses Elasticsearch 8 (400 "Accept version must be
+either version 8 or 7, but found 9").
+"""
 
 from __future__ import annotations
 

@@ -98,12 +98,12 @@ class RestBackend:
     def delete_index(self, index: str) -> None:
         """Delete the index, or when ``index`` is an alias (after a rebuild), the index behind
         it (the engines refuse deleting through an alias)."""
-        self._forget(index)
+        self.forget(index)
         if self.index_exists(index):
-            for concrete in self._concrete(index):
+            for concrete in self.concrete(index):
                 self.client.request("DELETE", f"/{concrete}")
 
-    def _concrete(self, index: str) -> list[str]:
+    def concrete(self, index: str) -> list[str]:
         """The indices ``index`` names: itself, or the ones behind it when it is an alias."""
         return sorted(self.client.request("GET", f"/{index}/_alias"))
 
@@ -130,12 +130,12 @@ class RestBackend:
             self.delete_index(copy)
             raise
         actions = [{"add": {"index": copy, "alias": index}}]
-        actions += [{"remove_index": {"index": old}} for old in self._concrete(index)]
+        actions += [{"remove_index": {"index": old}} for old in self.concrete(index)]
         self.client.request("POST", "/_aliases", {"actions": actions})
-        self._forget(index)
+        self.forget(index)
         return result
 
-    def _forget(self, index: str) -> None:
+    def forget(self, index: str) -> None:
         self._schemas.pop(index, None)
         self._writable.discard(index)
 
@@ -186,7 +186,7 @@ class RestBackend:
         if properties:
             body["properties"] = properties
         self.client.request("PUT", f"/{index}/_mapping", body)
-        self._forget(index)
+        self.forget(index)
 
     # -- writes ----------------------------------------------------------------------------------
 
@@ -277,8 +277,10 @@ class RestBackend:
             if doc.get("found")
         }
 
-    def count(self, index: str) -> int:
-        return int(self.client.request("GET", f"/{index}/_count")["count"])
+    def count(self, index: str, query: dict[str, Any] | None = None) -> int:
+        """Documents in the index (that match ``query``, when given)."""
+        body = {"query": query} if query else None
+        return int(self.client.request("POST", f"/{index}/_count", body)["count"])
 
     def bm25(self, index: str, text: str, k: int, filter: Filter = ()) -> list[LegHit]:
         return self._msearch(index, [self._bm25_body(index, text, k, filter)])[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import click
@@ -22,6 +23,7 @@ from .options import (
     analyzer_option,
     as_usage_error,
     candidates_option,
+    chunk_options,
     embed_batch_option,
     location_of,
     open_searcher,
@@ -61,20 +63,7 @@ from .options import (
     help="The documents' other fields kept with each passage, to filter on and return with "
     "hits: all, none, or a comma-separated list of names.",
 )
-@click.option(
-    "--chunk-size",
-    type=click.IntRange(min=1),
-    default=ChunkSpec.size,
-    show_default=True,
-    help="Passage length in bi-encoder tokens.",
-)
-@click.option(
-    "--chunk-overlap",
-    type=click.IntRange(min=0),
-    default=ChunkSpec.overlap,
-    show_default=True,
-    help="Tokens shared by consecutive passages.",
-)
+@chunk_options
 @analyzer_option
 @embed_batch_option
 @click.option("--recreate", is_flag=True, help="Delete the index first and rebuild it.")
@@ -139,19 +128,20 @@ def ingest(
     help="Which passages of a document get a vector: all (nested; the best scores the "
     "document) or the first.",
 )
+@chunk_options
 @click.option(
-    "--chunk-size",
-    type=click.IntRange(min=1),
-    default=ChunkSpec.size,
-    show_default=True,
-    help="Passage length in bi-encoder tokens.",
+    "--reindex",
+    is_flag=True,
+    help="OpenSearch without index.knn: copy the index into one with it (writes to it are "
+    "refused during the copy), which then takes its name.",
 )
 @click.option(
-    "--chunk-overlap",
-    type=click.IntRange(min=0),
-    default=ChunkSpec.overlap,
-    show_default=True,
-    help="Tokens shared by consecutive passages.",
+    "--follow",
+    type=click.FloatRange(min=1),
+    default=None,
+    metavar="SECONDS",
+    help="After the run, look every SECONDS for documents the application adds, and embed "
+    "them, until Ctrl-C (texts changed later are found by the next full run).",
 )
 @embed_batch_option
 def attach(
@@ -165,6 +155,8 @@ def attach(
     passages,
     chunk_size,
     chunk_overlap,
+    reindex,
+    follow,
     batch_size,
 ):
     """Make an existing index searchable: add a vector field and embed its documents, keeping
@@ -176,17 +168,18 @@ def attach(
         raise click.UsageError("attach needs --index: the existing index to attach.")
     chunking = as_usage_error(lambda: ChunkSpec(chunk_size, chunk_overlap))
     searcher = open_searcher(url, index, data_dir, bi_encoder)
+    options = dict(passages=passages, reindex=reindex, chunking=chunking, batch_size=batch_size)
     with searcher:
         report = searcher.attach(
-            text_field,
-            title_field,
-            passages=passages,
-            chunking=chunking,
-            batch_size=batch_size,
-            progress=show_progress(progress),
+            text_field, title_field, progress=show_progress(progress), **options
         )
-        label = searcher.encoder.label
-    report_ingest(report, f"{location_of(searcher)} index '{index}', bi-encoder {label}: ")
+        prefix = f"{location_of(searcher)} index '{index}', bi-encoder {searcher.encoder.label}: "
+        report_ingest(report, prefix)  # exits 1 when a document failed
+        while follow is not None:  # until Ctrl-C
+            time.sleep(follow)
+            report = searcher.attach(text_field, title_field, only_new=True, **options)
+            if report.documents:
+                click.echo(f"{time.strftime('%H:%M:%S')} {report.summary()}")
 
 
 @cli.command()

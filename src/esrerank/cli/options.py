@@ -17,6 +17,7 @@ from ..config import (
     default_data_dir,
 )
 from ..connection import AWS_SERVICES, Cluster
+from ..corpus import ChunkSpec
 from ..errors import ConfigError
 from ..models import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, MULTILINGUAL_BI_ENCODER
 from ..runtimes import AUTO, BACKENDS, PRECISION_NAMES, Runtime
@@ -196,6 +197,24 @@ reranker_option = click.option(
     default=None,
     help=f"Cross-encoder: a model name or local folder [default: {DEFAULT_CROSS_ENCODER}].",
 )
+
+
+def chunk_options(command):
+    """--chunk-size and --chunk-overlap: how documents are cut into passages."""
+    command = click.option(
+        "--chunk-overlap",
+        type=click.IntRange(min=0),
+        default=ChunkSpec.overlap,
+        show_default=True,
+        help="Tokens shared by consecutive passages.",
+    )(command)
+    return click.option(
+        "--chunk-size",
+        type=click.IntRange(min=1),
+        default=ChunkSpec.size,
+        show_default=True,
+        help="Passage length in bi-encoder tokens.",
+    )(command)
 
 
 embed_batch_option = click.option(
