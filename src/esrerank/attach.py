@@ -24,11 +24,12 @@ from .backends import IndexMeta
 from .backends.reindex import copy_and_swap
 from .backends.rest import META_KEY, RestBackend
 from .corpus import ChunkSpec, chunk_record
+from .corpus_defaults import CJK_TEXT, choose_bi_encoder
 from .encoders import BiEncoder
 from .errors import ConfigError, IndexNotFoundError
 from .index_handle import IndexHandle
 from .model_pool import ModelPool
-from .models import DEFAULT_BI_ENCODER
+from .models import DEFAULT_BI_ENCODER, MULTILINGUAL_BI_ENCODER
 from .passage_embedder import PassageEmbedder
 from .schema import ATTACHED_HASH, ATTACHED_PASSAGES, ATTACHED_VECTOR, IndexSchema
 from .types import Passage, Record
@@ -38,6 +39,7 @@ TEXT_TYPES = ("text", "match_only_text")
 TITLE_TYPES = (*TEXT_TYPES, "keyword")
 VECTOR_SETTINGS = {"knn": True}  # what an OpenSearch index needs for HNSW vectors
 NO_VECTORS = {"bool": {"must_not": [{"exists": {"field": ATTACHED_HASH}}]}}
+OPENING_DOCUMENTS = 50  # documents whose text picks the bi-encoder
 BATCH = 256  # passages embedded and written per step (of whole documents)
 
 
@@ -106,7 +108,7 @@ class Attacher:
                 f"copied '{original}' into '{copy}' with index.knn on; '{self.handle.name}' "
                 "now names the copy",
             )
-        meta = self._prepare(backend, text_field, title_field, passages, chunking)
+        meta = self._prepare(backend, text_field, title_field, passages, chunking, report)
         encoder = self.models.bi_encoder(self.handle.bi_encoder or meta.model)
         schema = meta.index_schema()
         cut = Cutter(encoder, ChunkSpec(meta.chunk_size, meta.chunk_overlap), schema)
@@ -156,6 +158,7 @@ class Attacher:
         title_field: str | None,
         passages: str,
         chunking: ChunkSpec,
+        report: AttachReport,
     ) -> IndexMeta:
         """The index's build record: the stored one when it is attached already (the same
         way), else a new one, stored with the new fields once every check passed."""
@@ -182,6 +185,8 @@ class Attacher:
                 "name. Nothing was changed.",
                 settings=("reindex",),
             )
+        if self.handle.bi_encoder is None:
+            self.handle.bi_encoder = self._choose_bi_encoder(backend, text_field, report)
         encoder = self._encoder()
         schema = IndexSchema.attached(text_field, title_field, passages)
         meta = IndexMeta(
@@ -219,6 +224,22 @@ class Attacher:
             encoder = self._encoder()
             meta.check_model(index, encoder.name, encoder.dimension)
         return meta
+
+    def _choose_bi_encoder(self, backend: RestBackend, text_field: str, report) -> str:
+        """The bi-encoder for the documents' language, as ingest chooses one for a corpus."""
+        body = {"size": OPENING_DOCUMENTS, "_source": [text_field]}
+        hits = backend.client.request("POST", f"/{self.handle.name}/_search", body)
+        opening = " ".join(str(h["_source"].get(text_field, "")) for h in hits["hits"]["hits"])
+        choice = choose_bi_encoder(opening)
+        if choice.value == MULTILINGUAL_BI_ENCODER:
+            report.notes += (choice.note,)
+        elif choice.note:
+            report.notes += (
+                f"{CJK_TEXT}, which the English bi-encoder {choice.value} embeds poorly: pip "
+                f"install 'esrerank[multilingual]' and attach with bi_encoder "
+                f"{MULTILINGUAL_BI_ENCODER}",
+            )
+        return choice.value
 
     def _encoder(self) -> BiEncoder:
         return self.models.bi_encoder(self.handle.bi_encoder or DEFAULT_BI_ENCODER)

