@@ -4,7 +4,7 @@ Options come from flags, then ``ESRERANK_*`` environment variables, then the con
 (``esrerank.toml``), then defaults. Library errors print as one line and exit 1; bad flags exit 2.
 """
 
-from . import eval_command, index_commands, train_command  # noqa: F401 - they register the commands
+from . import eval_command, index_commands, serve_command, train_command  # noqa: F401 - they register the commands
 from .app import cli, main
 
 __all__ = ["cli", "main"]

@@ -41,7 +41,7 @@ def cli(ctx: click.Context, verbose: bool, quiet: bool, config_path: Path | None
     shared = config.pop("__shared__", {})
     ctx.default_map = {
         name: {**shared, **config.get(name, {})}
-        for name in ("ingest", "attach", "query", "train", "reembed", "eval")
+        for name in ("ingest", "attach", "query", "serve", "train", "reembed", "eval")
     }
     ctx.obj = {"quiet": quiet}
 

@@ -1,0 +1,83 @@
+"""``esrerank serve``: the HTTP server (esrerank.serve), with the models loaded before it
+listens."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+
+import click
+
+from ..models import DEFAULT_CROSS_ENCODER
+from .app import cli
+from .options import open_searcher, reranker_option, store_options
+
+
+@cli.command()
+@store_options
+@reranker_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option(
+    "--server-api-key",
+    envvar="ESRERANK_SERVER_API_KEY",
+    show_envvar=True,
+    default=None,
+    help="Key every request must carry (Authorization: Bearer KEY); required to listen on "
+    "anything but loopback.",
+)
+@click.option(
+    "--rerank-queue",
+    type=click.IntRange(min=1),
+    default=16,
+    show_default=True,
+    help="Requests that may wait for the cross-encoder; more get 429 with Retry-After.",
+)
+@click.option(
+    "--rerank-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Seconds one rerank may take [default: no limit].",
+)
+def serve(
+    url,
+    index,
+    data_dir,
+    bi_encoder,
+    progress,
+    reranker,
+    host,
+    port,
+    server_api_key,
+    rerank_queue,
+    rerank_timeout,
+):
+    """Serve the rerank and embed APIs (Cohere /v1/rerank and /v2/rerank, TEI /rerank and
+    /embed) and /healthz, with the models loaded once."""
+    try:
+        import uvicorn
+
+        from ..serve.app import Limits, build_app
+    except ImportError:
+        raise click.UsageError("serve needs its extra: pip install 'esrerank[serve]'") from None
+    if not server_api_key and not _loopback(host):
+        raise click.UsageError(
+            f"--host {host} is reachable from other machines: set --server-api-key "
+            "(or ESRERANK_SERVER_API_KEY), or listen on 127.0.0.1."
+        )
+    searcher = open_searcher(url, index, data_dir, bi_encoder, reranker or DEFAULT_CROSS_ENCODER)
+    with searcher:
+        searcher.warm_up()
+        app = build_app(searcher, server_api_key, Limits(rerank_queue, rerank_timeout))
+        logging.getLogger("esrerank.serve").setLevel(logging.INFO)
+        click.echo(f"serving on http://{host}:{port}", err=True)
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

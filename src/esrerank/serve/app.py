@@ -1,0 +1,174 @@
+"""The ASGI application: routes, the API key, size caps, the cross-encoder's bounded queue and
+one log line per request. Models are loaded once, before the first request."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from ..errors import EsrerankError
+from ..pipeline import Searcher
+from . import rerank_api
+from .responses import RequestError, error_response, from_library
+
+log = logging.getLogger("esrerank.serve")
+
+MAX_BODY = 10 * 1024 * 1024  # bytes of one request body
+OPEN_PATHS = ("/healthz",)  # answered without the API key
+
+
+@dataclass
+class Limits:
+    """How much the server takes on: requests waiting for the cross-encoder beyond the one it
+    runs (more get 429), and the seconds one rerank may take."""
+
+    rerank_queue: int = 16
+    rerank_timeout: float | None = None
+
+
+class ModelQueue:
+    """One model call at a time, at most ``limit`` waiting; a request beyond that is refused at
+    once (429), so memory stays bounded however many clients call."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.waiting = 0
+        self.lock = asyncio.Lock()
+
+    async def run(self, work, *args):
+        if self.waiting >= self.limit:
+            raise RequestError(
+                429, "rejected_execution_exception", f"the model queue is full ({self.limit})"
+            )
+        self.waiting += 1
+        try:
+            async with self.lock:
+                return await run_in_threadpool(work, *args)
+        finally:
+            self.waiting -= 1
+
+
+def build_app(searcher: Searcher, api_key: str | None, limits: Limits) -> Starlette:
+    """The server for ``searcher``'s index and models."""
+    queue = ModelQueue(limits.rerank_queue)
+    reranker = searcher.pipeline.reranker_choice
+
+    async def body_of(request: Request) -> Any:
+        raw = await request.body()
+        if len(raw) > MAX_BODY:
+            raise RequestError(413, "content_too_long_exception", f"body over {MAX_BODY} bytes")
+        try:
+            return json.loads(raw or b"null")
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise RequestError(400, "parse_exception", f"the body is not JSON: {exc}") from None
+
+    async def scores(query: str, documents: tuple[str, ...]) -> list[float]:
+        model = searcher.models.reranker(reranker)
+        outcome = await queue.run(model.score, query, list(documents), limits.rerank_timeout)
+        if outcome.scores is None:
+            raise RequestError(503, "rerank_exception", f"reranking failed: {outcome.reason}")
+        return outcome.scores.tolist()
+
+    async def cohere(request: Request) -> JSONResponse:
+        version = "2" if request.url.path.startswith("/v2") else "1"
+        parsed = rerank_api.cohere_request(await body_of(request))
+        found = await scores(parsed.query, parsed.documents)
+        return JSONResponse(rerank_api.cohere_answer(parsed, found, version))
+
+    async def tei_rerank(request: Request) -> JSONResponse:
+        parsed = rerank_api.tei_request(await body_of(request))
+        return JSONResponse(
+            rerank_api.tei_answer(parsed, await scores(parsed.query, parsed.documents))
+        )
+
+    async def embed(request: Request) -> JSONResponse:
+        texts = rerank_api.embed_inputs(await body_of(request))
+        vectors = await queue.run(searcher.encoder.encode_queries, list(texts))
+        return JSONResponse(vectors.tolist())
+
+    async def health(request: Request) -> JSONResponse:
+        backend = searcher.backend
+        try:
+            reachable = await run_in_threadpool(backend.index_exists, searcher.index)
+            cluster: dict[str, Any] = {"reachable": True, "index_exists": reachable}
+        except EsrerankError as exc:
+            cluster = {"reachable": False, "reason": str(exc)}
+        cluster.update(engine=backend.engine, version=backend.version, location=backend.location)
+        body = {
+            "status": "ok" if cluster["reachable"] else "degraded",
+            "models": {
+                "bi_encoder": searcher.encoder.label,
+                "reranker": searcher.models.reranker(reranker).label,
+            },
+            "cluster": cluster,
+        }
+        return JSONResponse(body, status_code=200 if cluster["reachable"] else 503)
+
+    async def refused(request: Request, exc: RequestError) -> JSONResponse:
+        retry = {"Retry-After": "1"} if exc.status == 429 else None
+        return error_response(exc.status, exc.kind, exc.reason, retry)
+
+    async def failed(request: Request, exc: EsrerankError) -> JSONResponse:
+        return from_library(exc)
+
+    async def unrouted(request: Request, exc: HTTPException) -> JSONResponse:
+        kind = "no_handler_found_exception" if exc.status_code == 404 else "http_exception"
+        reason = f"{request.method} {request.url.path}: {exc.detail}"
+        return error_response(exc.status_code, kind, reason, exc.headers)
+
+    routes = [
+        Route("/v1/rerank", cohere, methods=["POST"]),
+        Route("/v2/rerank", cohere, methods=["POST"]),
+        Route("/rerank", tei_rerank, methods=["POST"]),
+        Route("/embed", embed, methods=["POST"]),
+        Route("/healthz", health, methods=["GET"]),
+    ]
+    middleware = [Middleware(RequestLog), Middleware(ApiKeyCheck, api_key=api_key)]
+    handlers = {RequestError: refused, EsrerankError: failed, HTTPException: unrouted}
+    return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
+
+
+class ApiKeyCheck(BaseHTTPMiddleware):
+    """With a key set, every request but the health check carries it (``Authorization: Bearer
+    KEY`` or ``ApiKey KEY``, or ``x-api-key``), compared in constant time."""
+
+    def __init__(self, app, api_key: str | None) -> None:
+        super().__init__(app)
+        self.api_key = api_key.encode() if api_key else None
+
+    async def dispatch(self, request: Request, call_next):
+        if self.api_key is None or request.url.path in OPEN_PATHS:
+            return await call_next(request)
+        given = request.headers.get("x-api-key", "")
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() in ("bearer", "apikey"):
+            given = token
+        if hmac.compare_digest(given.encode(), self.api_key):
+            return await call_next(request)
+        reason = "missing or wrong API key: send Authorization: Bearer KEY"
+        return error_response(401, "security_exception", reason, {"WWW-Authenticate": "Bearer"})
+
+
+class RequestLog(BaseHTTPMiddleware):
+    """One line per request: method, path, status, milliseconds."""
+
+    async def dispatch(self, request: Request, call_next):
+        started = time.perf_counter()
+        response = await call_next(request)
+        elapsed = (time.perf_counter() - started) * 1000
+        log.info("%s %s %d %.1fms", request.method, request.url.path, response.status_code, elapsed)
+        return response
