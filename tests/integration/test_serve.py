@@ -143,7 +143,13 @@ def test_cohere_and_tei_rerank_and_embed(serve, searcher):
         ),
         ("/rerank", b"[]", 400, "illegal_argument_exception", "JSON object"),
         ("/embed", b"{}", 400, "illegal_argument_exception", "[inputs]"),
-        ("/nowhere", b"{}", 404, "no_handler_found_exception", "/nowhere"),
+        (
+            "/nowhere",
+            b"{}",
+            400,
+            "illegal_argument_exception",
+            "serve a cluster (url) for the rest",
+        ),
     ],
 )
 def test_bad_requests_get_engine_shaped_errors(serve, path, body, status, kind, reason):

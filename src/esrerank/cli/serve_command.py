@@ -52,12 +52,14 @@ def serve(
     rerank_queue,
     rerank_timeout,
 ):
-    """Serve the rerank and embed APIs (Cohere /v1/rerank and /v2/rerank, TEI /rerank and
-    /embed) and /healthz, with the models loaded once."""
+    """Serve hybrid + reranked _search in the engines' shape (every other request goes to the
+    cluster unchanged), the rerank and embed APIs (Cohere /v1/rerank and /v2/rerank, TEI
+    /rerank and /embed) and /healthz, with the models loaded once."""
     try:
         import uvicorn
 
         from ..serve.app import Limits, build_app
+        from ..serve.proxy import Proxy
     except ImportError:
         raise click.UsageError("serve needs its extra: pip install 'esrerank[serve]'") from None
     if not server_api_key and not _loopback(host):
@@ -68,7 +70,10 @@ def serve(
     searcher = open_searcher(url, index, data_dir, bi_encoder, reranker or DEFAULT_CROSS_ENCODER)
     with searcher:
         searcher.warm_up()
-        app = build_app(searcher, server_api_key, Limits(rerank_queue, rerank_timeout))
+        client = getattr(searcher.backend, "client", None)  # None: the embedded store
+        proxy = Proxy(client.cluster) if client is not None else None
+        limits = Limits(rerank_queue, rerank_timeout)
+        app = build_app(searcher, server_api_key, limits, proxy)
         logging.getLogger("esrerank.serve").setLevel(logging.INFO)
         click.echo(f"serving on http://{host}:{port}", err=True)
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

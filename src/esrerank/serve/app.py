@@ -4,6 +4,7 @@ one log line per request. Models are loaded once, before the first request."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import json
 import logging
@@ -20,15 +21,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from ..errors import EsrerankError
+from ..config import DEFAULT_CANDIDATES
+from ..errors import BackendError, EsrerankError, IndexNotFoundError
 from ..pipeline import Searcher
 from . import rerank_api
+from .proxy import Proxy
 from .responses import RequestError, error_response, from_library
+from .search_answer import engine_answer
+from .search_dsl import hybrid_search
 
 log = logging.getLogger("esrerank.serve")
 
 MAX_BODY = 10 * 1024 * 1024  # bytes of one request body
 OPEN_PATHS = ("/healthz",)  # answered without the API key
+METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 
 
 @dataclass
@@ -38,6 +44,15 @@ class Limits:
 
     rerank_queue: int = 16
     rerank_timeout: float | None = None
+
+
+def parse_json(raw: bytes) -> Any:
+    if len(raw) > MAX_BODY:
+        raise RequestError(413, "content_too_long_exception", f"body over {MAX_BODY} bytes")
+    try:
+        return json.loads(raw or b"null")
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RequestError(400, "parse_exception", f"the body is not JSON: {exc}") from None
 
 
 class ModelQueue:
@@ -62,19 +77,75 @@ class ModelQueue:
             self.waiting -= 1
 
 
-def build_app(searcher: Searcher, api_key: str | None, limits: Limits) -> Starlette:
-    """The server for ``searcher``'s index and models."""
+def build_app(
+    searcher: Searcher, api_key: str | None, limits: Limits, proxy: Proxy | None = None
+) -> Starlette:
+    """The server for ``searcher``'s backend and models; requests it does not answer go to the
+    cluster through ``proxy`` (none on the embedded store)."""
     queue = ModelQueue(limits.rerank_queue)
     reranker = searcher.pipeline.reranker_choice
+    searchers = {searcher.index: searcher}
+
+    def searcher_for(index: str) -> Searcher:
+        """A searcher per index, sharing the backend and the loaded models."""
+        if index not in searchers:
+            searchers[index] = Searcher(
+                index=index, backend=searcher.backend, models=searcher.models, reranker=reranker
+            )
+        return searchers[index]
+
+    async def elsewhere(request: Request, body: bytes | None = None):
+        if proxy is None:
+            raise RequestError(
+                400,
+                "illegal_argument_exception",
+                f"{request.method} {request.url.path}: the embedded store answers full-text "
+                "searches of esrerank's indices only: serve a cluster (url) for the rest",
+            )
+        return await proxy.forward(request, body)
+
+    async def search(request: Request):
+        index = request.path_params["index"]
+        raw = await request.body()
+        opted_out = request.query_params.get("esrerank") == "off"
+        if opted_out or "q" in request.query_params or "," in index or "*" in index:
+            return await elsewhere(request, raw)
+        body = parse_json(raw) if raw else {}
+        target = searcher_for(index)
+        try:
+            schema = (await run_in_threadpool(target.meta)).index_schema()
+        except IndexNotFoundError:
+            if proxy is not None:
+                return await elsewhere(request, raw)
+            raise
+        except BackendError:  # not an index esrerank knows: the engine's to answer
+            return await elsewhere(request, raw)
+        text_fields = frozenset(
+            f for f in (schema.title_field, schema.text_field, schema.match_field) if f
+        )
+        wanted = hybrid_search(body, text_fields)
+        if wanted is None:
+            return await elsewhere(request, raw)
+        started = time.perf_counter()
+        window = max(DEFAULT_CANDIDATES, wanted.start + wanted.size)
+        run = functools.partial(
+            target.search,
+            wanted.text,
+            top_k=window,
+            candidates=window,
+            filter=list(wanted.filters),
+            rerank_timeout=limits.rerank_timeout,
+        )
+        result = await queue.run(run)
+        took = int((time.perf_counter() - started) * 1000)
+        explain = request.query_params.get("esrerank_explain") == "true"
+        return JSONResponse(engine_answer(index, result, wanted, schema, took, explain))
+
+    async def anything(request: Request):
+        return await elsewhere(request)
 
     async def body_of(request: Request) -> Any:
-        raw = await request.body()
-        if len(raw) > MAX_BODY:
-            raise RequestError(413, "content_too_long_exception", f"body over {MAX_BODY} bytes")
-        try:
-            return json.loads(raw or b"null")
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise RequestError(400, "parse_exception", f"the body is not JSON: {exc}") from None
+        return parse_json(await request.body())
 
     async def scores(query: str, documents: tuple[str, ...]) -> list[float]:
         model = searcher.models.reranker(reranker)
@@ -136,6 +207,8 @@ def build_app(searcher: Searcher, api_key: str | None, limits: Limits) -> Starle
         Route("/rerank", tei_rerank, methods=["POST"]),
         Route("/embed", embed, methods=["POST"]),
         Route("/healthz", health, methods=["GET"]),
+        Route("/{index}/_search", search, methods=["GET", "POST"]),
+        Route("/{path:path}", anything, methods=METHODS),
     ]
     middleware = [Middleware(RequestLog), Middleware(ApiKeyCheck, api_key=api_key)]
     handlers = {RequestError: refused, EsrerankError: failed, HTTPException: unrouted}

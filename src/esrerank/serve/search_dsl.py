@@ -1,0 +1,117 @@
+"""Which ``_search`` bodies esrerank answers itself: a full-text query over the index's text
+(``match``, ``multi_match``, ``query_string``, ``simple_query_string``, or a ``bool`` holding one
+of them in ``must`` / ``should`` beside ``filter`` / ``must_not`` clauses), with only paging,
+``_source`` and ``track_total_hits`` around it. Anything else (aggregations, sorting, highlights,
+scroll, another field, ...) is the engine's to answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .responses import bad_request
+
+FULL_TEXT = ("match", "multi_match", "query_string", "simple_query_string")
+# Body keys a rewritten search honours; any other key sends the request to the engine.
+HONOURED = {"query", "from", "size", "_source", "track_total_hits", "timeout"}
+MAX_WINDOW = 1000  # from + size of one rewritten search
+
+
+@dataclass(frozen=True)
+class HybridSearch:
+    """The text to search, the clauses every hit must match, and the page asked for."""
+
+    text: str
+    filters: tuple[dict, ...]
+    start: int
+    size: int
+    source: Any = True
+    track_total_hits: Any = True
+
+
+def hybrid_search(body: Any, text_fields: frozenset[str]) -> HybridSearch | None:
+    """The hybrid search a ``_search`` body asks for, or None when it is not one esrerank
+    answers (the engine answers it). Paging out of range is a 400."""
+    if not isinstance(body, dict) or not set(body) <= HONOURED:
+        return None
+    parsed = _query(body.get("query"), text_fields)
+    if parsed is None:
+        return None
+    text, filters = parsed
+    start, size = body.get("from", 0), body.get("size", 10)
+    for name, value in (("from", start), ("size", size)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise bad_request(f"[{name}] must be a non-negative integer, got {value!r}")
+    if start + size > MAX_WINDOW:
+        raise bad_request(
+            f"Result window is too large, from + size must be less than or equal to: "
+            f"[{MAX_WINDOW}] but was [{start + size}]"
+        )
+    return HybridSearch(
+        text, filters, start, size, body.get("_source", True), body.get("track_total_hits", True)
+    )
+
+
+def _query(query: Any, text_fields: frozenset[str]) -> tuple[str, tuple[dict, ...]] | None:
+    if not isinstance(query, dict) or len(query) != 1:
+        return None
+    kind, clause = next(iter(query.items()))
+    if kind in FULL_TEXT:
+        text = _full_text(kind, clause, text_fields)
+        return None if text is None else (text, ())
+    if kind == "bool" and isinstance(clause, dict):
+        return _bool(clause, text_fields)
+    return None
+
+
+def _bool(clause: dict, text_fields: frozenset[str]) -> tuple[str, tuple[dict, ...]] | None:
+    """One full-text clause in ``must`` or ``should``; every other ``must`` and ``filter``
+    clause filters, ``must_not`` excludes."""
+    if not set(clause) <= {"must", "should", "filter", "must_not", "boost"}:
+        return None
+    texts, filters = [], []
+    for occur in ("must", "should"):
+        for item in _listed(clause.get(occur)):
+            found = _query(item, text_fields) if _is_full_text(item) else None
+            if found is not None:
+                texts.append(found[0])
+            elif occur == "must" and isinstance(item, dict):
+                filters.append(item)
+            else:
+                return None  # a scoring should clause esrerank would drop
+    if len(texts) != 1:
+        return None
+    filters += [item for item in _listed(clause.get("filter")) if isinstance(item, dict)]
+    excluded = [item for item in _listed(clause.get("must_not")) if isinstance(item, dict)]
+    if excluded:
+        filters.append({"bool": {"must_not": excluded}})
+    return texts[0], tuple(filters)
+
+
+def _is_full_text(item: Any) -> bool:
+    return isinstance(item, dict) and len(item) == 1 and next(iter(item)) in FULL_TEXT
+
+
+def _listed(value: Any) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _full_text(kind: str, clause: Any, text_fields: frozenset[str]) -> str | None:
+    """The text of a full-text clause over the index's text fields, else None."""
+    if not isinstance(clause, dict):
+        return None
+    if kind == "match":
+        if len(clause) != 1:
+            return None
+        field, value = next(iter(clause.items()))
+        text = value.get("query") if isinstance(value, dict) else value
+        fields = [field]
+    else:
+        text = clause.get("query")
+        fields = clause.get("fields") or [clause.get("default_field", "*")]
+    names = {str(f).split("^")[0] for f in fields}
+    if not isinstance(text, str) or not names <= text_fields | {"*"}:
+        return None
+    return text

@@ -1,0 +1,147 @@
+"""``_search`` through ``esrerank serve`` with unchanged clients, on every backend: full-text
+queries come back hybrid and reranked in the engines' shape, filtered on both legs and paged
+without gaps or repeats; everything else reaches the engine unchanged."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+import requests
+from opensearchpy import OpenSearch
+
+from esrerank import Cluster, Searcher
+from esrerank.serve.app import Limits, build_app
+from esrerank.serve.proxy import Proxy
+
+from .test_serve import Server
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+CATEGORIES = ("biology", "medicine", "physics")
+
+
+@pytest.fixture
+def served(backend_url, tmp_path, sample_dir, bi_encoder, tiny_reranker):
+    """serve in front of a fresh index of 60 sample abstracts with a seeded category."""
+    corpus = tmp_path / "corpus.jsonl"
+    lines = (sample_dir / "corpus.jsonl").read_text().splitlines()[:60]
+    documents = [json.loads(line) for line in lines]
+    for number, document in enumerate(documents):
+        document["category"] = CATEGORIES[number % 3]
+    corpus.write_text("".join(json.dumps(d) + "\n" for d in documents))
+    index = f"served-{uuid.uuid4().hex[:8]}"
+    searcher = Searcher(
+        backend_url,
+        index,
+        data_dir=tmp_path / "store",
+        bi_encoder=bi_encoder,
+        reranker=tiny_reranker,
+    )
+    searcher.ingest(corpus)
+    proxy = Proxy(Cluster(backend_url)) if backend_url else None
+    server = Server(build_app(searcher, None, Limits(), proxy))
+    yield server.url, index, searcher, {d["_id"]: d for d in documents}
+    server.stop()
+    searcher.backend.delete_index(index)
+    searcher.close()
+
+
+def test_an_unchanged_client_gets_hybrid_reranked_answers(served):
+    url, index, searcher, documents = served
+    client = OpenSearch(hosts=[url])
+    answer = client.search(
+        index=index, body={"query": {"match": {"text": "cancer surgery"}}, "size": 5}
+    )
+    hits = answer["hits"]["hits"]
+    assert len(hits) == 5 and answer["hits"]["total"]["relation"] == "eq"
+    assert [h["_score"] for h in hits] == sorted((h["_score"] for h in hits), reverse=True)
+    assert len({h["_id"] for h in hits}) == 5 and all(h["_id"] in documents for h in hits)
+    expected = []
+    for hit in searcher.search("cancer surgery", top_k=100, candidates=100).hits:
+        if hit.doc_id not in expected:
+            expected.append(hit.doc_id)
+    assert [h["_id"] for h in hits] == expected[:5]  # the Python API's reranked order
+    assert hits[0]["_source"]["text"] and hits[0]["_source"]["category"] in CATEGORIES
+
+    pages = [
+        client.search(
+            index=index, body={"query": {"match": {"text": "cancer"}}, "from": start, "size": 5}
+        )
+        for start in (0, 5, 10)
+    ]
+    paged = [h["_id"] for page in pages for h in page["hits"]["hits"]]
+    whole = client.search(index=index, body={"query": {"match": {"text": "cancer"}}, "size": 15})
+    assert paged == [h["_id"] for h in whole["hits"]["hits"]] and len(set(paged)) == 15
+
+    filtered = client.search(
+        index=index,
+        body={
+            "query": {
+                "bool": {
+                    "must": [{"multi_match": {"query": "cancer", "fields": ["title", "text"]}}],
+                    "filter": [{"terms": {"category": ["medicine", "physics"]}}],
+                    "must_not": [{"term": {"category": "physics"}}],
+                }
+            },
+            "size": 20,
+            "_source": ["category"],
+        },
+    )
+    ids = [h["_id"] for h in filtered["hits"]["hits"]]
+    assert ids and all(documents[i]["category"] == "medicine" for i in ids)
+    assert all(set(h["_source"]) == {"category"} for h in filtered["hits"]["hits"])
+
+    explained = requests.post(
+        f"{url}/{index}/_search?esrerank_explain=true",
+        json={"query": {"match": {"text": "cancer"}}, "size": 1, "_source": False},
+    ).json()
+    hit = explained["hits"]["hits"][0]
+    assert "_source" not in hit and set(hit["_esrerank"]["scores"]) >= {"bm25", "dense", "rerank"}
+    assert explained["esrerank"]["reranked"] is True
+
+
+def test_other_requests_reach_the_engine_unchanged(served, backend_url):
+    url, index, _, _ = served
+    if backend_url is None:
+        refused = requests.post(
+            f"{url}/{index}/_search", json={"aggs": {"c": {"terms": {"field": "category"}}}}
+        )
+        assert refused.status_code == 400 and "serve a cluster (url) for the rest" in refused.text
+        return
+    for method, path, body in [
+        ("GET", f"/{index}/_mapping", None),
+        ("POST", f"/{index}/_search", {"size": 0, "aggs": {"c": {"terms": {"field": "category"}}}}),
+        (
+            "POST",
+            f"/{index}/_search?esrerank=off",
+            {"query": {"match": {"text": "cancer"}}, "size": 3},
+        ),
+        ("GET", f"/{index}/_doc/nope", None),
+        ("GET", "/_cat/indices/" + index + "?h=index", None),
+    ]:
+        direct = requests.request(
+            method, backend_url + path.replace("?esrerank=off", ""), json=body
+        )
+        through = requests.request(method, url + path, json=body)
+        assert through.status_code == direct.status_code, path
+        if "json" in direct.headers.get("content-type", ""):
+            assert without_took(through.json()) == without_took(direct.json()), path
+        else:
+            assert through.text == direct.text, path
+    bulk = (
+        "\n".join(
+            [json.dumps({"index": {"_index": index, "_id": "added"}}), json.dumps({"text": "x"})]
+        )
+        + "\n"
+    )
+    written = requests.post(
+        f"{url}/_bulk?refresh=true", data=bulk, headers={"content-type": "application/x-ndjson"}
+    )
+    assert written.status_code == 200 and written.json()["errors"] is False
+    assert requests.get(f"{backend_url}/{index}/_doc/added").json()["found"] is True
+
+
+def without_took(answer):
+    return {k: v for k, v in answer.items() if k != "took"} if isinstance(answer, dict) else answer
