@@ -196,3 +196,20 @@ def test_listening_beyond_loopback_needs_a_key(tmp_path):
     result = run_cli("serve", "--host", "0.0.0.0", data_dir=tmp_path)
     assert result.returncode == 2
     assert "--server-api-key" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_metrics_count_requests_stages_and_fallbacks(serve, searcher, sample_corpus):
+    searcher.ingest(sample_corpus(20))
+    url = serve(limits=Limits(rerank_timeout=1e-6))
+    body = {"query": {"match": {"text": "cancer"}}, "size": 3}
+    answer = requests.post(f"{url}/{searcher.index}/_search", json=body).json()
+    assert answer["esrerank"]["reranked"] is False  # past the timeout: the fused order
+    assert answer["esrerank"]["rerank_reason"].startswith("timed out")
+    assert len(answer["hits"]["hits"]) == 3
+    requests.post(f"{url}/v1/rerank", json={"query": QUERY, "documents": DOCUMENTS[:1]})
+    text = requests.get(f"{url}/metrics").text
+    assert 'esrerank_requests_total{route="_search",status="200"} 1.0' in text
+    assert 'esrerank_requests_total{route="/v1/rerank",status="200"} 1.0' in text
+    assert "esrerank_rerank_fallbacks_total 1.0" in text
+    assert 'esrerank_stage_seconds_count{stage="fusion"} 1.0' in text
+    assert "esrerank_queue_depth 0.0" in text

@@ -18,13 +18,14 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..config import DEFAULT_CANDIDATES
 from ..errors import BackendError, EsrerankError, IndexNotFoundError
 from ..pipeline import Searcher
 from . import rerank_api
+from .metrics import CONTENT_TYPE, Metrics
 from .proxy import Proxy
 from .responses import RequestError, error_response, from_library
 from .search_answer import engine_answer
@@ -83,6 +84,7 @@ def build_app(
     """The server for ``searcher``'s backend and models; requests it does not answer go to the
     cluster through ``proxy`` (none on the embedded store)."""
     queue = ModelQueue(limits.rerank_queue)
+    metrics = Metrics(lambda: queue.waiting)
     reranker = searcher.pipeline.reranker_choice
     searchers = {searcher.index: searcher}
 
@@ -137,9 +139,13 @@ def build_app(
             rerank_timeout=limits.rerank_timeout,
         )
         result = await queue.run(run)
+        metrics.search(result)
         took = int((time.perf_counter() - started) * 1000)
         explain = request.query_params.get("esrerank_explain") == "true"
         return JSONResponse(engine_answer(index, result, wanted, schema, took, explain))
+
+    async def prometheus(request: Request) -> Response:
+        return Response(metrics.text(), media_type=CONTENT_TYPE)
 
     async def anything(request: Request):
         return await elsewhere(request)
@@ -207,10 +213,14 @@ def build_app(
         Route("/rerank", tei_rerank, methods=["POST"]),
         Route("/embed", embed, methods=["POST"]),
         Route("/healthz", health, methods=["GET"]),
+        Route("/metrics", prometheus, methods=["GET"]),
         Route("/{index}/_search", search, methods=["GET", "POST"]),
         Route("/{path:path}", anything, methods=METHODS),
     ]
-    middleware = [Middleware(RequestLog), Middleware(ApiKeyCheck, api_key=api_key)]
+    middleware = [
+        Middleware(RequestLog, metrics=metrics),
+        Middleware(ApiKeyCheck, api_key=api_key),
+    ]
     handlers = {RequestError: refused, EsrerankError: failed, HTTPException: unrouted}
     return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
 
@@ -237,11 +247,17 @@ class ApiKeyCheck(BaseHTTPMiddleware):
 
 
 class RequestLog(BaseHTTPMiddleware):
-    """One line per request: method, path, status, milliseconds."""
+    """One line per request (method, path, status, milliseconds), counted in the metrics."""
+
+    def __init__(self, app, metrics: Metrics) -> None:
+        super().__init__(app)
+        self.metrics = metrics
 
     async def dispatch(self, request: Request, call_next):
         started = time.perf_counter()
         response = await call_next(request)
-        elapsed = (time.perf_counter() - started) * 1000
-        log.info("%s %s %d %.1fms", request.method, request.url.path, response.status_code, elapsed)
+        elapsed = time.perf_counter() - started
+        path, status = request.url.path, response.status_code
+        self.metrics.request(path, status, elapsed)
+        log.info("%s %s %d %.1fms", request.method, path, status, elapsed * 1000)
         return response

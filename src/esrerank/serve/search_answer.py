@@ -47,8 +47,12 @@ def engine_answer(
         "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
         "hits": found,
     }
-    if explain:
-        answer["esrerank"] = result.to_dict()
+    # how the hits were ordered: always whether they were reranked and if not why, all with explain
+    answer["esrerank"] = (
+        result.to_dict()
+        if explain
+        else {"reranked": result.reranked, "rerank_reason": result.rerank_reason}
+    )
     return answer
 
 
