@@ -26,6 +26,8 @@ import time
 import uuid
 from pathlib import Path
 
+from index_size import merged_bytes
+
 from esrerank import Searcher, __version__
 from esrerank.backends import open_backend
 from esrerank.evaluation import evaluate, load_eval_data
@@ -84,18 +86,6 @@ def vector_counts(backend, index: str, form: str) -> tuple[int, int]:
     body = {"size": 0, "aggs": {"passages": {"nested": {"path": ATTACHED_PASSAGES}}}}
     answer = backend.client.request("POST", f"/{index}/_search", body)
     return documents, int(answer["aggregations"]["passages"]["doc_count"])
-
-
-def merged_bytes(backend, index: str) -> int:
-    """The primary store once merged into one segment."""
-    backend.client.request("POST", f"/{index}/_forcemerge", params={"max_num_segments": "1"})
-    for _ in range(600):
-        stats = backend.client.request("GET", f"/{index}/_stats/store,segments")
-        primaries = stats["_all"]["primaries"]
-        if primaries["segments"]["count"] == 1:
-            return int(primaries["store"]["size_in_bytes"])
-        time.sleep(1)
-    raise RuntimeError(f"{index} did not merge into one segment in 10 minutes")
 
 
 def measure(engine: str, url: str, form: str, data, work: Path) -> dict:

@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from index_size import merged_bytes
+
 from esrerank import Searcher
 from esrerank.config import DEFAULT_CANDIDATES
 from esrerank.corpus import Fields, read_qrels, read_queries
@@ -75,14 +77,7 @@ def index_bytes(searcher: Searcher) -> int:
         with sqlite3.connect(path) as db:
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return path.stat().st_size
-    backend.client.request("POST", f"/{index}/_forcemerge", params={"max_num_segments": "1"})
-    for _ in range(600):
-        stats = backend.client.request("GET", f"/{index}/_stats/store,segments")
-        primaries = stats["_all"]["primaries"]
-        if primaries["segments"]["count"] == 1:
-            return int(primaries["store"]["size_in_bytes"])
-        time.sleep(1)
-    raise RuntimeError(f"{index} did not merge into one segment in 10 minutes")
+    return merged_bytes(backend, index)
 
 
 def measure(name: str, url: str | None, corpus: Path, queries: list[str], store: Path) -> dict:

@@ -260,6 +260,19 @@ reindex_artifact() {  # reindex_artifact ENGINE
 # The 2.x integ-test-zip has no lang-painless, which the k-NN plugin declares as an extended
 # plugin (extended.plugins=lang-painless). Build the module from its Maven jars
 # (lang-painless, opensearch-scripting-painless-spi, antlr4-runtime, asm-*).
+write_descriptor() {  # write_descriptor MODULE_DIR NAME CLASS VERSION JAVA_VERSION DESCRIPTION
+  cat >"$1/plugin-descriptor.properties" <<EOF
+description=$6
+version=$4
+name=$2
+classname=$3
+java.version=$5
+opensearch.version=$4
+extended.plugins=
+has.native.controller=false
+EOF
+}
+
 install_painless_module() {  # install_painless_module HOME JARS_DIR VERSION JAVA_VERSION
   local home=$1 jars=$2 version=$3 java_v=$4 mod="$1/modules/lang-painless" cls
   mkdir -p "$mod"
@@ -269,16 +282,8 @@ install_painless_module() {  # install_painless_module HOME JARS_DIR VERSION JAV
   if unzip -l "$mod/lang-painless-$version.jar" | grep -q 'painless/PainlessModulePlugin.class'; then
     cls=org.opensearch.painless.PainlessModulePlugin
   fi
-  cat >"$mod/plugin-descriptor.properties" <<EOF
-description=An easy, safe and fast scripting language for OpenSearch (module built by esrerank)
-version=$version
-name=lang-painless
-classname=$cls
-java.version=$java_v
-opensearch.version=$version
-extended.plugins=
-has.native.controller=false
-EOF
+  write_descriptor "$mod" lang-painless "$cls" "$version" "$java_v" \
+    "An easy, safe and fast scripting language for OpenSearch (module built by esrerank)"
   cat >"$mod/plugin-security.policy" <<'EOF'
 grant {
   // needed to generate runtime classes
@@ -310,16 +315,8 @@ install_reindex_module() {  # install_reindex_module HOME JARS_DIR VERSION JAVA_
   if unzip -l "$mod/reindex-client-$version.jar" | grep -q 'reindex/ReindexModulePlugin.class'; then
     cls=org.opensearch.index.reindex.ReindexModulePlugin
   fi
-  cat >"$mod/plugin-descriptor.properties" <<EOF
-description=Reindex, update by query and delete by query APIs (module built by esrerank)
-version=$version
-name=reindex
-classname=$cls
-java.version=$java_v
-opensearch.version=$version
-extended.plugins=
-has.native.controller=false
-EOF
+  write_descriptor "$mod" reindex "$cls" "$version" "$java_v" \
+    "Reindex, update by query and delete by query APIs (module built by esrerank)"
   # the policy the module ships with (sockets for reindex from remote)
   cat >"$mod/plugin-security.policy" <<'EOF'
 grant {

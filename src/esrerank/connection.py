@@ -18,7 +18,7 @@ import base64
 import binascii
 import logging
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -111,9 +111,6 @@ class Cluster:
         if self.aws_region:
             return f"AWS credentials ({self.aws_service}, {self.aws_region})"
         return "no credentials"
-
-    def with_url(self, url: str) -> Cluster:
-        return replace(self, url=url)
 
     def _check(self) -> None:
         ways = [self.user is not None, bool(self.api_key), bool(self.bearer_token)]
