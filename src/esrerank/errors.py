@@ -89,6 +89,15 @@ class IngestInterrupted(KeyboardInterrupt):
     stop on one."""
 
 
+class QueryRejectedError(BackendError):
+    """The cluster refused a request as malformed (HTTP 400), such as a filter it cannot parse
+    (``engine_kind``: the engine's error type)."""
+
+    def __init__(self, message: str, *, engine_kind: str = "", settings: Sequence[str] = ()):
+        super().__init__(message, settings=settings)
+        self.engine_kind = engine_kind
+
+
 class PartialAnswerError(BackendError):
     """The engine's answer was incomplete (failed shards, a timeout) and completeness was asked."""
 

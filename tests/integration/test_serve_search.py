@@ -15,6 +15,8 @@ from esrerank import Cluster, Searcher
 from esrerank.serve.app import Limits, build_app
 from esrerank.serve.proxy import Proxy
 
+from .conftest import require_backend
+from .relay import TcpRelay
 from .test_serve import Server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -145,3 +147,43 @@ def test_other_requests_reach_the_engine_unchanged(served, backend_url):
 
 def without_took(answer):
     return {k: v for k, v in answer.items() if k != "took"} if isinstance(answer, dict) else answer
+
+
+@pytest.mark.parametrize("engine", ["opensearch", "elasticsearch"])
+def test_a_cluster_that_goes_down_is_a_503_with_the_reason(
+    engine, tmp_path, sample_dir, bi_encoder, tiny_reranker
+):
+    """Through a relay to the real engine that the test cuts: searches, proxied requests and
+    the health check answer 503 naming the cluster, and all recover when it is back."""
+    relay = TcpRelay(require_backend(engine))
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join((sample_dir / "corpus.jsonl").read_text().splitlines(True)[:10]))
+    index = f"down-{uuid.uuid4().hex[:8]}"
+    searcher = Searcher(
+        Cluster(relay.url), index, data_dir=tmp_path, bi_encoder=bi_encoder, reranker=tiny_reranker
+    )
+    searcher.ingest(corpus)
+    server = Server(build_app(searcher, None, Limits(), Proxy(Cluster(relay.url))))
+    search = {"query": {"match": {"text": "cancer"}}, "size": 3}
+    try:
+        assert requests.post(f"{server.url}/{index}/_search", json=search).status_code == 200
+        relay.cut()
+        for method, path, body in [
+            ("POST", f"/{index}/_search", search),
+            ("GET", f"/{index}/_doc/x", None),
+            ("GET", "/healthz", None),
+        ]:
+            answer = requests.request(method, server.url + path, json=body, timeout=60)
+            assert answer.status_code == 503, (path, answer.text)
+            reason = answer.json().get("error", {}).get("reason") or answer.json()["cluster"]
+            assert relay.url in str(reason), (path, answer.text)
+        relay.restore()
+        assert requests.post(f"{server.url}/{index}/_search", json=search).status_code == 200
+        assert requests.get(f"{server.url}/healthz").status_code == 200
+    finally:
+        server.stop()
+        if relay.listener is None:
+            relay.restore()
+        searcher.backend.delete_index(index)
+        searcher.close()
+        relay.cut()

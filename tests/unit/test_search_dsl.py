@@ -7,7 +7,7 @@ import pytest
 
 from esrerank.serve.responses import RequestError
 from esrerank.serve.search_answer import selected
-from esrerank.serve.search_dsl import hybrid_search
+from esrerank.serve.search_dsl import MAX_QUERY, hybrid_search
 
 FIELDS = frozenset({"title", "text", "content"})
 TERM = {"term": {"category": "news"}}
@@ -64,6 +64,9 @@ def test_anything_else_is_the_engines(body):
         ({"from": "2"}, "[from] must be a non-negative integer"),
         ({"size": True}, "[size] must be a non-negative integer"),
         ({"from": 990, "size": 20}, "Result window is too large"),
+        ({"_source": 3}, "[_source] must be true, false, a pattern"),
+        ({"_source": ["a", 1]}, "[_source] must be"),
+        ({"_source": {"includes": "a", "other": []}}, "[_source] must be"),
     ],
 )
 def test_paging_out_of_range_is_a_400(paging, reason):
@@ -71,6 +74,13 @@ def test_paging_out_of_range_is_a_400(paging, reason):
         RequestError, match=reason.replace("[", r"\[").replace("]", r"\]")
     ) as caught:
         hybrid_search({"query": {"match": {"text": "a"}}, **paging}, FIELDS)
+    assert caught.value.status == 400
+
+
+def test_a_query_text_over_the_cap_is_a_400():
+    assert hybrid_search({"query": {"match": {"text": "a" * MAX_QUERY}}}, FIELDS)
+    with pytest.raises(RequestError, match="4097 characters long") as caught:
+        hybrid_search({"query": {"match": {"text": "a" * (MAX_QUERY + 1)}}}, FIELDS)
     assert caught.value.status == 400
 
 

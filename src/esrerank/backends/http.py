@@ -23,6 +23,7 @@ from ..errors import (
     ClusterUnreachableError,
     IndexExistsError,
     IndexNotFoundError,
+    QueryRejectedError,
 )
 from ..redaction import redact
 
@@ -148,9 +149,10 @@ class HttpClient:
                 f"Index '{index}' not found on {self.url}: ingest a corpus into it first.",
                 index=index,
             )
-        raise BackendError(
-            redact(f"{method} {self.url}{path} failed with HTTP {status}: {kind}: {reason}")
-        )
+        message = redact(f"{method} {self.url}{path} failed with HTTP {status}: {kind}: {reason}")
+        if status == 400:
+            raise QueryRejectedError(message, engine_kind=kind)
+        raise BackendError(message)
 
     def close(self) -> None:
         self.opensearch.transport.close()

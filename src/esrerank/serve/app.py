@@ -8,6 +8,7 @@ import functools
 import hmac
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,12 @@ from .search_dsl import hybrid_search
 log = logging.getLogger("esrerank.serve")
 
 MAX_BODY = 10 * 1024 * 1024  # bytes of one request body
+MAX_DEPTH = 100  # levels of nested lists and objects in one body
+STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"')  # JSON strings, whose brackets do not nest
+BRACKETS = re.compile(rb"[\[\]{}]")
+# An index or alias name esrerank looks up itself: no list, wildcard, or character a URL would
+# escape. Searches of any other name go to the engine as sent.
+PLAIN_INDEX = re.compile(r"[a-z0-9][a-z0-9_.+-]*")
 OPEN_PATHS = ("/healthz",)  # answered without the API key
 METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 
@@ -48,12 +55,24 @@ class Limits:
 
 
 def parse_json(raw: bytes) -> Any:
-    if len(raw) > MAX_BODY:
-        raise RequestError(413, "content_too_long_exception", f"body over {MAX_BODY} bytes")
+    check_body(raw)
     try:
         return json.loads(raw or b"null")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise RequestError(400, "parse_exception", f"the body is not JSON: {exc}") from None
+
+
+def check_body(raw: bytes) -> None:
+    """Refuse a body over the size cap or nested too deep. Bodies sent on to the cluster are
+    checked too: OpenSearch 2.19 exits on a StackOverflowError parsing one 5,000 levels deep."""
+    if len(raw) > MAX_BODY:
+        raise RequestError(413, "content_too_long_exception", f"body over {MAX_BODY} bytes")
+    depth = deepest = 0
+    for bracket in BRACKETS.findall(STRINGS.sub(b"", raw)):
+        depth += 1 if bracket in b"[{" else -1
+        deepest = max(deepest, depth)
+    if deepest > MAX_DEPTH:
+        raise RequestError(400, "parse_exception", f"the body nests deeper than {MAX_DEPTH} levels")
 
 
 class ModelQueue:
@@ -109,8 +128,9 @@ def build_app(
     async def search(request: Request):
         index = request.path_params["index"]
         raw = await request.body()
+        check_body(raw)
         opted_out = request.query_params.get("esrerank") == "off"
-        if opted_out or "q" in request.query_params or "," in index or "*" in index:
+        if opted_out or "q" in request.query_params or not PLAIN_INDEX.fullmatch(index):
             return await elsewhere(request, raw)
         body = parse_json(raw) if raw else {}
         target = searcher_for(index)

@@ -5,13 +5,15 @@ requests, esrerank adds none."""
 
 from __future__ import annotations
 
+from urllib.parse import quote, unquote_plus
+
 import httpx
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
 from ..connection import Cluster
-from .responses import RequestError
+from .responses import RequestError, bad_request
 
 # Headers that belong to one connection (RFC 9110) and are not forwarded either way.
 HOP_BY_HOP = {
@@ -26,6 +28,7 @@ HOP_BY_HOP = {
     "host",
 }
 OWN_PARAMS = ("esrerank", "esrerank_explain")  # esrerank's query parameters, never forwarded
+URL_SAFE = "/%!$&'()*+,;=:@~"  # kept as sent in a path; anything else is percent-encoded
 
 
 class Proxy:
@@ -45,11 +48,13 @@ class Proxy:
             for name, value in request.headers.items()
             if name.lower() not in HOP_BY_HOP and name.lower() != "content-length"
         ]
-        params = [(k, v) for k, v in request.query_params.multi_items() if k not in OWN_PARAMS]
         content = body if body is not None else request.stream()
-        outgoing = self.client.build_request(
-            request.method, request.url.path, params=params, headers=headers, content=content
-        )
+        try:
+            outgoing = self.client.build_request(
+                request.method, target(request), headers=headers, content=content
+            )
+        except httpx.InvalidURL as exc:
+            raise bad_request(f"{request.method} {request.url.path}: {exc}") from None
         try:
             answer = await self.client.send(outgoing, stream=True)
         except httpx.TransportError as exc:
@@ -72,3 +77,15 @@ class Proxy:
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+def target(request: Request) -> str:
+    """The path and query string as the client sent them (percent-encoding kept, so the engine
+    sees the same names), less esrerank's own parameters."""
+    path = quote(request.scope.get("raw_path") or request.url.path.encode(), safe=URL_SAFE)
+    query = [
+        part
+        for part in request.scope.get("query_string", b"").decode("latin-1").split("&")
+        if part and unquote_plus(part.partition("=")[0]) not in OWN_PARAMS
+    ]
+    return path + ("?" + "&".join(query) if query else "")

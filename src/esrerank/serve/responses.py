@@ -18,6 +18,7 @@ from ..errors import (
     IndexNotFoundError,
     InputError,
     ModelError,
+    QueryRejectedError,
 )
 from ..redaction import redact
 
@@ -27,6 +28,7 @@ STATUSES: tuple[tuple[type[EsrerankError], int, str], ...] = (
     (AuthenticationError, 502, "cluster_authentication_exception"),
     (AuthorizationError, 502, "cluster_authorization_exception"),
     (ClusterUnreachableError, 503, "cluster_unreachable_exception"),
+    (QueryRejectedError, 400, "illegal_argument_exception"),
     (BackendError, 502, "cluster_exception"),
     (InputError, 400, "parse_exception"),
     (ConfigError, 400, "illegal_argument_exception"),
@@ -57,5 +59,5 @@ def from_library(exc: EsrerankError) -> JSONResponse:
     """The answer for an error esrerank raised on purpose."""
     for kind_of, status, kind in STATUSES:
         if isinstance(exc, kind_of):
-            return error_response(status, kind, str(exc))
+            return error_response(status, getattr(exc, "engine_kind", "") or kind, str(exc))
     return error_response(500, "exception", str(exc))

@@ -6,6 +6,7 @@ scroll, another field, ...) is the engine's to answer."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,9 @@ FULL_TEXT = ("match", "multi_match", "query_string", "simple_query_string")
 # Body keys a rewritten search honours; any other key sends the request to the engine.
 HONOURED = {"query", "from", "size", "_source", "track_total_hits", "timeout"}
 MAX_WINDOW = 1000  # from + size of one rewritten search
+# Characters of one query text: the cross-encoder reads 512 tokens at most, and every word is a
+# BM25 clause, so a longer text costs much and adds nothing.
+MAX_QUERY = 4096
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,11 @@ def hybrid_search(body: Any, text_fields: frozenset[str]) -> HybridSearch | None
     if parsed is None:
         return None
     text, filters = parsed
+    if len(text) > MAX_QUERY:
+        raise bad_request(
+            f"the query text is {len(text)} characters long; esrerank answers at most "
+            f"{MAX_QUERY} (add ?esrerank=off for the engine's own answer)"
+        )
     start, size = body.get("from", 0), body.get("size", 10)
     for name, value in (("from", start), ("size", size)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -47,9 +56,26 @@ def hybrid_search(body: Any, text_fields: frozenset[str]) -> HybridSearch | None
             f"Result window is too large, from + size must be less than or equal to: "
             f"[{MAX_WINDOW}] but was [{start + size}]"
         )
-    return HybridSearch(
-        text, filters, start, size, body.get("_source", True), body.get("track_total_hits", True)
-    )
+    source = body.get("_source", True)
+    if not _is_source_filter(source):
+        raise bad_request(
+            f"[_source] must be true, false, a pattern, a list of patterns or "
+            f"{{includes, excludes}} of them, got {json.dumps(source)[:200]}"
+        )
+    return HybridSearch(text, filters, start, size, source, body.get("track_total_hits", True))
+
+
+def _is_source_filter(spec: Any) -> bool:
+    def patterns(value: Any) -> bool:
+        return isinstance(value, str) or (
+            isinstance(value, list) and all(isinstance(item, str) for item in value)
+        )
+
+    if isinstance(spec, bool) or spec is None:
+        return True
+    if isinstance(spec, dict):
+        return set(spec) <= {"includes", "excludes"} and all(map(patterns, spec.values()))
+    return patterns(spec)
 
 
 def _query(query: Any, text_fields: frozenset[str]) -> tuple[str, tuple[dict, ...]] | None:
