@@ -33,6 +33,10 @@
 #       with normalization-processor), org.opensearch.plugin:neural-search:<os version>.0:zip
 #       from Maven Central; ESRERANK_OS_NEURAL_VERSION [<os version>.0] picks another version,
 #       ESRERANK_OS_NEURAL_ZIP=/path/or/url.zip installs that zip instead of fetching one.
+#   ESRERANK_OS_ML [1]   install ml-commons (opensearch-ml-plugin:<os version>.0:zip, ~380 MB) and
+#       the job-scheduler it extends, set up so remote connectors may call loopback (neural-search's
+#       rerank processor -> esrerank serve's /v1/rerank);
+#       ESRERANK_OS_ML_VERSION [<os version>.0] picks another version of both.
 #   ESRERANK_SECURED_VERSION [2.19.1]   the secured engine's OpenSearch; Maven Central has
 #       opensearch-security zips for few versions (2.11.1, 2.19.1, 2.19.3, 2.19.4, 3.4.0)
 #   ESRERANK_SECURED_PORT [9203]   ESRERANK_SECURED_PASSWORD [Esrerank-Admin-1] (user admin;
@@ -59,6 +63,8 @@ START_TIMEOUT="${ESRERANK_START_TIMEOUT:-240}"
 OS_NEURAL="${ESRERANK_OS_NEURAL:-1}"
 OS_NEURAL_ZIP="${ESRERANK_OS_NEURAL_ZIP:-}"
 OS_NEURAL_VERSION="${ESRERANK_OS_NEURAL_VERSION:-${OS_VERSION}.0}"
+OS_ML="${ESRERANK_OS_ML:-1}"
+OS_ML_VERSION="${ESRERANK_OS_ML_VERSION:-${OS_VERSION}.0}"
 SECURED_VERSION="${ESRERANK_SECURED_VERSION:-2.19.1}"
 SECURED_PORT="${ESRERANK_SECURED_PORT:-9203}"
 SECURED_PASSWORD="${ESRERANK_SECURED_PASSWORD:-Esrerank-Admin-1}"
@@ -214,6 +220,7 @@ unpack_zip() {  # unpack_zip ZIP TOPDIR_NAME TARGET
 
 OS_STAMP="os=$OS_VERSION knn=$OS_KNN_VERSION painless=1 reindex=1 neural=$OS_NEURAL"
 if [[ "$OS_NEURAL" == 1 ]]; then OS_STAMP+=" neural-search=${OS_NEURAL_ZIP:-$OS_NEURAL_VERSION}"; fi
+if [[ "$OS_ML" == 1 ]]; then OS_STAMP+=" ml-commons=$OS_ML_VERSION ml-config=1"; fi
 ES_STAMP="es=$ES_VERSION rest-root=1"
 SECURED_STAMP="os=$SECURED_VERSION knn=$SECURED_VERSION.0 painless=1 reindex=1"
 SECURED_STAMP+=" security=$SECURED_VERSION.0 roles=2"
@@ -237,6 +244,10 @@ artifacts_opensearch() {  # Maven coordinates, one a line
   echo "org.opensearch.plugin:lang-painless:$OS_VERSION:jar:org.opensearch"
   if [[ "$OS_NEURAL" == 1 && -z "$OS_NEURAL_ZIP" ]]; then
     echo "org.opensearch.plugin:neural-search:$OS_NEURAL_VERSION:zip"
+  fi
+  if [[ "$OS_ML" == 1 ]]; then
+    echo "org.opensearch.plugin:opensearch-job-scheduler:$OS_ML_VERSION:zip"
+    echo "org.opensearch.plugin:opensearch-ml-plugin:$OS_ML_VERSION:zip"
   fi
 }
 artifacts_elasticsearch() {
@@ -368,9 +379,32 @@ unpack_opensearch() {
 install_opensearch() {  # install_opensearch DOWNLOADS
   local dl=$1
   unpack_opensearch "$OS_HOME" "$OS_VERSION" "$OS_KNN_VERSION" "$dl"
+  if [[ "$OS_ML" == 1 ]]; then
+    # ml-commons extends job-scheduler (3.x: and, optionally, opensearch-security), which must be
+    # installed first ("Missing plugin [opensearch-job-scheduler], dependency of [opensearch-ml]");
+    # neural-search does not extend ml-commons (it calls it through transport actions), so either
+    # may come first.
+    install_plugin "$OS_HOME" "$OS_VERSION" \
+      "file://$dl/zips/opensearch-job-scheduler-$OS_ML_VERSION.zip"
+    install_plugin "$OS_HOME" "$OS_VERSION" \
+      "file://$dl/zips/opensearch-ml-plugin-$OS_ML_VERSION.zip"
+    # Connectors to http://127.0.0.1:PORT: without private_ip_enabled a predict fails with "Remote
+    # inference host name has private ip address: 127.0.0.1" (3.x checks it when the model is
+    # deployed, so it belongs here, not in a cluster setting put after start); without the regex,
+    # creating the connector fails ("Connector URL is not matching the trusted connector endpoint
+    # regex"). Remote models ignore only_run_on_ml_node and the memory/disk circuit breakers.
+    cat >>"$OS_HOME/config/opensearch.yml" <<'EOF'
+
+# esrerank: ml-commons remote connectors on loopback (scripts/engines.sh)
+plugins.ml_commons.connector.private_ip_enabled: true
+plugins.ml_commons.trusted_connector_endpoints_regex:
+  - '^https?://(127\.0\.0\.1|localhost)(:[0-9]+)?/.*$'
+EOF
+  fi
   if [[ "$OS_NEURAL" == 1 ]]; then
     # neural-search extends opensearch-knn (and, in 3.x, the bundled transport-grpc module);
-    # hybrid queries and normalization-processor need no ml-commons at runtime.
+    # hybrid queries and normalization-processor need no ml-commons at runtime (the rerank
+    # processor and neural queries do).
     local neural_zip="file://$dl/zips/neural-search-$OS_NEURAL_VERSION.zip"
     if [[ -n "$OS_NEURAL_ZIP" ]]; then
       neural_zip=$OS_NEURAL_ZIP

@@ -4,8 +4,9 @@
 #      Maven Central on first use) and OpenSearch with its security plugin (TLS, logins), and run
 #      every test;
 #   2. start OpenSearch 3.x and Elasticsearch 9.x and run the engine tests again on them, but for
-#      the crash tests (killed and restarted ingests test esrerank's own recovery, which does not
-#      change with the engine's version; they run on every backend in step 1)
+#      the crash tests and serve's fuzzing (killed and restarted ingests test esrerank's own
+#      recovery, and the fuzzed requests its own parsing, which do not change with the engine's
+#      version; they run on every backend in step 1)
 #      (skip with ESRERANK_TEST_NEXT_MAJORS=0).
 # Extra arguments go to the first pytest run, e.g. scripts/test.sh -k parity
 set -euo pipefail
@@ -27,5 +28,5 @@ if [ "${ESRERANK_TEST_NEXT_MAJORS:-1}" != 0 ]; then
   export ESRERANK_TEST_ELASTICSEARCH_URL=http://127.0.0.1:9212
   scripts/engines.sh start
   python3 -m pytest tests/integration -k "opensearch or elasticsearch" \
-    --ignore tests/integration/test_crash.py
+    --ignore tests/integration/test_crash.py --ignore tests/integration/test_serve_fuzz.py
 fi

@@ -20,7 +20,7 @@ def script_default(variable: str) -> str:
 def test_compose_matches_engine_script_and_test_urls():
     compose = yaml.safe_load((ROOT / "docker" / "compose.yml").read_text())
     services = compose["services"]
-    assert set(services) == {"opensearch", "elasticsearch", "esrerank"}
+    assert set(services) == {"opensearch", "elasticsearch", "esrerank", "serve"}
 
     expected = {
         "opensearch": (
@@ -45,3 +45,9 @@ def test_compose_matches_engine_script_and_test_urls():
     cli = services["esrerank"]
     assert cli["environment"]["ESRERANK_URL"] == "http://opensearch:9200"
     assert (ROOT / "docker" / cli["build"]["dockerfile"].split("/")[-1]).is_file()
+
+    serve = services["serve"]
+    assert serve["command"][0] == "serve" and "0.0.0.0" in serve["command"]
+    assert "ESRERANK_SERVER_API_KEY" in serve["environment"]  # required beyond loopback
+    assert serve["environment"]["ESRERANK_URL"] == "http://opensearch:9200"
+    assert "serve" in (ROOT / "docker" / "Dockerfile").read_text().split(".[")[1].split("]")[0]

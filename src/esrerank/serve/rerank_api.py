@@ -93,9 +93,11 @@ def embed_inputs(payload: Any) -> tuple[str, ...]:
 
 
 def ranked(request: RerankRequest, scores: Sequence[float]) -> list[tuple[int, float]]:
-    """``(index, score)`` best first (ties by index), cut to ``top_n``."""
+    """``(index, score)`` best first (ties by index), cut to ``top_n``. Scores keep the 9
+    significant digits a float32 holds: ml-commons reads a number written with over 18
+    characters as a BigDecimal, which its Cohere post-process function fails to cast."""
     order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
-    return [(i, float(scores[i])) for i in order[: request.top_n or len(order)]]
+    return [(i, float(f"{scores[i]:.9g}")) for i in order[: request.top_n or len(order)]]
 
 
 def cohere_answer(request: RerankRequest, scores: Sequence[float], version: str) -> dict:
