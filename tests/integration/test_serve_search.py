@@ -187,3 +187,19 @@ def test_a_cluster_that_goes_down_is_a_503_with_the_reason(
         searcher.backend.delete_index(index)
         searcher.close()
         relay.cut()
+
+
+def test_a_deeply_nested_body_never_reaches_the_cluster(served, backend_url):
+    """OpenSearch 2.19 exits on a search nested 5,000 levels deep; through serve it is a 400
+    and the engine stays up, the engine's own answer asked for or not."""
+    url, index, _, _ = served
+    deep = '{"query":' + '{"bool":{"must":' * 5000 + '{"match_all":{}}' + "}}" * 5000 + "}"
+    for suffix in ("", "?esrerank=off"):
+        answer = requests.post(
+            f"{url}/{index}/_search{suffix}",
+            data=deep,
+            headers={"content-type": "application/json"},
+        )
+        assert answer.status_code == 400 and "nests deeper than 100" in answer.text
+    if backend_url:
+        assert requests.get(backend_url, timeout=5).status_code == 200
