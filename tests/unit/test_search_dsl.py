@@ -7,7 +7,7 @@ import pytest
 
 from esrerank.serve.responses import RequestError
 from esrerank.serve.search_answer import selected
-from esrerank.serve.search_dsl import MAX_QUERY, hybrid_search
+from esrerank.serve.search_dsl import MAX_QUERY, hybrid_search, may_be_hybrid
 
 FIELDS = frozenset({"title", "text", "content"})
 TERM = {"term": {"category": "news"}}
@@ -55,6 +55,21 @@ def test_full_text_queries_are_answered(query, text, filters):
 )
 def test_anything_else_is_the_engines(body):
     assert hybrid_search(body, FIELDS) is None
+
+
+@pytest.mark.parametrize(
+    ("body", "shaped"),
+    [
+        ({"query": {"match": {"category": "news"}}}, True),  # another field: the index decides
+        ({"query": {"bool": {"must": {"match": {"x": "a"}}, "filter": TERM}}}, True),
+        ({"query": {"match": {"text": "a"}}, "aggs": {}}, False),
+        ({"query": {"match_all": {}}}, False),
+        ({"size": 0}, False),
+        ([], False),
+    ],
+)
+def test_the_shape_alone_sends_a_search_to_the_engine(body, shaped):
+    assert may_be_hybrid(body) is shaped
 
 
 @pytest.mark.parametrize(

@@ -15,12 +15,13 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import DEFAULT_CANDIDATES
 from ..errors import BackendError, EsrerankError, IndexNotFoundError
@@ -30,7 +31,7 @@ from .metrics import CONTENT_TYPE, Metrics
 from .proxy import Proxy
 from .responses import RequestError, error_response, from_library
 from .search_answer import engine_answer
-from .search_dsl import hybrid_search
+from .search_dsl import hybrid_search, may_be_hybrid
 
 log = logging.getLogger("esrerank.serve")
 
@@ -133,6 +134,8 @@ def build_app(
         if opted_out or "q" in request.query_params or not PLAIN_INDEX.fullmatch(index):
             return await elsewhere(request, raw)
         body = parse_json(raw) if raw else {}
+        if not may_be_hybrid(body):
+            return await elsewhere(request, raw)
         target = searcher_for(index)
         try:
             schema = (await run_in_threadpool(target.meta)).index_schema()
@@ -245,39 +248,54 @@ def build_app(
     return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
 
 
-class ApiKeyCheck(BaseHTTPMiddleware):
+class ApiKeyCheck:
     """With a key set, every request but the health check carries it (``Authorization: Bearer
-    KEY`` or ``ApiKey KEY``, or ``x-api-key``), compared in constant time."""
+    KEY`` or ``ApiKey KEY``, or ``x-api-key``), compared in constant time. Plain ASGI, as is
+    ``RequestLog``: Starlette's ``BaseHTTPMiddleware`` costs a task and a stream per request."""
 
-    def __init__(self, app, api_key: str | None) -> None:
-        super().__init__(app)
+    def __init__(self, app: ASGIApp, api_key: str | None) -> None:
+        self.app = app
         self.api_key = api_key.encode() if api_key else None
 
-    async def dispatch(self, request: Request, call_next):
-        if self.api_key is None or request.url.path in OPEN_PATHS:
-            return await call_next(request)
-        given = request.headers.get("x-api-key", "")
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.api_key is None or scope["path"] in OPEN_PATHS:
+            return await self.app(scope, receive, send)
+        headers = Headers(scope=scope)
+        given = headers.get("x-api-key", "")
+        scheme, _, token = headers.get("authorization", "").partition(" ")
         if scheme.lower() in ("bearer", "apikey"):
             given = token
         if hmac.compare_digest(given.encode(), self.api_key):
-            return await call_next(request)
+            return await self.app(scope, receive, send)
         reason = "missing or wrong API key: send Authorization: Bearer KEY"
-        return error_response(401, "security_exception", reason, {"WWW-Authenticate": "Bearer"})
+        refusal = error_response(401, "security_exception", reason, {"WWW-Authenticate": "Bearer"})
+        await refusal(scope, receive, send)
 
 
-class RequestLog(BaseHTTPMiddleware):
-    """One line per request (method, path, status, milliseconds), counted in the metrics."""
+class RequestLog:
+    """One line per request (method, path, status, milliseconds to the last byte), counted in
+    the metrics."""
 
-    def __init__(self, app, metrics: Metrics) -> None:
-        super().__init__(app)
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
         self.metrics = metrics
 
-    async def dispatch(self, request: Request, call_next):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
         started = time.perf_counter()
-        response = await call_next(request)
-        elapsed = time.perf_counter() - started
-        path, status = request.url.path, response.status_code
-        self.metrics.request(path, status, elapsed)
-        log.info("%s %s %d %.1fms", request.method, path, status, elapsed * 1000)
-        return response
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            elapsed = time.perf_counter() - started
+            path = scope["path"]
+            self.metrics.request(path, status, elapsed)
+            log.info("%s %s %d %.1fms", scope["method"], path, status, elapsed * 1000)

@@ -33,6 +33,14 @@ class HybridSearch:
     track_total_hits: Any = True
 
 
+def may_be_hybrid(body: Any) -> bool:
+    """Whether ``body`` has the shape of a search esrerank answers, whatever the index's text
+    fields: anything else goes to the engine without a look at the index."""
+    if not isinstance(body, dict) or not set(body) <= HONOURED:
+        return False
+    return _query(body.get("query")) is not None
+
+
 def hybrid_search(body: Any, text_fields: frozenset[str]) -> HybridSearch | None:
     """The hybrid search a ``_search`` body asks for, or None when it is not one esrerank
     answers (the engine answers it). Paging out of range is a 400."""
@@ -78,7 +86,10 @@ def _is_source_filter(spec: Any) -> bool:
     return patterns(spec)
 
 
-def _query(query: Any, text_fields: frozenset[str]) -> tuple[str, tuple[dict, ...]] | None:
+def _query(
+    query: Any, text_fields: frozenset[str] | None = None
+) -> tuple[str, tuple[dict, ...]] | None:
+    """The text and filters of a query esrerank answers on ``text_fields`` (None: any)."""
     if not isinstance(query, dict) or len(query) != 1:
         return None
     kind, clause = next(iter(query.items()))
@@ -90,7 +101,7 @@ def _query(query: Any, text_fields: frozenset[str]) -> tuple[str, tuple[dict, ..
     return None
 
 
-def _bool(clause: dict, text_fields: frozenset[str]) -> tuple[str, tuple[dict, ...]] | None:
+def _bool(clause: dict, text_fields: frozenset[str] | None) -> tuple[str, tuple[dict, ...]] | None:
     """One full-text clause in ``must`` or ``should``; every other ``must`` and ``filter``
     clause filters, ``must_not`` excludes."""
     if not set(clause) <= {"must", "should", "filter", "must_not", "boost"}:
@@ -124,7 +135,7 @@ def _listed(value: Any) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def _full_text(kind: str, clause: Any, text_fields: frozenset[str]) -> str | None:
+def _full_text(kind: str, clause: Any, text_fields: frozenset[str] | None) -> str | None:
     """The text of a full-text clause over the index's text fields, else None."""
     if not isinstance(clause, dict):
         return None
@@ -138,6 +149,8 @@ def _full_text(kind: str, clause: Any, text_fields: frozenset[str]) -> str | Non
         text = clause.get("query")
         fields = clause.get("fields") or [clause.get("default_field", "*")]
     names = {str(f).split("^")[0] for f in fields}
-    if not isinstance(text, str) or not names <= text_fields | {"*"}:
+    if not isinstance(text, str):
+        return None
+    if text_fields is not None and not names <= text_fields | {"*"}:
         return None
     return text

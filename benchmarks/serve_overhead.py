@@ -1,0 +1,204 @@
+"""``esrerank serve``'s pass-through overhead: the same ``_search`` sent straight to the engine
+and through serve, which passes it on unchanged, p50/p95 per side and their ratio.
+
+Two kinds of search, each over the split's queries in turn: a BM25 ``match`` on the text field
+(``size`` 10), sent to serve with ``?esrerank=off`` so that it goes to the engine as it is, and an
+aggregation-only search (``size`` 0, a ``cardinality`` of ``doc_id`` over the same ``match``),
+which serve always passes on. Both ask ``request_cache=false`` so the engine does the work every
+time. Each side has one persistent connection (a ``requests.Session``); the two sides alternate
+request by request (direct first, then serve first, ...), after a warm-up in which serve's
+answer is checked to be the engine's. The index is the benchmark's own: the corpus' first
+``--documents`` documents, ingested through the Python API, deleted at the end. The goal is
+serve / direct <= 1.1 at p50.
+
+Usage:
+    python benchmarks/serve_overhead.py ../shared/data/scifact --url http://127.0.0.1:9201 \\
+        --requests 500 --out benchmarks/results/serve-overhead
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import requests
+from serve_bench import (
+    BenchIndex,
+    add_common_options,
+    base_result,
+    environment,
+    environment_lines,
+    expect_ok,
+    fmt,
+    post,
+    progress,
+    ratio,
+    served_index,
+    summary,
+    table,
+    test_queries,
+    write_results,
+)
+
+GOAL = 1.1  # serve / direct at p50
+KINDS = ("match", "aggregation")
+
+
+def body_of(kind: str, text: str) -> dict:
+    query = {"match": {"text": text}}
+    if kind == "match":
+        return {"query": query, "size": 10}
+    return {"size": 0, "query": query, "aggs": {"documents": {"cardinality": {"field": "doc_id"}}}}
+
+
+def urls(kind: str, engine: str, serve: str, index: str) -> dict[str, str]:
+    """Each side's URL: serve answers a plain match itself unless told ``esrerank=off``."""
+    opt_out = "&esrerank=off" if kind == "match" else ""
+    return {
+        "direct": f"{engine}/{index}/_search?request_cache=false",
+        "serve": f"{serve}/{index}/_search?request_cache=false{opt_out}",
+    }
+
+
+def same_answer(kind: str, direct: dict, served: dict) -> bool:
+    """Serve passed the search on: no esrerank block, and the engine's hits or aggregation."""
+    if "esrerank" in served:
+        return False
+    if kind == "aggregation":
+        return direct["aggregations"] == served["aggregations"]
+    ids = [hit["_id"] for hit in direct["hits"]["hits"]]
+    return ids == [hit["_id"] for hit in served["hits"]["hits"]]
+
+
+def measure(kind: str, targets: dict[str, str], texts: list[str], args) -> dict:
+    """Warm up (checking serve's answers), then ``args.requests`` per side, alternating."""
+    sessions = {side: requests.Session() for side in targets}
+    try:
+        progress(f"{kind}: warm-up, {args.warmup} requests per side")
+        for turn in range(args.warmup):
+            body = body_of(kind, texts[turn % len(texts)])
+            answers = {
+                side: expect_ok(post(sessions[side], url, body)[1], f"{kind} {side} {url}")
+                for side, url in targets.items()
+            }
+            if not same_answer(kind, answers["direct"], answers["serve"]):
+                raise SystemExit(f"{kind}: serve's answer is not the engine's for {body}")
+        progress(f"{kind}: measuring, {args.requests} requests per side, alternating")
+        seconds: dict[str, list[float]] = {side: [] for side in targets}
+        started = time.perf_counter()
+        for turn in range(args.requests):
+            body = body_of(kind, texts[turn % len(texts)])
+            order = ("direct", "serve") if turn % 2 == 0 else ("serve", "direct")
+            for side in order:
+                elapsed, answer = post(sessions[side], targets[side], body)
+                expect_ok(answer, f"{kind} {side} {targets[side]}")
+                seconds[side].append(elapsed)
+        wall = time.perf_counter() - started
+    finally:
+        for session in sessions.values():
+            session.close()
+    figures = {side: summary(values) for side, values in seconds.items()}
+    row = {
+        "kind": kind,
+        "direct": figures["direct"],
+        "serve": figures["serve"],
+        "ratio_p50": ratio(figures["serve"]["p50"], figures["direct"]["p50"]),
+        "ratio_p95": ratio(figures["serve"]["p95"], figures["direct"]["p95"]),
+        "added_ms_p50": figures["serve"]["p50"] - figures["direct"]["p50"],
+        "wall_seconds": wall,
+    }
+    row["goal_met"] = row["ratio_p50"] <= GOAL
+    progress(
+        f"{kind}: direct p50 {row['direct']['p50']:.2f} ms, serve p50 {row['serve']['p50']:.2f} "
+        f"ms, ratio {row['ratio_p50']:.2f} (p95 {row['ratio_p95']:.2f})"
+    )
+    return row
+
+
+def render(rows: list[dict], env: dict, args, index: BenchIndex, queries: int) -> list[str]:
+    held = all(row["goal_met"] for row in rows)
+    lines = [
+        f"# esrerank serve: pass-through overhead, {args.data.resolve().name}",
+        "",
+        f"The same `_search` straight to the engine and through `esrerank serve`, which passes it "
+        f"on unchanged: {args.requests} requests per side and kind after {args.warmup} warm-up "
+        f"requests, the sides alternating request by request, one persistent connection each. "
+        f"Queries: the first {queries} {args.split} queries in turn. Index: the first "
+        f'{index.ingested} documents ({index.report}). match = `{{"query": {{"match": '
+        f'{{"text": Q}}}}, "size": 10}}` (to serve with `?esrerank=off`); aggregation = '
+        f"`size` 0 and a `cardinality` of `doc_id` over the same match (serve passes any "
+        "aggregation on); both with `request_cache=false`. Milliseconds, client side (send to "
+        "last byte read).",
+        "",
+        *table(
+            [
+                "kind",
+                "direct p50",
+                "direct p95",
+                "serve p50",
+                "serve p95",
+                "added p50",
+                "ratio p50",
+                "ratio p95",
+                f"p50 ratio <= {GOAL}",
+            ],
+            [
+                [
+                    row["kind"],
+                    fmt(row["direct"]["p50"], 2),
+                    fmt(row["direct"]["p95"], 2),
+                    fmt(row["serve"]["p50"], 2),
+                    fmt(row["serve"]["p95"], 2),
+                    fmt(row["added_ms_p50"], 2),
+                    fmt(row["ratio_p50"], 2),
+                    fmt(row["ratio_p95"], 2),
+                    "yes" if row["goal_met"] else "no",
+                ]
+                for row in rows
+            ],
+        ),
+        "",
+        f"Goal (serve / direct <= {GOAL}x at p50, every kind): "
+        + ("**held**." if held else "**not held**."),
+        "",
+        *environment_lines(env),
+    ]
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_common_options(parser, "benchmarks/results/serve-overhead")
+    parser.add_argument("--requests", type=int, default=500, help="per side and kind [500]")
+    parser.add_argument("--warmup", type=int, default=50, help="per side and kind [50]")
+    parser.add_argument(
+        "--queries", type=int, default=None, help="the split's first N queries [all]"
+    )
+    args = parser.parse_args()
+    texts = test_queries(args.data, args.split, args.queries)
+    started = time.perf_counter()
+    with served_index(args) as (index, server):
+        rows = []
+        for kind in KINDS:
+            targets = urls(kind, args.url, server.base, index.name)
+            rows.append(measure(kind, targets, texts, args))
+        env = environment(server)
+    result = base_result(
+        args,
+        env,
+        texts,
+        index,
+        requests_per_side=args.requests,
+        warmup_per_side=args.warmup,
+    )
+    result |= {
+        "goal": f"serve / direct <= {GOAL} at p50",
+        "goal_met": all(row["goal_met"] for row in rows),
+        "rows": rows,
+        "wall_seconds": time.perf_counter() - started,
+    }
+    write_results(args.out, render(rows, env, args, index, len(texts)), result)
+
+
+if __name__ == "__main__":
+    main()
