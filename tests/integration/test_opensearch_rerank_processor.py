@@ -71,7 +71,13 @@ def wired(tmp_path_factory, sample_dir, bi_encoder, tiny_reranker):
     server.stop()
     for pipeline in wire.PIPELINES:
         client.transport.perform_request("DELETE", f"/_search/pipeline/{pipeline}")
-    client.transport.perform_request("POST", f"/_plugins/_ml/models/{model_id}/_undeploy")
+    ml = "/_plugins/_ml"
+    connector_id = client.transport.perform_request("GET", f"{ml}/models/{model_id}")[
+        "connector_id"
+    ]
+    client.transport.perform_request("POST", f"{ml}/models/{model_id}/_undeploy")
+    client.transport.perform_request("DELETE", f"{ml}/models/{model_id}")
+    client.transport.perform_request("DELETE", f"{ml}/connectors/{connector_id}")
     client.indices.delete(index=index)
     searcher.close()
 
