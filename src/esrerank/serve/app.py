@@ -57,6 +57,11 @@ class Limits:
 
 def parse_json(raw: bytes) -> Any:
     check_body(raw)
+    return decoded(raw)
+
+
+def decoded(raw: bytes) -> Any:
+    """The JSON in a body ``check_body`` passed."""
     try:
         return json.loads(raw or b"null")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -133,7 +138,7 @@ def build_app(
         opted_out = request.query_params.get("esrerank") == "off"
         if opted_out or "q" in request.query_params or not PLAIN_INDEX.fullmatch(index):
             return await elsewhere(request, raw)
-        body = parse_json(raw) if raw else {}
+        body = decoded(raw) if raw else {}  # checked above
         if not may_be_hybrid(body):
             return await elsewhere(request, raw)
         target = searcher_for(index)
