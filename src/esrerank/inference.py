@@ -8,6 +8,7 @@ for AVX-512 VNNI that torch's CPU path lacks), and tokenization is Hugging Face 
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -66,14 +67,25 @@ class ExportedModel:
         return output
 
 
+# OpenVINO's CPU plugin caches compiled kernels per input shape (5,000 shapes by default) and
+# oneDNN its primitives (1,024): with batches padded to each batch's longest text nearly every
+# search brings new shapes, so a long-lived process grew by megabytes a search. Small caches keep
+# its memory flat and cost no measurable speed (benchmarks/results/serve-load.md).
+SHAPE_CACHE = 16
+os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "128")
+
+
 def _openvino(graph: Path, precision: str):
     import openvino as ov
 
     # int8 graphs keep some layers unquantized; bf16 runs those twice as fast as f32.
     compute = "f32" if precision == "fp32" else "bf16"
-    compiled = ov.Core().compile_model(
-        str(graph), "CPU", {"INFERENCE_PRECISION_HINT": compute, "PERFORMANCE_HINT": "LATENCY"}
-    )
+    config = {
+        "INFERENCE_PRECISION_HINT": compute,
+        "PERFORMANCE_HINT": "LATENCY",
+        "CPU_RUNTIME_CACHE_CAPACITY": SHAPE_CACHE,
+    }
+    compiled = ov.Core().compile_model(str(graph), "CPU", config)
     # An infer request runs one inference at a time ("Infer Request is busy" otherwise): each
     # thread that uses the model (searches in a server, ingest's embedding worker) gets its own.
     requests = threading.local()

@@ -4,12 +4,14 @@ one log line per request. Models are loaded once, before the first request."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hmac
 import json
 import logging
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,13 +84,16 @@ def check_body(raw: bytes) -> None:
 
 
 class ModelQueue:
-    """One model call at a time, at most ``limit`` waiting; a request beyond that is refused at
-    once (429), so memory stays bounded however many clients call."""
+    """Model calls run one at a time on one thread of their own, at most ``limit`` waiting; a
+    request beyond that is refused at once (429), so memory stays bounded however many clients
+    call. One thread, not a pool: an OpenVINO model keeps an infer request, with buffers sized
+    to the largest batch it has seen, per thread that runs it; and a call whose client went away
+    still finishes before the next one starts."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.waiting = 0
-        self.lock = asyncio.Lock()
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="esrerank-model")
 
     async def run(self, work, *args):
         if self.waiting >= self.limit:
@@ -97,8 +102,7 @@ class ModelQueue:
             )
         self.waiting += 1
         try:
-            async with self.lock:
-                return await run_in_threadpool(work, *args)
+            return await asyncio.get_running_loop().run_in_executor(self.thread, work, *args)
         finally:
             self.waiting -= 1
 
@@ -250,7 +254,17 @@ def build_app(
         Middleware(ApiKeyCheck, api_key=api_key),
     ]
     handlers = {RequestError: refused, EsrerankError: failed, HTTPException: unrouted}
-    return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        yield
+        queue.thread.shutdown(wait=False, cancel_futures=True)
+        if proxy is not None:
+            await proxy.close()
+
+    return Starlette(
+        routes=routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan
+    )
 
 
 class ApiKeyCheck:
