@@ -3,6 +3,11 @@ persistent connection, send requests back to back for ``--seconds`` after a warm
 pass-through searches and hybrid + reranked ones; errors, refusals, throughput and latency per
 kind, and the server's resident memory over the run.
 
+The warm-up lasts ``--warmup`` seconds and at least until ``--warmup-searches`` hybrid searches
+have been answered: the model runtimes keep a bounded cache of compiled kernels per input shape
+(esrerank.inference), which fills over the first few dozen searches; the window measures the
+steady state after it. RSS before the warm-up is reported too.
+
 Kinds: ``hybrid`` is the plain ``match`` on the text field (``size`` 10), which serve answers
 itself (BM25 + kNN, fused, reranked); the pass-through share (``--mix``, 0.7) is split evenly
 between ``passthrough-match`` (the same body with ``?esrerank=off``) and ``passthrough-aggs``
@@ -49,6 +54,7 @@ from serve_bench import (
 
 KINDS = ("hybrid", "passthrough-match", "passthrough-aggs")
 FLAT = 0.05  # end - start, as a share of start
+WARMUP_LIMIT = 900  # seconds; a warm-up that never reaches its searches ends the run
 MB = 1024 * 1024
 
 
@@ -73,12 +79,18 @@ def request_for(kind: str, text: str, base: str, index: str) -> tuple[str, dict]
 
 
 def client(
-    number: int, base: str, index: str, texts: list[str], mix: float, until: float, out: list
+    number: int,
+    base: str,
+    index: str,
+    texts: list[str],
+    mix: float,
+    stop: threading.Event,
+    out: list,
 ) -> None:
-    """Requests back to back until ``until``; one ``Record`` each, appended to ``out``."""
+    """Requests back to back until ``stop`` is set; one ``Record`` each, appended to ``out``."""
     draw = random.Random(number)
     with requests.Session() as session:
-        while time.perf_counter() < until:
+        while not stop.is_set():
             share = draw.random()
             if share >= mix:
                 kind = "hybrid"
@@ -132,6 +144,7 @@ def memory_figures(samples: list[tuple[float, int]], begin: float, end: float) -
         "slope_mb_per_minute": slope,
         "flat": (last - start) / start < FLAT,
         "before_warmup_mb": samples[0][1] / MB,
+        "warmup_seconds": begin - samples[0][0],
     }
 
 
@@ -158,8 +171,10 @@ def render(result: dict, env: dict, args) -> list[str]:
         f"# esrerank serve under load, {args.data.resolve().name}",
         "",
         f"{args.clients} client threads on loopback, each with one persistent connection, "
-        f"sending back to back for {args.seconds:g} s after a {args.warmup:g} s warm-up (same "
-        f"load, not counted); {args.mix:g} of the requests pass through (half a `match` with "
+        f"sending back to back for {args.seconds:g} s after a warm-up of at least "
+        f"{args.warmup:g} s and {args.warmup_searches} hybrid answers (same load, not counted; "
+        "it fills the model runtimes' bounded caches of per-shape kernels); "
+        f"{args.mix:g} of the requests pass through (half a `match` with "
         f"`?esrerank=off`, half an aggregation-only search), {1 - args.mix:g} are hybrid + "
         f"reranked (the plain `match`, `size` 10). Queries: {settings['queries']} {args.split} "
         f"queries at random. Index: the first {settings['documents']} documents "
@@ -201,7 +216,8 @@ def render(result: dict, env: dict, args) -> list[str]:
     if memory.get("samples", 0) >= 2:
         lines += [
             f"serve's RSS (every second, {memory['samples']} samples in the window): "
-            f"{memory['before_warmup_mb']:.0f} MB before the warm-up, {memory['start_mb']:.0f} MB "
+            f"{memory['before_warmup_mb']:.0f} MB before the warm-up (which took "
+            f"{memory['warmup_seconds']:.0f} s), {memory['start_mb']:.0f} MB "
             f"at the start of the window, {memory['end_mb']:.0f} MB at its end "
             f"({memory['growth_mb']:+.1f} MB, {100 * memory['growth_share']:+.1f}%), "
             f"max {memory['max_mb']:.0f} MB, slope {memory['slope_mb_per_minute']:+.2f} MB/min "
@@ -226,30 +242,45 @@ def render(result: dict, env: dict, args) -> list[str]:
 
 def run_load(args, server: Server, index: str, texts: list[str]):
     """The clients' requests and the RSS samples, and where the measured window begins and
-    ends (perf_counter)."""
+    ends (perf_counter): after ``args.warmup`` seconds and ``args.warmup_searches`` hybrid
+    answers, whichever comes later."""
     samples: list[tuple[float, int]] = []
-    stop = threading.Event()
-    sampler = threading.Thread(target=sample_memory, args=(server.pid, stop, samples), daemon=True)
+    sampled, finished = threading.Event(), threading.Event()
+    sampler = threading.Thread(
+        target=sample_memory, args=(server.pid, sampled, samples), daemon=True
+    )
     sampler.start()
     records: list[Record] = []
-    begin = time.perf_counter() + args.warmup
-    end = begin + args.seconds
-    progress(f"load: {args.clients} clients, {args.warmup:g} s warm-up then {args.seconds:g} s")
+    started = time.perf_counter()
+    begin = end = None
+    progress(
+        f"load: {args.clients} clients; warm-up {args.warmup:g} s and {args.warmup_searches} "
+        f"hybrid searches, then {args.seconds:g} s"
+    )
     threads = [
-        threading.Thread(target=client, args=(n, server.base, index, texts, args.mix, end, records))
+        threading.Thread(
+            target=client, args=(n, server.base, index, texts, args.mix, finished, records)
+        )
         for n in range(args.clients)
     ]
     for thread in threads:
         thread.start()
     while any(thread.is_alive() for thread in threads):
-        time.sleep(5)
+        time.sleep(1)
         now = time.perf_counter()
-        phase = "warm-up" if now < begin else "measuring" if now < end else "draining"
-        rss = f", RSS {samples[-1][1] / MB:.0f} MB" if samples else ""
-        progress(f"{phase}: {len(records)} requests so far{rss}")
+        answered = sum(1 for r in list(records) if r.kind == "hybrid" and r.status == 200)
+        if begin is None and now - started >= args.warmup and answered >= args.warmup_searches:
+            begin, end = now, now + args.seconds
+            progress(f"warm-up done after {now - started:.0f} s ({answered} hybrid answers)")
+        if end is not None and now >= end or begin is None and now - started > WARMUP_LIMIT:
+            finished.set()
+        if int(now - started) % 10 == 0:
+            phase = "warm-up" if begin is None else "draining" if finished.is_set() else "measuring"
+            rss = f", RSS {samples[-1][1] / MB:.0f} MB" if samples else ""
+            progress(f"{phase}: {len(records)} requests so far{rss}")
     for thread in threads:
         thread.join()
-    stop.set()
+    sampled.set()
     sampler.join()
     return records, samples, begin, end
 
@@ -259,7 +290,15 @@ def main() -> None:
     add_common_options(parser, "benchmarks/results/serve-load")
     parser.add_argument("--clients", type=int, default=8, help="concurrent client threads [8]")
     parser.add_argument("--seconds", type=float, default=120, help="measured window [120]")
-    parser.add_argument("--warmup", type=float, default=15, help="seconds of load first [15]")
+    parser.add_argument(
+        "--warmup", type=float, default=15, help="seconds of load before the window, at least [15]"
+    )
+    parser.add_argument(
+        "--warmup-searches",
+        type=int,
+        default=30,
+        help="hybrid answers before the window, at least [30]",
+    )
     parser.add_argument(
         "--mix", type=float, default=0.7, help="share of pass-through requests [0.7]"
     )
@@ -281,6 +320,12 @@ def main() -> None:
     started = time.perf_counter()
     with served_index(args, ["--rerank-queue", str(args.rerank_queue)]) as (index, server):
         records, samples, begin, end = run_load(args, server, index.name, texts)
+        if begin is None:
+            failures = list(dict.fromkeys(r.error for r in records if r.error))[:3]
+            raise SystemExit(
+                f"the warm-up did not reach {args.warmup_searches} hybrid answers in "
+                f"{WARMUP_LIMIT} s; first errors: {failures}"
+            )
         env = environment(server, clients=args.clients)
     counted = [r for r in records if begin <= r.started + r.seconds < end]
     failures = [r.error for r in records if r.error]
@@ -292,6 +337,7 @@ def main() -> None:
         clients=args.clients,
         seconds=args.seconds,
         warmup_seconds=args.warmup,
+        warmup_searches=args.warmup_searches,
         mix_passthrough=args.mix,
         rerank_queue=args.rerank_queue,
     )

@@ -6,8 +6,10 @@ Two kinds of search, each over the split's queries in turn: a BM25 ``match`` on 
 aggregation-only search (``size`` 0, a ``cardinality`` of ``doc_id`` over the same ``match``),
 which serve always passes on. Both ask ``request_cache=false`` so the engine does the work every
 time. Each side has one persistent connection (a ``requests.Session``); the two sides alternate
-request by request (direct first, then serve first, ...), after a warm-up in which serve's
-answer is checked to be the engine's. The index is the benchmark's own: the corpus' first
+request by request (the order turning each time), after a warm-up in which serve's answer is
+checked to be the engine's. A third side is the floor: the same search through a bare TCP relay
+(``tcp_relay.py``, a process that only copies bytes), i.e. the least any process in front of the
+engine adds on this machine. The index is the benchmark's own: the corpus' first
 ``--documents`` documents, ingested through the Python API, deleted at the end. The goal is
 serve / direct <= 1.1 at p50.
 
@@ -19,7 +21,12 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import contextlib
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import requests
 from serve_bench import (
@@ -30,6 +37,7 @@ from serve_bench import (
     environment_lines,
     expect_ok,
     fmt,
+    free_port,
     post,
     progress,
     ratio,
@@ -42,6 +50,8 @@ from serve_bench import (
 
 GOAL = 1.1  # serve / direct at p50
 KINDS = ("match", "aggregation")
+SIDES = ("direct", "relay", "serve")
+RELAY = Path(__file__).with_name("tcp_relay.py")
 
 
 def body_of(kind: str, text: str) -> dict:
@@ -51,11 +61,27 @@ def body_of(kind: str, text: str) -> dict:
     return {"size": 0, "query": query, "aggs": {"documents": {"cardinality": {"field": "doc_id"}}}}
 
 
-def urls(kind: str, engine: str, serve: str, index: str) -> dict[str, str]:
+@contextlib.contextmanager
+def tcp_relay(engine: str) -> Iterator[str]:
+    """``tcp_relay.py`` in front of ``engine`` in a subprocess; yields its URL."""
+    port = free_port()
+    relay = subprocess.Popen(
+        [sys.executable, str(RELAY), engine, str(port)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        relay.stdout.readline()  # it prints one line once it listens
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        relay.terminate()
+        relay.wait(10)
+
+
+def urls(kind: str, engine: str, relay: str, serve: str, index: str) -> dict[str, str]:
     """Each side's URL: serve answers a plain match itself unless told ``esrerank=off``."""
     opt_out = "&esrerank=off" if kind == "match" else ""
     return {
         "direct": f"{engine}/{index}/_search?request_cache=false",
+        "relay": f"{relay}/{index}/_search?request_cache=false",
         "serve": f"{serve}/{index}/_search?request_cache=false{opt_out}",
     }
 
@@ -71,7 +97,7 @@ def same_answer(kind: str, direct: dict, served: dict) -> bool:
 
 
 def measure(kind: str, targets: dict[str, str], texts: list[str], args) -> dict:
-    """Warm up (checking serve's answers), then ``args.requests`` per side, alternating."""
+    """Warm up (checking serve's answers), then ``args.requests`` per side, taking turns."""
     sessions = {side: requests.Session() for side in targets}
     try:
         progress(f"{kind}: warm-up, {args.warmup} requests per side")
@@ -83,13 +109,13 @@ def measure(kind: str, targets: dict[str, str], texts: list[str], args) -> dict:
             }
             if not same_answer(kind, answers["direct"], answers["serve"]):
                 raise SystemExit(f"{kind}: serve's answer is not the engine's for {body}")
-        progress(f"{kind}: measuring, {args.requests} requests per side, alternating")
+        progress(f"{kind}: measuring, {args.requests} requests per side, taking turns")
         seconds: dict[str, list[float]] = {side: [] for side in targets}
         started = time.perf_counter()
         for turn in range(args.requests):
             body = body_of(kind, texts[turn % len(texts)])
-            order = ("direct", "serve") if turn % 2 == 0 else ("serve", "direct")
-            for side in order:
+            shift = turn % len(SIDES)
+            for side in SIDES[shift:] + SIDES[:shift]:
                 elapsed, answer = post(sessions[side], targets[side], body)
                 expect_ok(answer, f"{kind} {side} {targets[side]}")
                 seconds[side].append(elapsed)
@@ -100,17 +126,19 @@ def measure(kind: str, targets: dict[str, str], texts: list[str], args) -> dict:
     figures = {side: summary(values) for side, values in seconds.items()}
     row = {
         "kind": kind,
-        "direct": figures["direct"],
-        "serve": figures["serve"],
+        **figures,
         "ratio_p50": ratio(figures["serve"]["p50"], figures["direct"]["p50"]),
         "ratio_p95": ratio(figures["serve"]["p95"], figures["direct"]["p95"]),
+        "relay_ratio_p50": ratio(figures["relay"]["p50"], figures["direct"]["p50"]),
         "added_ms_p50": figures["serve"]["p50"] - figures["direct"]["p50"],
+        "relay_added_ms_p50": figures["relay"]["p50"] - figures["direct"]["p50"],
         "wall_seconds": wall,
     }
     row["goal_met"] = row["ratio_p50"] <= GOAL
     progress(
         f"{kind}: direct p50 {row['direct']['p50']:.2f} ms, serve p50 {row['serve']['p50']:.2f} "
-        f"ms, ratio {row['ratio_p50']:.2f} (p95 {row['ratio_p95']:.2f})"
+        f"ms, ratio {row['ratio_p50']:.2f} (p95 {row['ratio_p95']:.2f}); relay p50 "
+        f"{row['relay']['p50']:.2f} ms, ratio {row['relay_ratio_p50']:.2f}"
     )
     return row
 
@@ -122,13 +150,15 @@ def render(rows: list[dict], env: dict, args, index: BenchIndex, queries: int) -
         "",
         f"The same `_search` straight to the engine and through `esrerank serve`, which passes it "
         f"on unchanged: {args.requests} requests per side and kind after {args.warmup} warm-up "
-        f"requests, the sides alternating request by request, one persistent connection each. "
+        f"requests, the sides taking turns request by request, one persistent connection each. "
         f"Queries: the first {queries} {args.split} queries in turn. Index: the first "
         f'{index.ingested} documents ({index.report}). match = `{{"query": {{"match": '
         f'{{"text": Q}}}}, "size": 10}}` (to serve with `?esrerank=off`); aggregation = '
         f"`size` 0 and a `cardinality` of `doc_id` over the same match (serve passes any "
         "aggregation on); both with `request_cache=false`. Milliseconds, client side (send to "
-        "last byte read).",
+        "last byte read). relay: the same search through a bare TCP relay (`tcp_relay.py`, "
+        "a process that only copies bytes), the least any process in front of the engine adds "
+        "here.",
         "",
         *table(
             [
@@ -141,6 +171,9 @@ def render(rows: list[dict], env: dict, args, index: BenchIndex, queries: int) -
                 "ratio p50",
                 "ratio p95",
                 f"p50 ratio <= {GOAL}",
+                "relay p50",
+                "relay added p50",
+                "relay ratio p50",
             ],
             [
                 [
@@ -153,6 +186,9 @@ def render(rows: list[dict], env: dict, args, index: BenchIndex, queries: int) -
                     fmt(row["ratio_p50"], 2),
                     fmt(row["ratio_p95"], 2),
                     "yes" if row["goal_met"] else "no",
+                    fmt(row["relay"]["p50"], 2),
+                    fmt(row["relay_added_ms_p50"], 2),
+                    fmt(row["relay_ratio_p50"], 2),
                 ]
                 for row in rows
             ],
@@ -177,10 +213,10 @@ def main() -> None:
     args = parser.parse_args()
     texts = test_queries(args.data, args.split, args.queries)
     started = time.perf_counter()
-    with served_index(args) as (index, server):
+    with served_index(args) as (index, server), tcp_relay(args.url) as relay:
         rows = []
         for kind in KINDS:
-            targets = urls(kind, args.url, server.base, index.name)
+            targets = urls(kind, args.url, relay, server.base, index.name)
             rows.append(measure(kind, targets, texts, args))
         env = environment(server)
     result = base_result(

@@ -19,10 +19,13 @@ import requests
 
 from esrerank import AuthenticationError, AuthorizationError, BackendError, Cluster, Searcher
 from esrerank.backends import open_backend
+from esrerank.serve.app import Limits, build_app
+from esrerank.serve.proxy import Proxy
 from tests.cli import run_cli
 
 from .conftest import require_backend
 from .https_front import HttpsFront
+from .test_serve import Server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -330,3 +333,36 @@ def test_security_plugin_attach_through_tls_and_basic_auth(secured, tmp_path, sa
         assert len(json.loads(found.stdout)["hits"]) == 5
     finally:
         backend.delete_index(index)
+
+
+def test_serve_passes_requests_on_over_tls_with_a_client_certificate(
+    tmp_path, bi_encoder, tiny_reranker
+):
+    """serve's proxy reaches a TLS cluster with the cluster's CA and client certificate; the
+    application's own login travels with its request; a TLS failure is a 503 naming it."""
+    with (
+        HttpsFront(
+            require_backend("elasticsearch"), users={"elastic": "pw-12345"}, client_ca=True
+        ) as mtls,
+        Searcher(
+            None, "tls", data_dir=tmp_path, bi_encoder=bi_encoder, reranker=tiny_reranker
+        ) as searcher,
+    ):
+        tls = {"ca_certs": mtls.ca_path}
+        certificate = {"client_cert": mtls.client_cert_path, "client_key": mtls.client_key_path}
+        for cluster, status, reason in (
+            (Cluster(mtls.url, **tls, **certificate), 200, ""),
+            (Cluster(mtls.url, **certificate), 503, "certificate verify failed"),
+            (Cluster(mtls.url, **tls), 503, "cannot reach the cluster"),
+        ):
+            server = Server(build_app(searcher, None, Limits(), Proxy(cluster)))
+            try:
+                answer = requests.get(f"{server.url}/", auth=("elastic", "pw-12345"), timeout=30)
+                wrong_login = requests.get(f"{server.url}/", auth=("elastic", "nope"), timeout=30)
+            finally:
+                server.stop()
+            assert answer.status_code == status, answer.text
+            assert reason in answer.text
+            if status == 200:
+                assert answer.json()["version"]["number"]
+                assert wrong_login.status_code == 401  # the front's refusal, passed on

@@ -76,7 +76,16 @@ def serve(
         app = build_app(searcher, server_api_key, limits, proxy)
         logging.getLogger("esrerank.serve").setLevel(logging.INFO)
         click.echo(f"serving on http://{host}:{port}", err=True)
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        # Passed-on answers keep the engine's headers: uvicorn adds no Server or Date header.
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            server_header=False,
+            date_header=False,
+        )
 
 
 def _loopback(host: str) -> bool:
