@@ -5,13 +5,14 @@ Two kinds of search, each over the split's queries in turn: a BM25 ``match`` on 
 (``size`` 10), sent to serve with ``?esrerank=off`` so that it goes to the engine as it is, and an
 aggregation-only search (``size`` 0, a ``cardinality`` of ``doc_id`` over the same ``match``),
 which serve always passes on. Both ask ``request_cache=false`` so the engine does the work every
-time. Each side has one persistent connection (a ``requests.Session``); the two sides alternate
-request by request (the order turning each time), after a warm-up in which serve's answer is
-checked to be the engine's. A third side is the floor: the same search through a bare TCP relay
-(``tcp_relay.py``, a process that only copies bytes), i.e. the least any process in front of the
-engine adds on this machine. The index is the benchmark's own: the corpus' first
-``--documents`` documents, ingested through the Python API, deleted at the end. The goal is
-serve / direct <= 1.1 at p50.
+time. Two more sides are references: the same search through a bare TCP relay (``tcp_relay.py``,
+a process that only copies bytes: the least any process in front of the engine adds on this
+machine) and through a minimal Python HTTP proxy on serve's own stack (``minimal_proxy.py``:
+uvicorn and aiohttp with none of serve's work). Each side has one persistent connection (a
+``requests.Session``); the sides take turns request by request (the order turning each time),
+after a warm-up in which serve's answer is checked to be the engine's. The index is the
+benchmark's own: the corpus' first ``--documents`` documents, ingested through the Python API,
+deleted at the end. The goal is serve / direct <= 1.1 at p50.
 
 Usage:
     python benchmarks/serve_overhead.py ../shared/data/scifact --url http://127.0.0.1:9201 \\
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import socket
 import subprocess
 import sys
 import time
@@ -50,8 +52,10 @@ from serve_bench import (
 
 GOAL = 1.1  # serve / direct at p50
 KINDS = ("match", "aggregation")
-SIDES = ("direct", "relay", "serve")
+SIDES = ("direct", "relay", "minimal", "serve")
 RELAY = Path(__file__).with_name("tcp_relay.py")
+MINIMAL_PROXY = Path(__file__).with_name("minimal_proxy.py")
+FIGURES = ("p50", "added p50", "ratio p50")  # of each reference side in the table
 
 
 def body_of(kind: str, text: str) -> dict:
@@ -62,27 +66,35 @@ def body_of(kind: str, text: str) -> dict:
 
 
 @contextlib.contextmanager
-def tcp_relay(engine: str) -> Iterator[str]:
-    """``tcp_relay.py`` in front of ``engine`` in a subprocess; yields its URL."""
+def beside(script: Path, engine: str) -> Iterator[str]:
+    """``script ENGINE PORT`` (a relay or proxy in front of ``engine``) in a subprocess, once it
+    accepts connections; yields its URL."""
     port = free_port()
-    relay = subprocess.Popen(
-        [sys.executable, str(RELAY), engine, str(port)], stdout=subprocess.PIPE, text=True
-    )
+    process = subprocess.Popen([sys.executable, str(script), engine, str(port)])
     try:
-        relay.stdout.readline()  # it prints one line once it listens
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise SystemExit(f"{script.name} exited with {process.returncode}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"{script.name} did not listen within 60 s") from None
+                time.sleep(0.2)
         yield f"http://127.0.0.1:{port}"
     finally:
-        relay.terminate()
-        relay.wait(10)
+        process.terminate()
+        process.wait(10)
 
 
-def urls(kind: str, engine: str, relay: str, serve: str, index: str) -> dict[str, str]:
+def urls(kind: str, bases: dict[str, str], index: str) -> dict[str, str]:
     """Each side's URL: serve answers a plain match itself unless told ``esrerank=off``."""
     opt_out = "&esrerank=off" if kind == "match" else ""
     return {
-        "direct": f"{engine}/{index}/_search?request_cache=false",
-        "relay": f"{relay}/{index}/_search?request_cache=false",
-        "serve": f"{serve}/{index}/_search?request_cache=false{opt_out}",
+        side: f"{base}/{index}/_search?request_cache=false{opt_out if side == 'serve' else ''}"
+        for side, base in bases.items()
     }
 
 
@@ -127,18 +139,19 @@ def measure(kind: str, targets: dict[str, str], texts: list[str], args) -> dict:
     row = {
         "kind": kind,
         **figures,
-        "ratio_p50": ratio(figures["serve"]["p50"], figures["direct"]["p50"]),
         "ratio_p95": ratio(figures["serve"]["p95"], figures["direct"]["p95"]),
-        "relay_ratio_p50": ratio(figures["relay"]["p50"], figures["direct"]["p50"]),
-        "added_ms_p50": figures["serve"]["p50"] - figures["direct"]["p50"],
-        "relay_added_ms_p50": figures["relay"]["p50"] - figures["direct"]["p50"],
         "wall_seconds": wall,
     }
-    row["goal_met"] = row["ratio_p50"] <= GOAL
+    for side in SIDES[1:]:
+        row[f"{side}_ratio_p50"] = ratio(figures[side]["p50"], figures["direct"]["p50"])
+        row[f"{side}_added_ms_p50"] = figures[side]["p50"] - figures["direct"]["p50"]
+    row["goal_met"] = row["serve_ratio_p50"] <= GOAL
     progress(
-        f"{kind}: direct p50 {row['direct']['p50']:.2f} ms, serve p50 {row['serve']['p50']:.2f} "
-        f"ms, ratio {row['ratio_p50']:.2f} (p95 {row['ratio_p95']:.2f}); relay p50 "
-        f"{row['relay']['p50']:.2f} ms, ratio {row['relay_ratio_p50']:.2f}"
+        f"{kind}: direct p50 {row['direct']['p50']:.2f} ms; "
+        + "; ".join(
+            f"{side} {row[side]['p50']:.2f} ms ({row[f'{side}_ratio_p50']:.2f}x)"
+            for side in SIDES[1:]
+        )
     )
     return row
 
@@ -156,9 +169,10 @@ def render(rows: list[dict], env: dict, args, index: BenchIndex, queries: int) -
         f'{{"text": Q}}}}, "size": 10}}` (to serve with `?esrerank=off`); aggregation = '
         f"`size` 0 and a `cardinality` of `doc_id` over the same match (serve passes any "
         "aggregation on); both with `request_cache=false`. Milliseconds, client side (send to "
-        "last byte read). relay: the same search through a bare TCP relay (`tcp_relay.py`, "
-        "a process that only copies bytes), the least any process in front of the engine adds "
-        "here.",
+        "last byte read). References: relay, the same search through a bare TCP relay "
+        "(`tcp_relay.py`, a process that only copies bytes: the least any process in front of "
+        "the engine adds here); minimal, through a minimal Python HTTP proxy on serve's stack "
+        "(`minimal_proxy.py`: uvicorn and aiohttp, none of serve's work).",
         "",
         *table(
             [
@@ -171,9 +185,7 @@ def render(rows: list[dict], env: dict, args, index: BenchIndex, queries: int) -
                 "ratio p50",
                 "ratio p95",
                 f"p50 ratio <= {GOAL}",
-                "relay p50",
-                "relay added p50",
-                "relay ratio p50",
+                *(f"{side} {figure}" for side in SIDES[1:3] for figure in FIGURES),
             ],
             [
                 [
@@ -182,13 +194,19 @@ def render(rows: list[dict], env: dict, args, index: BenchIndex, queries: int) -
                     fmt(row["direct"]["p95"], 2),
                     fmt(row["serve"]["p50"], 2),
                     fmt(row["serve"]["p95"], 2),
-                    fmt(row["added_ms_p50"], 2),
-                    fmt(row["ratio_p50"], 2),
+                    fmt(row["serve_added_ms_p50"], 2),
+                    fmt(row["serve_ratio_p50"], 2),
                     fmt(row["ratio_p95"], 2),
                     "yes" if row["goal_met"] else "no",
-                    fmt(row["relay"]["p50"], 2),
-                    fmt(row["relay_added_ms_p50"], 2),
-                    fmt(row["relay_ratio_p50"], 2),
+                    *(
+                        fmt(value, 2)
+                        for side in SIDES[1:3]
+                        for value in (
+                            row[side]["p50"],
+                            row[f"{side}_added_ms_p50"],
+                            row[f"{side}_ratio_p50"],
+                        )
+                    ),
                 ]
                 for row in rows
             ],
@@ -213,10 +231,15 @@ def main() -> None:
     args = parser.parse_args()
     texts = test_queries(args.data, args.split, args.queries)
     started = time.perf_counter()
-    with served_index(args) as (index, server), tcp_relay(args.url) as relay:
+    with (
+        served_index(args) as (index, server),
+        beside(RELAY, args.url) as relay,
+        beside(MINIMAL_PROXY, args.url) as minimal,
+    ):
+        bases = {"direct": args.url, "relay": relay, "minimal": minimal, "serve": server.base}
         rows = []
         for kind in KINDS:
-            targets = urls(kind, args.url, relay, server.base, index.name)
+            targets = urls(kind, bases, index.name)
             rows.append(measure(kind, targets, texts, args))
         env = environment(server)
     result = base_result(

@@ -36,7 +36,6 @@ async def relay(host: str, port: int, listen: int) -> None:
         await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
 
     server = await asyncio.start_server(connected, "127.0.0.1", listen)
-    print(f"relaying 127.0.0.1:{listen} to {host}:{port}", flush=True)
     await server.serve_forever()
 
 
