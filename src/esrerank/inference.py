@@ -18,16 +18,26 @@ import numpy as np
 Text = str | tuple[str, str]
 
 
+# Padded lengths come in steps of 32 tokens, so a long-lived process sees a few input shapes
+# instead of one per batch length: the runtimes' per-shape kernels and buffers stop accumulating
+# (a server's memory held flat over a 10-minute load, benchmarks/results/serve-load-10min.md).
+# Padding is masked, so scores do not change; the extra tokens cost no measurable speed.
+PAD_MULTIPLE = 32
+
+
 class Tokenized:
     """A ``tokenizers`` tokenizer truncating to ``max_length`` (longest first) and padding to
-    the longest text of each batch, as sentence-transformers does."""
+    the longest text of each batch, rounded up to a multiple of ``PAD_MULTIPLE`` tokens."""
 
     def __init__(self, path: Path, max_length: int, pad_id: int, pad_token: str) -> None:
         from tokenizers import Tokenizer
 
         self.tokenizer = Tokenizer.from_file(str(path))
         self.tokenizer.enable_truncation(max_length, strategy="longest_first")
-        self.tokenizer.enable_padding(pad_id=pad_id, pad_token=pad_token)
+        # A max_length off the steps keeps plain padding: a step past it could pass the model's
+        # positions.
+        multiple = PAD_MULTIPLE if max_length % PAD_MULTIPLE == 0 else None
+        self.tokenizer.enable_padding(pad_id=pad_id, pad_token=pad_token, pad_to_multiple_of=multiple)
 
     def encode(self, texts: Sequence[Text], inputs: Sequence[str]) -> dict[str, np.ndarray]:
         """The model's input tensors for ``texts`` (strings, or (query, passage) pairs)."""
