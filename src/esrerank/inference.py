@@ -37,7 +37,9 @@ class Tokenized:
         # A max_length off the steps keeps plain padding: a step past it could pass the model's
         # positions.
         multiple = PAD_MULTIPLE if max_length % PAD_MULTIPLE == 0 else None
-        self.tokenizer.enable_padding(pad_id=pad_id, pad_token=pad_token, pad_to_multiple_of=multiple)
+        self.tokenizer.enable_padding(
+            pad_id=pad_id, pad_token=pad_token, pad_to_multiple_of=multiple
+        )
 
     def encode(self, texts: Sequence[Text], inputs: Sequence[str]) -> dict[str, np.ndarray]:
         """The model's input tensors for ``texts`` (strings, or (query, passage) pairs)."""

@@ -1,4 +1,4 @@
-"""Tokenizing for the exported runtimes: padded lengths come in a few steps, never past the limit."""
+"""Tokenizing for the exported runtimes: padded lengths come in a few steps, within the limit."""
 
 from __future__ import annotations
 
