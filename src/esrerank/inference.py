@@ -21,7 +21,7 @@ Text = str | tuple[str, str]
 # Padded lengths come in steps of 32 tokens, so a long-lived process sees a few input shapes
 # instead of one per batch length: the runtimes' per-shape kernels and buffers stop accumulating
 # (a server's memory held flat over a 10-minute load, benchmarks/results/serve-load-10min.md).
-# Padding is masked, so scores do not change; the extra tokens cost no measurable speed.
+# Padding is masked, so scores do not change.
 PAD_MULTIPLE = 32
 
 
