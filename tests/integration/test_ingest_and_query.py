@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 
 import pytest
 
@@ -187,7 +188,14 @@ def _probe():
     return np.random.default_rng(3).standard_normal(384).astype("float32")
 
 
-def test_a_long_document_shows_embedding_progress(bi_encoder, tmp_path, capsys):
+def test_a_long_document_shows_embedding_progress(bi_encoder, tmp_path, capsys, monkeypatch):
+    encode = bi_encoder.encode
+
+    def slow_encode(texts, batch_size=32):
+        time.sleep(0.2)  # longer than tqdm's 0.1 s redraw interval, so every step is drawn
+        return encode(texts, batch_size)
+
+    monkeypatch.setattr(bi_encoder, "encode", slow_encode)
     corpus = tmp_path / "long.jsonl"
     corpus.write_text(json.dumps({"_id": "long", "text": "cell membranes fold " * 10000}) + "\n")
     searcher = Searcher(None, "long", data_dir=tmp_path / "store", bi_encoder=bi_encoder)
