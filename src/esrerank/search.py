@@ -138,6 +138,47 @@ class SearchPipeline:
             expect_model(self.reranker_choice)
         timings: dict[str, float] = {}
         encoder = self.checked_encoder()
+        vector = _timed(timings, "embed", lambda: encoder.encode_queries([query])[0])
+        bm25, dense = _timed(
+            timings,
+            "retrieve",
+            lambda: self.backend.both_legs(self.index.name, query, vector, candidates, clauses),
+        )
+        return self.rank(
+            query,
+            {BM25: bm25, DENSE: dense},
+            top_k=top_k,
+            rerank_depth=rerank_depth,
+            fusion=fusion,
+            rerank=rerank,
+            rerank_timeout=rerank_timeout,
+            rerank_weight=rerank_weight,
+            warnings=tuple(self.backend.take_warnings()),
+            timings=timings,
+            filter=clauses,
+        )
+
+    def rank(
+        self,
+        query: str,
+        legs: dict[str, list[LegHit]],
+        *,
+        top_k: int = DEFAULT_TOP_K,
+        rerank_depth: int = DEFAULT_RERANK_DEPTH,
+        fusion: FusionSpec | None = None,
+        rerank: bool = True,
+        rerank_timeout: float | None = None,
+        rerank_weight: float | None = None,
+        warnings: tuple[str, ...] = (),
+        timings: dict[str, float] | None = None,
+        filter: tuple[dict, ...] = (),
+    ) -> SearchResult:
+        """The final order of hits already retrieved (``legs``: BM25's and the dense leg's,
+        best first): fused, the fused top ``rerank_depth`` reranked, the best ``top_k`` kept.
+        ``search`` calls it after retrieving; ``serve`` with legs it retrieved itself. The
+        options are ``search``'s."""
+        timings = {} if timings is None else timings
+        bm25, dense = legs[BM25], legs[DENSE]
         fusion = fusion or self.index.stored_fusion()
         reranker = self.reranker if rerank and rerank_weight != 0 else None
         off = "rerank weight 0" if rerank else "reranking turned off"
@@ -149,20 +190,7 @@ class SearchPipeline:
                 off = (
                     "rerank weight 0, tuned with the index: reranking did not beat the fused order"
                 )
-
-        vector = _timed(timings, "embed", lambda: encoder.encode_queries([query])[0])
-        bm25, dense = _timed(
-            timings,
-            "retrieve",
-            lambda: self.backend.both_legs(self.index.name, query, vector, candidates, clauses),
-        )
-        legs = {BM25: bm25, DENSE: dense}
-        warnings = tuple(self.backend.take_warnings())
-        fused = _timed(
-            timings,
-            "fusion",
-            lambda: fuse_hits(legs, fusion),
-        )
+        fused = _timed(timings, "fusion", lambda: fuse_hits(legs, fusion))
         passages = {h.passage.passage_id: h.passage for hits in legs.values() for h in hits}
         pool = ([h.passage.passage_id for h in dense] if ensemble else list(fused.order))[
             :rerank_depth
@@ -204,7 +232,7 @@ class SearchPipeline:
             timings=timings,
             ensemble=ensemble and outcome.reranked,
             warnings=warnings,
-            filter=clauses,
+            filter=filter,
         )
 
     def checked_encoder(self) -> BiEncoder:

@@ -67,7 +67,7 @@ class RestBackend:
         """Why a vector field cannot be added to ``index`` as it is, or None."""
         return None
 
-    def _knn_body(
+    def knn_body(
         self, schema: IndexSchema, vector: list[float], k: int, filter: Filter
     ) -> dict[str, Any]:
         raise NotImplementedError
@@ -287,7 +287,7 @@ class RestBackend:
 
     def knn(self, index: str, vector: np.ndarray, k: int, filter: Filter = ()) -> list[LegHit]:
         schema = self._schema(index)
-        return self._msearch(index, [self._knn_body(schema, _floats(vector), k, filter)])[0]
+        return self._msearch(index, [self.knn_body(schema, _floats(vector), k, filter)])[0]
 
     def both_legs(
         self, index: str, text: str, vector: np.ndarray, k: int, filter: Filter = ()
@@ -298,7 +298,7 @@ class RestBackend:
             index,
             [
                 self._bm25_body(index, text, k, filter),
-                self._knn_body(schema, _floats(vector), k, filter),
+                self.knn_body(schema, _floats(vector), k, filter),
             ],
         )
         return bm25, knn
@@ -310,9 +310,7 @@ class RestBackend:
     def knn_many(self, index: str, vectors: np.ndarray, k: int) -> list[list[LegHit]]:
         """One kNN search per vector, sent together through ``_msearch``."""
         schema = self._schema(index)
-        return self._msearch(
-            index, [self._knn_body(schema, _floats(row), k, ()) for row in vectors]
-        )
+        return self._msearch(index, [self.knn_body(schema, _floats(row), k, ()) for row in vectors])
 
     def _bm25_body(self, index: str, text: str, k: int, filter: Filter) -> dict[str, Any]:
         """A ``match`` on the index's BM25 field; with a filter, in a ``bool`` beside it."""

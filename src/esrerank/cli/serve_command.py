@@ -39,6 +39,29 @@ from .options import open_searcher, reranker_option, store_options
     default=None,
     help="Seconds one rerank may take [default: no limit].",
 )
+@click.option(
+    "--mode",
+    type=click.Choice(["hybrid", "rerank"]),
+    default="hybrid",
+    show_default=True,
+    help="How searches are answered: hybrid (dense hits may join the application's own) or "
+    "rerank (the application's own hits only, reordered); ?esrerank_mode= picks per request.",
+)
+@click.option(
+    "--index-mode",
+    "index_modes",
+    multiple=True,
+    metavar="INDEX=MODE",
+    help="The mode for one index (repeatable), e.g. --index-mode products=rerank.",
+)
+@click.option(
+    "--cors-origin",
+    "cors_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Let browser pages on ORIGIN (e.g. http://localhost:3000, or *) query serve "
+    "(repeatable) [default: CORS off].",
+)
 def serve(
     url,
     index,
@@ -51,6 +74,9 @@ def serve(
     server_api_key,
     rerank_queue,
     rerank_timeout,
+    mode,
+    index_modes,
+    cors_origins,
 ):
     """Serve hybrid + reranked _search in the engines' shape (every other request goes to the
     cluster unchanged), the rerank and embed APIs (Cohere /v1/rerank and /v2/rerank, TEI
@@ -67,13 +93,14 @@ def serve(
             f"--host {host} is reachable from other machines: set --server-api-key "
             "(or ESRERANK_SERVER_API_KEY), or listen on 127.0.0.1."
         )
+    modes = dict(_index_mode(value) for value in index_modes)
     searcher = open_searcher(url, index, data_dir, bi_encoder, reranker or DEFAULT_CROSS_ENCODER)
     with searcher:
         searcher.warm_up()
         client = getattr(searcher.backend, "client", None)  # None: the embedded store
         proxy = Proxy(client.cluster) if client is not None else None
         limits = Limits(rerank_queue, rerank_timeout)
-        app = build_app(searcher, server_api_key, limits, proxy)
+        app = build_app(searcher, server_api_key, limits, proxy, mode, modes, tuple(cors_origins))
         logging.getLogger("esrerank.serve").setLevel(logging.INFO)
         click.echo(f"serving on http://{host}:{port}", err=True)
         # Passed-on answers keep the engine's headers: uvicorn adds no Server or Date header.
@@ -86,6 +113,15 @@ def serve(
             server_header=False,
             date_header=False,
         )
+
+
+def _index_mode(value: str) -> tuple[str, str]:
+    index, _, mode = value.partition("=")
+    if not index or mode not in ("hybrid", "rerank"):
+        raise click.BadParameter(
+            f"'{value}' is not INDEX=MODE with MODE hybrid or rerank", param_hint="--index-mode"
+        )
+    return index, mode
 
 
 def _loopback(host: str) -> bool:

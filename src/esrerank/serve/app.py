@@ -12,14 +12,16 @@ import logging
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -29,9 +31,24 @@ from ..config import DEFAULT_CANDIDATES
 from ..errors import BackendError, EsrerankError, IndexNotFoundError
 from ..pipeline import Searcher
 from . import rerank_api
+from .hybrid import (
+    HYBRID,
+    MODES,
+    OWN_HEADERS,
+    PAGE_PARAMS,
+    HybridSearches,
+    Lexical,
+    carried_headers,
+    dumps,
+    finished,
+    own_headers,
+    parsed,
+    relayed_headers,
+)
 from .metrics import CONTENT_TYPE, Metrics
-from .proxy import Proxy
-from .responses import RequestError, error_response, from_library
+from .proxy import OWN_PARAMS, Proxy, Relayed, query_string, raw_path
+from .relevance import relevance_search
+from .responses import RequestError, bad_request, error_response, from_library
 from .search_answer import engine_answer
 from .search_dsl import hybrid_search, may_be_hybrid
 
@@ -55,6 +72,58 @@ class Limits:
 
     rerank_queue: int = 16
     rerank_timeout: float | None = None
+
+
+def opted_out(request: Request, index: str) -> bool:
+    """A search the application sends to the engine as it is: ``?esrerank=off``, a Lucene
+    ``q``, or an index name that is a pattern or list."""
+    return (
+        request.query_params.get("esrerank") == "off"
+        or "q" in request.query_params
+        or not PLAIN_INDEX.fullmatch(index)
+    )
+
+
+def json_body(request: Request, raw: bytes) -> Any:
+    """The JSON of a search body esrerank may read, or None: a body in another format or
+    compressed, an answer asked for in another format, or a body that is not JSON (the engine
+    answers those with its own errors)."""
+    headers = request.headers
+    if headers.get("content-encoding", "identity") != "identity":
+        return None
+    for name in ("content-type", "accept"):
+        value = headers.get(name, "").lower()
+        if value and "json" not in value and not value.startswith("*/*"):
+            return None
+    if not raw:
+        return {}
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+
+
+def ndjson_pairs(raw: bytes) -> list[tuple[dict, Any]] | None:
+    """The header and body of each ``_msearch`` item, or None when the body is not that."""
+    lines = [line for line in raw.split(b"\n") if line.strip()]
+    if not lines or len(lines) % 2:
+        return None
+    try:
+        decoded = [json.loads(line) for line in lines]
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    pairs = list(zip(decoded[::2], decoded[1::2], strict=True))
+    return pairs if all(isinstance(header, dict) for header, _ in pairs) else None
+
+
+def item_index(header: dict, url_index: str | None) -> str | None:
+    """The one plain index an ``_msearch`` item searches, or None."""
+    index = header.get("index", url_index)
+    if isinstance(index, list) and len(index) == 1:
+        index = index[0]
+    if not isinstance(index, str) or not PLAIN_INDEX.fullmatch(index):
+        return None
+    return index
 
 
 def parse_json(raw: bytes) -> Any:
@@ -108,10 +177,19 @@ class ModelQueue:
 
 
 def build_app(
-    searcher: Searcher, api_key: str | None, limits: Limits, proxy: Proxy | None = None
+    searcher: Searcher,
+    api_key: str | None,
+    limits: Limits,
+    proxy: Proxy | None = None,
+    default_mode: str = HYBRID,
+    modes: dict[str, str] | None = None,
+    cors: tuple[str, ...] = (),
 ) -> Starlette:
     """The server for ``searcher``'s backend and models; requests it does not answer go to the
-    cluster through ``proxy`` (none on the embedded store)."""
+    cluster through ``proxy`` (none on the embedded store). Searches are answered in
+    ``default_mode`` (``hybrid`` or ``rerank``), or the mode ``modes`` names for their index;
+    ``cors`` lists the origins a browser page may query from (none: CORS off)."""
+    modes = modes or {}
     queue = ModelQueue(limits.rerank_queue)
     metrics = Metrics(lambda: queue.waiting)
     reranker = searcher.pipeline.reranker_choice
@@ -135,25 +213,131 @@ def build_app(
             )
         return await proxy.forward(request, body)
 
+    hybrid = HybridSearches(proxy, queue.run, limits.rerank_timeout) if proxy else None
+
+    def mode_of(request: Request, index: str) -> str:
+        mode = request.query_params.get("esrerank_mode") or modes.get(index, default_mode)
+        if mode not in MODES:
+            raise bad_request(f"[esrerank_mode] must be one of {', '.join(MODES)}, got [{mode}]")
+        return mode
+
+    async def relevance(request: Request, index: str, body: Any, params: dict[str, str]):
+        """The searcher, schema and reading of a search esrerank answers, or None."""
+        if relevance_search(body, params, None) is None:  # its shape alone says no
+            return None
+        target = searcher_for(index)
+        try:
+            schema = (await run_in_threadpool(target.meta)).index_schema()
+        except (IndexNotFoundError, BackendError):  # not an index esrerank knows
+            return None
+        text_fields = frozenset(
+            f for f in (schema.title_field, schema.text_field, schema.match_field) if f
+        )
+        found = relevance_search(body, params, text_fields)
+        return None if found is None else (target, schema, found)
+
     async def search(request: Request):
         index = request.path_params["index"]
         raw = await request.body()
         check_body(raw)
-        opted_out = request.query_params.get("esrerank") == "off"
-        if opted_out or "q" in request.query_params or not PLAIN_INDEX.fullmatch(index):
+        if proxy is None:
+            return await embedded_search(request, index, raw)
+        body = json_body(request, raw)
+        params = {k: v for k, v in request.query_params.items() if k not in OWN_PARAMS}
+        if body is None or opted_out(request, index):
+            return await elsewhere(request, raw)
+        found = await relevance(request, index, body, params)
+        if found is None:
+            return await elsewhere(request, raw)
+        target, schema, wanted = found
+        mode = mode_of(request, index)
+        path, leg_params = raw_path(request), query_string(request, PAGE_PARAMS)
+        headers = carried_headers(request.headers)
+        lexical = hybrid.lexical(path + leg_params, headers, body, wanted)
+        leg, answered = await hybrid.answer(
+            target, schema, path, leg_params, headers, body, wanted, lexical, mode
+        )
+        if answered is None:  # the engine refused the search: its answer as it sent it
+            return Relayed(leg.exchange)
+        metrics.search(answered.result)
+        rebuilt = answered.body
+        if request.query_params.get("esrerank_explain") == "true":
+            rebuilt["esrerank"] = answered.result.to_dict()
+        rebuilt = finished(rebuilt, params.get("filter_path"))
+        headers_out = relayed_headers(leg.exchange, own_headers(answered, mode))
+        return Relayed(replace(leg.exchange, headers=headers_out, body=dumps(rebuilt)))
+
+    async def msearch(request: Request):
+        """Each item answered as ``_search`` would be: the items esrerank answers go to the
+        engine in the application's ``_msearch`` (widened) with the others, their dense legs
+        run meanwhile; every other item, error or not, is the engine's as it sent it."""
+        raw = await request.body()
+        check_body(raw)
+        url_index = request.path_params.get("index")
+        items = ndjson_pairs(raw) if proxy is not None else None
+        if items is None or json_body(request, b"") is None or opted_out(request, url_index or "_"):
+            return await elsewhere(request, raw)
+        headers = carried_headers(request.headers)
+        lines, answering = [], []
+        for number, (header, body) in enumerate(items):
+            index = item_index(header, url_index)
+            found = None
+            if index is not None and isinstance(body, dict):
+                found = await relevance(request, index, body, {})
+            if found is None:
+                lines += [dumps(header), dumps(body)]
+                continue
+            target, schema, wanted = found
+            lines += [dumps(header), dumps({**body, "from": 0, "size": wanted.window})]
+            lexical = asyncio.get_running_loop().create_future()
+            path = "/" + quote(index, safe="")
+            mode = mode_of(request, index)
+            work = hybrid.answer(
+                target, schema, path + "/_search", "", headers, body, wanted, lexical, mode
+            )
+            answering.append((number, lexical, asyncio.ensure_future(work)))
+        try:
+            exchange = await proxy.exchange(
+                "POST",
+                raw_path(request) + query_string(request, PAGE_PARAMS),
+                headers,
+                b"\n".join(lines) + b"\n",
+            )
+        except BaseException:
+            for _, _, work in answering:
+                work.cancel()
+            raise
+        answer = parsed(exchange)
+        responses = (answer or {}).get("responses")
+        if not isinstance(responses, list) or len(responses) != len(items):
+            for _, _, work in answering:
+                work.cancel()
+            return Relayed(exchange)
+        for number, lexical, _ in answering:
+            item = responses[number]
+            ok = isinstance(item, dict) and "error" not in item
+            lexical.set_result(Lexical(exchange, item if ok else None))
+        for number, _, work in answering:
+            _, answered = await work
+            if answered is not None:
+                metrics.search(answered.result)
+                responses[number] = answered.body
+        answer = finished(answer, request.query_params.get("filter_path"))
+        own = {"x-esrerank-answered": f"{len(answering)}/{len(items)}"}
+        return Relayed(
+            replace(exchange, headers=relayed_headers(exchange, own), body=dumps(answer))
+        )
+
+    async def embedded_search(request: Request, index: str, raw: bytes):
+        """A search of the embedded store: the text of a plain full-text query, searched by
+        esrerank itself (there is no engine to run the application's request)."""
+        if opted_out(request, index):
             return await elsewhere(request, raw)
         body = decoded(raw) if raw else {}  # checked above
         if not may_be_hybrid(body):
             return await elsewhere(request, raw)
         target = searcher_for(index)
-        try:
-            schema = (await run_in_threadpool(target.meta)).index_schema()
-        except IndexNotFoundError:
-            if proxy is not None:
-                return await elsewhere(request, raw)
-            raise
-        except BackendError:  # not an index esrerank knows: the engine's to answer
-            return await elsewhere(request, raw)
+        schema = (await run_in_threadpool(target.meta)).index_schema()
         text_fields = frozenset(
             f for f in (schema.title_field, schema.text_field, schema.match_field) if f
         )
@@ -247,12 +431,22 @@ def build_app(
         Route("/healthz", health, methods=["GET"]),
         Route("/metrics", prometheus, methods=["GET"]),
         Route("/{index}/_search", search, methods=["GET", "POST"]),
+        Route("/_msearch", msearch, methods=["GET", "POST"]),
+        Route("/{index}/_msearch", msearch, methods=["GET", "POST"]),
         Route("/{path:path}", anything, methods=METHODS),
     ]
-    middleware = [
-        Middleware(RequestLog, metrics=metrics),
-        Middleware(ApiKeyCheck, api_key=api_key),
-    ]
+    middleware = [Middleware(RequestLog, metrics=metrics)]
+    if cors:  # a browser page on these origins may query serve (its preflights need no key)
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(cors),
+                allow_methods=METHODS,
+                allow_headers=["*"],
+                expose_headers=["x-elastic-product", *OWN_HEADERS],
+            )
+        )
+    middleware.append(Middleware(ApiKeyCheck, api_key=api_key))
     handlers = {RequestError: refused, EsrerankError: failed, HTTPException: unrouted}
 
     @contextlib.asynccontextmanager

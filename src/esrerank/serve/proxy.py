@@ -10,7 +10,9 @@ response on uvicorn's ASGI 2.3."""
 
 from __future__ import annotations
 
+import contextlib
 import ssl
+from dataclasses import dataclass
 from urllib.parse import quote, unquote_plus
 
 import aiohttp
@@ -33,7 +35,8 @@ HOP_BY_HOP = {
     "upgrade",
     "host",
 }
-OWN_PARAMS = ("esrerank", "esrerank_explain")  # esrerank's query parameters, never forwarded
+# esrerank's query parameters, never forwarded
+OWN_PARAMS = frozenset({"esrerank", "esrerank_explain", "esrerank_mode"})
 URL_SAFE = "/%!$&'()*+,;=:@~"  # kept as sent in a path; anything else is percent-encoded
 # Headers aiohttp would add on its own: a request reaches the engine with the client's only.
 NOT_ADDED = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
@@ -79,7 +82,7 @@ class Proxy:
         except ValueError as exc:
             raise bad_request(f"{request.method} {request.url.path}: {exc}") from None
         content = request.stream() if streamed else body
-        try:
+        with reaching(self.url, f"{request.method} {request.url.path}"):
             try:
                 answer = await self.send(request.method, url, headers, content)
             except aiohttp.ClientResponseError:
@@ -89,18 +92,18 @@ class Proxy:
                 # which is not HTTP; the same request as GET has the status and headers HEAD
                 # asks for (uvicorn sends no body in answer to HEAD).
                 answer = await self.send("GET", url, headers, body)
-        except aiohttp.InvalidURL as exc:
-            raise bad_request(f"{request.method} {request.url.path}: {exc}") from None
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:  # TLS errors included
-            reason = str(exc) or type(exc).__name__
-            raise RequestError(
-                503,
-                "cluster_unreachable_exception",
-                f"cannot reach the cluster at {self.url}: {reason}",
-            ) from None
-        except ValueError as exc:  # a header or method aiohttp will not send
-            raise bad_request(f"{request.method} {request.url.path}: {exc}") from None
         return PassedOn(answer)
+
+    async def exchange(self, method: str, path: str, headers: list, body: bytes) -> Exchange:
+        """One request of esrerank's own to the cluster (``path`` with its query string, as
+        sent), its answer read whole."""
+        url = URL(self.url + path, encoded=True)
+        with reaching(self.url, f"{method} {path.partition('?')[0]}"):
+            answer = await self.send(method, url, headers, body)
+            try:
+                return Exchange(answer.status, list(answer.raw_headers), await answer.read())
+            finally:
+                answer.release()
 
     async def send(self, method: str, url: URL, headers: list, content) -> aiohttp.ClientResponse:
         return await self.client().request(
@@ -111,6 +114,36 @@ class Proxy:
         if self.session is not None:
             await self.session.close()
             self.session = None
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """An answer of the cluster, read whole."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+    def header(self, name: str) -> str:
+        wanted = name.lower().encode("latin-1")
+        return next((v.decode("latin-1") for k, v in self.headers if k.lower() == wanted), "")
+
+
+@contextlib.contextmanager
+def reaching(url: str, what: str):
+    """Client failures on the way to the cluster as the answers a client gets: a 503 naming
+    the cluster, or a 400 for a request aiohttp will not send."""
+    try:
+        yield
+    except aiohttp.InvalidURL as exc:
+        raise bad_request(f"{what}: {exc}") from None
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:  # TLS errors included
+        reason = str(exc) or type(exc).__name__
+        raise RequestError(
+            503, "cluster_unreachable_exception", f"cannot reach the cluster at {url}: {reason}"
+        ) from None
+    except ValueError as exc:  # a header or method aiohttp will not send
+        raise bad_request(f"{what}: {exc}") from None
 
 
 class PassedOn:
@@ -135,6 +168,24 @@ class PassedOn:
             answer.release()
 
 
+class Relayed:
+    """An answer read whole (the engine's, or one rebuilt from it), sent as it is."""
+
+    def __init__(self, exchange: Exchange) -> None:
+        self.exchange = exchange
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exchange = self.exchange
+        headers = [
+            (name, value)
+            for name, value in exchange.headers
+            if name.decode("latin-1").lower() not in HOP_BY_HOP | {"content-length"}
+        ]
+        headers.append((b"content-length", str(len(exchange.body)).encode()))
+        await send({"type": "http.response.start", "status": exchange.status, "headers": headers})
+        await send({"type": "http.response.body", "body": exchange.body})
+
+
 def tls_context(cluster: Cluster) -> ssl.SSLContext | bool:
     """The TLS settings of ``cluster`` for aiohttp: its CA, its client certificate, or none."""
     if cluster.insecure:
@@ -147,13 +198,21 @@ def tls_context(cluster: Cluster) -> ssl.SSLContext | bool:
     return context
 
 
-def target(request: Request) -> str:
+def target(request: Request, leave_out: frozenset[str] = frozenset()) -> str:
     """The path and query string as the client sent them (percent-encoding kept, so the engine
-    sees the same names), less esrerank's own parameters."""
-    path = quote(request.scope.get("raw_path") or request.url.path.encode(), safe=URL_SAFE)
+    sees the same names), less esrerank's own parameters and ``leave_out``."""
+    return raw_path(request) + query_string(request, leave_out)
+
+
+def raw_path(request: Request) -> str:
+    return quote(request.scope.get("raw_path") or request.url.path.encode(), safe=URL_SAFE)
+
+
+def query_string(request: Request, leave_out: frozenset[str] = frozenset()) -> str:
+    """``?`` and the client's query parameters as sent, less esrerank's and ``leave_out``."""
     query = [
         part
         for part in request.scope.get("query_string", b"").decode("latin-1").split("&")
-        if part and unquote_plus(part.partition("=")[0]) not in OWN_PARAMS
+        if part and unquote_plus(part.partition("=")[0]) not in OWN_PARAMS | leave_out
     ]
-    return path + ("?" + "&".join(query) if query else "")
+    return "?" + "&".join(query) if query else ""

@@ -1,0 +1,298 @@
+"""An application's relevance search made hybrid on a cluster.
+
+The lexical leg is the application's own request, sent as it wrote it (query, filters, aggs,
+highlight, suggest, field options, URL parameters) with its page widened to the rerank window.
+The dense leg is kNN over the text of its full-text clauses under its filters. Both legs are
+fused and reranked by the same ``SearchPipeline.rank`` as ``esrerank query``; the answer is the
+engine's own with its hits reordered and re-scored (``esrerank.serve.reordered``). Every call
+to the cluster carries the application's own headers (its credentials included)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..errors import EsrerankError
+from ..pipeline import Searcher
+from ..schema import IndexSchema
+from ..search import SearchResult
+from ..types import BM25, DENSE, LegHit
+from .filter_path import apply_filter_path
+from .proxy import HOP_BY_HOP, Exchange, Proxy
+from .relevance import RelevanceSearch
+from .reordered import explanation, final_scores, hit_key, reordered_answer
+
+log = logging.getLogger("esrerank.serve")
+
+HYBRID, RERANK = "hybrid", "rerank"
+MODES = (HYBRID, RERANK)
+# Headers of the application's request that are not carried onto esrerank's own calls: its
+# body's length and encoding (esrerank sends a body of its own) and compression of the answer
+# (esrerank reads the answer).
+NOT_CARRIED = HOP_BY_HOP | {"content-length", "content-encoding", "accept-encoding"}
+# Headers of the engine's answer not relayed with a rebuilt body.
+NOT_RELAYED = HOP_BY_HOP | {"content-length", "content-encoding"}
+# Body keys the fetch of dense-only hits leaves out: it asks for those hits alone, in the
+# application's field options (``_source``, ``fields``, ``highlight``, ``explain``, ...).
+NOT_FETCHED = frozenset(
+    {
+        "aggs",
+        "aggregations",
+        "suggest",
+        "post_filter",
+        "from",
+        "size",
+        "sort",
+        "rescore",
+        "min_score",
+        "track_total_hits",
+        "terminate_after",
+        "profile",
+        "track_scores",
+    }
+)
+# The headers that say how esrerank ordered an answer's hits.
+OWN_HEADERS = (
+    "x-esrerank-mode",
+    "x-esrerank-reranked",
+    "x-esrerank-rerank-reason",
+    "x-esrerank-dense-failure",
+    "x-esrerank-answered",
+)
+PAGE_PARAMS = frozenset({"from", "size", "filter_path"})  # applied by esrerank, not the engine
+
+RunModel = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Lexical:
+    """The lexical leg's answer: parsed when the engine answered it, else as the engine sent it
+    (an error the application gets as it is)."""
+
+    exchange: Exchange
+    answer: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A search answered: the rebuilt body, and how its hits were ordered."""
+
+    body: dict[str, Any]
+    result: SearchResult
+    dense_failure: str = ""
+
+
+class HybridSearches:
+    """Answers relevance searches on the cluster behind ``proxy``, with models run through
+    ``run_model`` (the server's model queue)."""
+
+    def __init__(self, proxy: Proxy, run_model: RunModel, rerank_timeout: float | None) -> None:
+        self.proxy = proxy
+        self.run_model = run_model
+        self.rerank_timeout = rerank_timeout
+
+    async def lexical(self, path: str, headers: list, body: dict, search: RelevanceSearch):
+        """The application's search, widened to the window, as the engine answers it."""
+        widened = {**body, "from": 0, "size": search.window}
+        exchange = await self.proxy.exchange("POST", path, headers, dumps(widened))
+        return Lexical(exchange, parsed(exchange))
+
+    async def answer(
+        self,
+        target: Searcher,
+        schema: IndexSchema,
+        search_path: str,
+        params: str,
+        headers: list,
+        body: dict,
+        search: RelevanceSearch,
+        lexical: Awaitable[Lexical],
+        mode: str,
+    ) -> tuple[Lexical, Answered | None]:
+        """The answer to one search: its lexical leg (awaited beside the dense leg), then fusion,
+        the rerank and the fetch of the dense leg's hits on the page. Without a parsed lexical
+        answer (the engine refused the search) there is nothing to reorder."""
+        started = time.perf_counter()
+        leg, (dense, dense_failure) = await asyncio.gather(
+            lexical, self.dense(target, schema, search_path, headers, search)
+        )
+        if leg.answer is None:
+            return leg, None
+        lexical_hits = leg.answer.get("hits", {}).get("hits", [])
+        by_key = {hit_key(hit): hit for hit in lexical_hits}
+        lexical_leg = await self.lexical_leg(schema, search_path, headers, lexical_hits)
+        if mode == RERANK:
+            dense = [h for h in dense if h.passage.passage_id in by_key]
+        rank = functools.partial(
+            target.pipeline.rank,
+            search.text,
+            {BM25: lexical_leg, DENSE: dense},
+            top_k=search.window,
+            rerank_timeout=self.rerank_timeout,
+            filter=search.filters,
+        )
+        result = await self.run_model(rank)
+        order = [hit.passage_id for hit in result.hits]
+        page = order[search.start : search.start + search.size]
+        fetched = await self.fetch(search_path + params, headers, body, page, by_key)
+        scores = final_scores(result)
+        hits = [fetched[key] for key in page if key in fetched]
+        if search.explain:
+            ranked = {hit.passage_id: hit for hit in result.hits}
+            hits = [
+                {**hit, "_explanation": explanation(ranked[key], hit.get("_explanation"), result)}
+                for key, hit in ((hit_key(h), h) for h in hits)
+            ]
+        added = sum(1 for h in dense if h.passage.passage_id not in by_key)
+        rebuilt = reordered_answer(
+            leg.answer, hits, scores, scores[order[0]] if order else None, added
+        )
+        if "took" in rebuilt:
+            rebuilt["took"] = int((time.perf_counter() - started) * 1000) + int(
+                leg.answer.get("took") or 0
+            )
+        return leg, Answered(rebuilt, result, dense_failure)
+
+    async def dense(
+        self,
+        target: Searcher,
+        schema: IndexSchema,
+        search_path: str,
+        headers: list,
+        search: RelevanceSearch,
+    ) -> tuple[list[LegHit], str]:
+        """kNN over the search's text under its filters; on a failure of the engine, no hits and
+        why (the answer then holds the lexical hits alone, and says so)."""
+
+        def embed():
+            return target.pipeline.checked_encoder().encode_queries([search.text])[0]
+
+        vector = await self.run_model(embed)
+        backend = target.backend
+        body = backend.knn_body(schema, vector.tolist(), search.window, search.filters)
+        body["_source"] = {"excludes": [schema.vectors]}
+        exchange = await self.proxy.exchange("POST", search_path, headers, dumps(body))
+        answer = parsed(exchange)
+        if answer is None:
+            reason = f"the dense leg failed ({exchange.status}): {exchange.body[:300]!r}"
+            log.warning("%s", reason)
+            return [], reason
+        return leg_hits(schema, answer.get("hits", {}).get("hits", [])), ""
+
+    async def lexical_leg(
+        self, schema: IndexSchema, search_path: str, headers: list, hits: list[dict]
+    ) -> list[LegHit]:
+        """The lexical hits as passages for the cross-encoder; the text of those whose
+        ``_source`` the application filtered is fetched."""
+        wanted = [f for f in (schema.title_field, schema.text_field) if f]
+        lacking = [h for h in hits if not all(f in (h.get("_source") or {}) for f in wanted)]
+        texts: dict[str, dict] = {}
+        if lacking:
+            body = {
+                "query": {"ids": {"values": sorted({h["_id"] for h in lacking})}},
+                "size": len(lacking),
+                "_source": {"excludes": [schema.vectors]},
+            }
+            exchange = await self.proxy.exchange("POST", search_path, headers, dumps(body))
+            found = (parsed(exchange) or {}).get("hits", {}).get("hits", [])
+            texts = {hit_key(h): h.get("_source") or {} for h in found}
+        sources = [texts.get(hit_key(h), h.get("_source") or {}) for h in hits]
+        return leg_hits(schema, hits, sources)
+
+    async def fetch(
+        self, path: str, headers: list, body: dict, page: list[str], lexical: dict[str, dict]
+    ) -> dict[str, dict]:
+        """The page's hits as the engine gives them for the application's field options: the
+        lexical ones from its answer, the dense leg's through one more search of their ids
+        (the application's query beside them, so a highlight shows what matched)."""
+        found = {key: lexical[key] for key in page if key in lexical}
+        missing = [key for key in page if key not in lexical]
+        if not missing:
+            return found
+        ids = sorted({key.partition("/")[2] for key in missing})
+        query: dict[str, Any] = {"bool": {"filter": [{"ids": {"values": ids}}]}}
+        if body.get("query"):
+            query["bool"]["should"] = [body["query"]]
+        wanted = {k: v for k, v in body.items() if k not in NOT_FETCHED}
+        wanted.update(query=query, size=len(ids) * 4, track_total_hits=False)
+        exchange = await self.proxy.exchange("POST", path, headers, dumps(wanted))
+        answer = parsed(exchange)
+        if answer is None:
+            raise EsrerankError(
+                f"fetching the dense leg's hits failed ({exchange.status}): {exchange.body[:300]!r}"
+            )
+        for hit in answer.get("hits", {}).get("hits", []):
+            if hit_key(hit) in missing:
+                found[hit_key(hit)] = hit
+        return found
+
+
+def leg_hits(
+    schema: IndexSchema, hits: list[dict], sources: list[dict] | None = None
+) -> list[LegHit]:
+    """Engine hits as one leg's ranked passages, each identified by ``hit_key``."""
+    sources = sources if sources is not None else [h.get("_source") or {} for h in hits]
+    scored = [
+        (replace(schema.passage(source, hit["_id"]), passage_id=hit_key(hit)), hit["_score"])
+        for hit, source in zip(hits, sources, strict=True)
+        if isinstance(hit.get("_score"), int | float)
+    ]
+    scored.sort(key=lambda item: (-item[1], item[0].passage_id))
+    return [LegHit(p, float(s), rank) for rank, (p, s) in enumerate(scored, start=1)]
+
+
+def carried_headers(headers) -> list[tuple[str, str]]:
+    """The application's headers for esrerank's calls to the cluster on its behalf."""
+    carried = [(k, v) for k, v in headers.items() if k.lower() not in NOT_CARRIED]
+    if not any(k.lower() == "content-type" for k, _ in carried):
+        carried.append(("content-type", "application/json"))
+    return carried
+
+
+def parsed(exchange: Exchange) -> dict[str, Any] | None:
+    """The engine's answer when it is a JSON success, else None."""
+    if not 200 <= exchange.status < 300 or "json" not in exchange.header("content-type"):
+        return None
+    try:
+        answer = json.loads(exchange.body)
+    except ValueError:
+        return None
+    return answer if isinstance(answer, dict) else None
+
+
+def dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def relayed_headers(exchange: Exchange, own: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    """The engine's answer headers for a rebuilt body, with esrerank's ``own`` beside them."""
+    headers = [
+        (name, value)
+        for name, value in exchange.headers
+        if name.decode("latin-1").lower() not in NOT_RELAYED
+    ]
+    for name, value in own.items():
+        headers.append((name.encode(), value.encode("ascii", "replace")))
+    return headers
+
+
+def own_headers(answered: Answered, mode: str) -> dict[str, str]:
+    """How esrerank ordered the hits, in headers, so the body keeps the engine's keys."""
+    result = answered.result
+    headers = {"x-esrerank-mode": mode, "x-esrerank-reranked": str(result.reranked).lower()}
+    if result.rerank_reason:
+        headers["x-esrerank-rerank-reason"] = " ".join(result.rerank_reason.split())[:300]
+    if answered.dense_failure:
+        headers["x-esrerank-dense-failure"] = " ".join(answered.dense_failure.split())[:300]
+    return headers
+
+
+def finished(body: dict[str, Any], filter_path: str | None) -> dict[str, Any]:
+    """The answer with the application's ``filter_path`` applied."""
+    return apply_filter_path(body, filter_path) if filter_path else body
