@@ -178,3 +178,8 @@ def test_the_engines_answer_keeps_its_keys_with_hits_reordered_and_rescored():
     assert answer["hits"]["hits"][0]["_score"] == 3.0  # the engine's answer is left as it was
     as_int = reordered_answer({"hits": {"total": 7, "hits": []}}, [], {}, None, 3)
     assert as_int["hits"]["total"] == 10
+
+
+def test_hits_without_ids_are_the_engines():
+    assert read({"query": {"match": {"text": "x"}}, "stored_fields": "_none_"}) is None
+    assert read({"query": {"match": {"text": "x"}}}, {"stored_fields": "_none_"}) is None

@@ -191,7 +191,9 @@ class HybridSearches:
         """The lexical hits as passages for the cross-encoder; the text of those whose
         ``_source`` the application filtered is fetched."""
         wanted = [f for f in (schema.title_field, schema.text_field) if f]
-        lacking = [h for h in hits if not all(f in (h.get("_source") or {}) for f in wanted)]
+        lacking = [
+            h for h in hits if "_id" in h and not all(f in (h.get("_source") or {}) for f in wanted)
+        ]
         texts: dict[str, dict] = {}
         if lacking:
             body = {
@@ -241,7 +243,7 @@ def leg_hits(
     scored = [
         (replace(schema.passage(source, hit["_id"]), passage_id=hit_key(hit)), hit["_score"])
         for hit, source in zip(hits, sources, strict=True)
-        if isinstance(hit.get("_score"), int | float)
+        if isinstance(hit.get("_score"), int | float) and "_id" in hit
     ]
     scored.sort(key=lambda item: (-item[1], item[0].passage_id))
     return [LegHit(p, float(s), rank) for rank, (p, s) in enumerate(scored, start=1)]

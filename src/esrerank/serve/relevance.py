@@ -87,6 +87,9 @@ def relevance_search(
         return None
     if "sort" in body and not score_sort(body["sort"]):
         return None
+    stored = listed(body.get("stored_fields")) + params.get("stored_fields", "").split(",")
+    if "_none_" in stored:  # hits without an _id: nothing to reorder them by
+        return None
     start, size = page(body, params)
     if start is None or size is None or size == 0 or start + size > MAX_WINDOW:
         return None
