@@ -111,14 +111,20 @@ def check_answered(engine: str, index: str, entry: dict, body: dict, answer: dic
     engine_hits = {(h.get("_index"), h.get("_id")): h for h in direct["hits"].get("hits", [])}
     for hit in hits:
         own = engine_hits.get((hit.get("_index"), hit.get("_id")))
+        if own is not None and body.get("explain") is True:  # the engine's own explanation
+            assert hit["_explanation"]["details"][0]["details"] == [own["_explanation"]]
         if own is None:  # found by the dense leg alone: as the engine gives it, asked by id
             own = alone(engine, index, params, wide_body, hit["_id"])
             hit = {k: v for k, v in hit.items() if k != "highlight"}  # where it matched, if so
         assert rescored(hit) == rescored(own), hit.get("_id")
         if body.get("explain") is True:
             assert hit["_explanation"]["description"].startswith("esrerank")
-    if isinstance(direct["hits"].get("total"), int):
-        assert isinstance(answer["hits"]["total"], int)
+    total, engine_total = answer["hits"].get("total"), direct["hits"].get("total")
+    if isinstance(engine_total, int):  # the engine's count, and the dense leg's additions
+        assert isinstance(total, int) and total >= engine_total
+    elif engine_total is not None:
+        assert total["relation"] == engine_total["relation"]
+        assert total["value"] >= engine_total["value"]
 
 
 @pytest.mark.parametrize("entry", REQUESTS, ids=[e["name"] for e in REQUESTS])
