@@ -103,7 +103,7 @@ def client(
                 seconds = time.perf_counter() - started
                 record = Record(kind, started, seconds, answer.status_code)
                 if answer.status_code == 200 and kind == "hybrid":
-                    record.reranked = bool(answer.json().get("esrerank", {}).get("reranked"))
+                    record.reranked = answer.headers.get("x-esrerank-reranked") == "true"
                 elif answer.status_code not in (200, 429):
                     record.error = f"HTTP {answer.status_code}: {answer.text[:200]}"
             except Exception as exc:  # noqa: BLE001 - every failure is counted, none stops the run
