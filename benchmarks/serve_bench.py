@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,6 +143,7 @@ class BenchIndex:
     name: str = field(default_factory=lambda: f"serve-bench-{uuid.uuid4().hex[:8]}")
     report: str = ""
     ingested: int = 0
+    seed: Callable[[dict], dict] | None = None  # fields given each document before ingest
 
     def __enter__(self) -> BenchIndex:
         corpus = self.folder / "corpus.jsonl"
@@ -156,6 +157,8 @@ class BenchIndex:
                 if self.ingested == self.documents:
                     break
                 if line.strip():
+                    if self.seed is not None:
+                        line = json.dumps(self.seed(json.loads(line))) + "\n"
                     out.write(line)
                     self.ingested += 1
         progress(f"ingesting {self.ingested} documents of {corpus} into {self.url}/{self.name}")
@@ -310,13 +313,18 @@ class Server:
 
 
 @contextlib.contextmanager
-def served_index(args, extra: list[str] | None = None) -> Iterator[tuple[BenchIndex, Server]]:
+def served_index(
+    args, extra: list[str] | None = None, seed: Callable[[dict], dict] | None = None
+) -> Iterator[tuple[BenchIndex, Server]]:
     """The benchmark's own index on ``args.url`` and ``esrerank serve`` in front of it (the
-    common options, ``extra`` flags for serve), in a temporary folder; all removed on exit."""
+    common options, ``extra`` flags for serve, ``seed`` for each document's fields), in a
+    temporary folder; all removed on exit."""
     check_engine(args.url)
     with (
         tempfile.TemporaryDirectory(prefix="serve-bench-") as folder,
-        BenchIndex(args.url, args.data, args.documents, args.bi_encoder, Path(folder)) as index,
+        BenchIndex(
+            args.url, args.data, args.documents, args.bi_encoder, Path(folder), seed=seed
+        ) as index,
         Server(
             args.url,
             index.name,

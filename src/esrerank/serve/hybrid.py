@@ -64,6 +64,7 @@ OWN_HEADERS = (
     "x-esrerank-rerank-reason",
     "x-esrerank-dense-failure",
     "x-esrerank-answered",
+    "server-timing",
 )
 PAGE_PARAMS = frozenset({"from", "size", "filter_path"})  # applied by esrerank, not the engine
 
@@ -292,6 +293,9 @@ def own_headers(answered: Answered, mode: str) -> dict[str, str]:
         headers["x-esrerank-rerank-reason"] = " ".join(result.rerank_reason.split())[:300]
     if answered.dense_failure:
         headers["x-esrerank-dense-failure"] = " ".join(answered.dense_failure.split())[:300]
+    headers["server-timing"] = ", ".join(
+        f"{stage};dur={seconds * 1000:.1f}" for stage, seconds in result.timings.items()
+    )
     return headers
 
 
