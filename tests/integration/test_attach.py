@@ -12,14 +12,18 @@ import uuid
 from pathlib import Path
 
 import pytest
+import requests
 
-from esrerank import ChunkSpec, Passage, Searcher
+from esrerank import ChunkSpec, Cluster, Passage, Searcher
 from esrerank.attach import Cutter, digest
 from esrerank.backends import open_backend
 from esrerank.schema import IndexSchema
+from esrerank.serve.app import Limits, build_app
+from esrerank.serve.proxy import Proxy
 from tests.cli import run_cli, start_cli
 
 from .conftest import require_backend
+from .test_serve import Server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -361,3 +365,48 @@ def test_korean_documents_get_the_multilingual_bi_encoder(engine, tmp_path):
         assert hits[0].passage.passage_id == "51765"
     finally:
         backend.delete_index(index)
+
+
+def test_serve_answers_the_applications_own_search_on_its_attached_index(
+    app, engine, tmp_path, bi_encoder, tiny_reranker
+):
+    """The application's search, pointed at serve: hybrid and reranked, its own ids, sources,
+    highlights and facets, as the engine gives them."""
+    backend, index, _ = app
+    counted(attach(engine, index, tmp_path), documents=30, embedded=30, failed=0)
+    searcher = Searcher(
+        engine, index, data_dir=tmp_path, bi_encoder=bi_encoder, reranker=tiny_reranker
+    )
+    server = Server(build_app(searcher, None, Limits(), Proxy(Cluster(engine))))
+    body = {
+        "query": {
+            "bool": {
+                "must": {"multi_match": {"query": "cancer cells", "fields": ["name^2", "body"]}},
+                "filter": {"term": {"category": "medicine"}},
+            }
+        },
+        "highlight": {"fields": {"body": {}}},
+        "aggs": {"years": {"terms": {"field": "year"}}},
+        "_source": ["name", "category"],
+        "size": 5,
+    }
+    try:
+        through = requests.post(f"{server.url}/{index}/_search", json=body)
+        direct = requests.post(f"{engine}/{index}/_search", json={**body, "size": 100}).json()
+    finally:
+        server.stop()
+        searcher.close()
+    assert through.headers["x-esrerank-mode"] == "hybrid", through.text[:300]
+    answer = through.json()
+    assert set(answer) == set(direct) and answer["aggregations"] == direct["aggregations"]
+    engine_hits = {hit["_id"]: hit for hit in direct["hits"]["hits"]}
+    hits = answer["hits"]["hits"]
+    assert hits and all(hit["_id"].startswith("sku-") for hit in hits)
+    assert all(set(hit["_source"]) == {"name", "category"} for hit in hits)
+    assert all(hit["_source"]["category"] == "medicine" for hit in hits)
+    for hit in hits:
+        if hit["_id"] in engine_hits:  # the engine's own hit, its highlight included
+            own = engine_hits[hit["_id"]]
+            assert {k: v for k, v in hit.items() if k != "_score"} == {
+                k: v for k, v in own.items() if k != "_score"
+            }
