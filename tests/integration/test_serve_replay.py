@@ -109,6 +109,9 @@ def check_answered(engine: str, index: str, entry: dict, body: dict, answer: dic
     hits = answer["hits"].get("hits", [])
     assert len(hits) <= size and len({(h.get("_index"), h.get("_id")) for h in hits}) == len(hits)
     engine_hits = {(h.get("_index"), h.get("_id")): h for h in direct["hits"].get("hits", [])}
+    if "collapse" in body:  # one hit per value of the field, as the engine collapses
+        values = [json.dumps(h["fields"][body["collapse"]["field"]]) for h in hits]
+        assert len(values) == len(set(values))
     for hit in hits:
         own = engine_hits.get((hit.get("_index"), hit.get("_id")))
         if own is not None and body.get("explain") is True:  # the engine's own explanation

@@ -82,7 +82,10 @@ def test_query_string_syntax_stays_out_of_the_dense_text():
         {"query": {"match": {"text": "x"}}, "sort": [{"year": "desc"}]},
         {"query": {"match": {"text": "x"}}, "search_after": [1]},
         {"query": {"match": {"text": "x"}}, "size": 0},
-        {"query": {"match": {"text": "x"}}, "collapse": {"field": "doc_id"}},
+        {
+            "query": {"match": {"text": "x"}},
+            "collapse": {"field": "d", "inner_hits": {"name": "i"}},
+        },
         {"query": {"match": {"text": "x"}}, "from": 995, "size": 10},
         {"query": {"match": {"text": "x"}}, "knn": {"field": "v", "query_vector": [1]}},
         {"query": {"term": {"category": "a"}}},
@@ -183,3 +186,10 @@ def test_the_engines_answer_keeps_its_keys_with_hits_reordered_and_rescored():
 def test_hits_without_ids_are_the_engines():
     assert read({"query": {"match": {"text": "x"}}, "stored_fields": "_none_"}) is None
     assert read({"query": {"match": {"text": "x"}}}, {"stored_fields": "_none_"}) is None
+
+
+def test_collapse_on_a_field_is_applied_to_the_final_order():
+    assert read({"query": {"match": {"text": "x"}}, "collapse": {"field": "doc_id"}}).collapse == (
+        "doc_id"
+    )
+    assert read({"query": {"match": {"text": "x"}}}).collapse is None

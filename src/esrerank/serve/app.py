@@ -43,6 +43,7 @@ from .hybrid import (
     finished,
     own_headers,
     parsed,
+    pretty,
     relayed_headers,
 )
 from .metrics import CONTENT_TYPE, Metrics
@@ -265,7 +266,8 @@ def build_app(
             rebuilt["esrerank"] = answered.result.to_dict()
         rebuilt = finished(rebuilt, params.get("filter_path"))
         headers_out = relayed_headers(leg.exchange, own_headers(answered, mode))
-        return Relayed(replace(leg.exchange, headers=headers_out, body=dumps(rebuilt)))
+        body_out = dumps(rebuilt, pretty(params))
+        return Relayed(replace(leg.exchange, headers=headers_out, body=body_out))
 
     async def msearch(request: Request):
         """Each item answered as ``_search`` would be: the items esrerank answers go to the
@@ -325,7 +327,11 @@ def build_app(
         answer = finished(answer, request.query_params.get("filter_path"))
         own = {"x-esrerank-answered": f"{len(answering)}/{len(items)}"}
         return Relayed(
-            replace(exchange, headers=relayed_headers(exchange, own), body=dumps(answer))
+            replace(
+                exchange,
+                headers=relayed_headers(exchange, own),
+                body=dumps(answer, pretty(request.query_params)),
+            )
         )
 
     async def embedded_search(request: Request, index: str, raw: bytes):

@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import EsrerankError
@@ -89,6 +89,15 @@ class Answered:
     dense_failure: str = ""
 
 
+@dataclass(frozen=True)
+class DenseLeg:
+    """The kNN leg's hits, why it failed if it did, and each hit's collapse value."""
+
+    hits: list[LegHit]
+    failure: str = ""
+    groups: dict[str, Any] = field(default_factory=dict)
+
+
 class HybridSearches:
     """Answers relevance searches on the cluster behind ``proxy``, with models run through
     ``run_model`` (the server's model queue)."""
@@ -120,9 +129,10 @@ class HybridSearches:
         the rerank and the fetch of the dense leg's hits on the page. Without a parsed lexical
         answer (the engine refused the search) there is nothing to reorder."""
         started = time.perf_counter()
-        leg, (dense, dense_failure) = await asyncio.gather(
+        leg, dense_leg = await asyncio.gather(
             lexical, self.dense(target, schema, search_path, headers, search)
         )
+        dense = dense_leg.hits
         if leg.answer is None:
             return leg, None
         lexical_hits = leg.answer.get("hits", {}).get("hits", [])
@@ -140,6 +150,9 @@ class HybridSearches:
         )
         result = await self.run_model(rank)
         order = [hit.passage_id for hit in result.hits]
+        if search.collapse:
+            groups = {**dense_leg.groups, **collapse_values(lexical_hits, search.collapse)}
+            order = collapsed(order, groups)
         page = order[search.start : search.start + search.size]
         fetched = await self.fetch(search_path + params, headers, body, page, by_key)
         scores = final_scores(result)
@@ -154,11 +167,9 @@ class HybridSearches:
         rebuilt = reordered_answer(
             leg.answer, hits, scores, scores[order[0]] if order else None, added
         )
-        if "took" in rebuilt:
-            rebuilt["took"] = int((time.perf_counter() - started) * 1000) + int(
-                leg.answer.get("took") or 0
-            )
-        return leg, Answered(rebuilt, result, dense_failure)
+        if "took" in rebuilt:  # the whole answer's time: both legs, the rerank, the fetch
+            rebuilt["took"] = int((time.perf_counter() - started) * 1000)
+        return leg, Answered(rebuilt, result, dense_leg.failure)
 
     async def dense(
         self,
@@ -167,7 +178,7 @@ class HybridSearches:
         search_path: str,
         headers: list,
         search: RelevanceSearch,
-    ) -> tuple[list[LegHit], str]:
+    ) -> DenseLeg:
         """kNN over the search's text under its filters; on a failure of the engine, no hits and
         why (the answer then holds the lexical hits alone, and says so)."""
 
@@ -178,13 +189,17 @@ class HybridSearches:
         backend = target.backend
         body = backend.knn_body(schema, vector.tolist(), search.window, search.filters)
         body["_source"] = {"excludes": [schema.vectors]}
+        if search.collapse:
+            body["docvalue_fields"] = [search.collapse]
         exchange = await self.proxy.exchange("POST", search_path, headers, dumps(body))
         answer = parsed(exchange)
         if answer is None:
             reason = f"the dense leg failed ({exchange.status}): {exchange.body[:300]!r}"
             log.warning("%s", reason)
-            return [], reason
-        return leg_hits(schema, answer.get("hits", {}).get("hits", [])), ""
+            return DenseLeg([], reason)
+        hits = answer.get("hits", {}).get("hits", [])
+        groups = collapse_values(hits, search.collapse) if search.collapse else {}
+        return DenseLeg(leg_hits(schema, hits), "", groups)
 
     async def lexical_leg(
         self, schema: IndexSchema, search_path: str, headers: list, hits: list[dict]
@@ -250,6 +265,28 @@ def leg_hits(
     return [LegHit(p, float(s), rank) for rank, (p, s) in enumerate(scored, start=1)]
 
 
+def collapse_values(hits: list[dict], field_name: str) -> dict[str, Any]:
+    """Each hit's value of the collapse field, as the engine returned it in ``fields``."""
+    values = {}
+    for hit in hits:
+        found = (hit.get("fields") or {}).get(field_name) or [None]
+        values[hit_key(hit)] = json.dumps(found[0], sort_keys=True)
+    return values
+
+
+def collapsed(order: list[str], groups: dict[str, Any]) -> list[str]:
+    """``order`` with the first hit of each collapse value only (hits without one form one
+    group, as in the engines)."""
+    seen: set = set()
+    kept = []
+    for key in order:
+        value = groups.get(key, "null")
+        if value not in seen:
+            seen.add(value)
+            kept.append(key)
+    return kept
+
+
 def carried_headers(headers) -> list[tuple[str, str]]:
     """The application's headers for esrerank's calls to the cluster on its behalf."""
     carried = [(k, v) for k, v in headers.items() if k.lower() not in NOT_CARRIED]
@@ -269,8 +306,16 @@ def parsed(exchange: Exchange) -> dict[str, Any] | None:
     return answer if isinstance(answer, dict) else None
 
 
-def dumps(value: Any) -> bytes:
+def dumps(value: Any, pretty: bool = False) -> bytes:
+    """JSON as the engines write it: compact, or indented for ``?pretty``."""
+    if pretty:
+        return json.dumps(value, ensure_ascii=False, indent=2).encode()
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def pretty(params) -> bool:
+    """Whether the application asked for ``?pretty`` output."""
+    return "pretty" in params and params["pretty"] != "false"
 
 
 def relayed_headers(exchange: Exchange, own: dict[str, str]) -> list[tuple[bytes, bytes]]:

@@ -4,7 +4,8 @@ stays as the application wrote it (it is the lexical leg); this module reads fro
 text for the dense leg, the filters that leg must honour, and the page asked for.
 
 Anything else (a sort on a field, ``search_after``, scroll, a point in time, ``knn`` /
-``rank`` / ``retriever`` bodies, ``collapse``, ``size: 0``, no full-text clause, a body or a
+``rank`` / ``retriever`` bodies, ``collapse`` with ``inner_hits``, ``size: 0``, no full-text
+clause, a body or a
 parameter esrerank does not read) is the engine's to answer, untouched."""
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ FULL_TEXT = frozenset(
 )
 # Body keys whose order or paging is the engine's (or a search pipeline's) own.
 ENGINE_ORDERED = frozenset(
-    {"search_after", "pit", "knn", "rank", "retriever", "collapse", "slice", "ext", "sub_searches"}
+    {"search_after", "pit", "knn", "rank", "retriever", "slice", "ext", "sub_searches"}
 )
 # Queries that rank by vectors, pinned ids or rules of their own: reordering would undo them.
 ENGINE_QUERIES = frozenset(
@@ -68,6 +69,7 @@ class RelevanceSearch:
     start: int
     size: int
     explain: bool = False
+    collapse: str | None = None  # the field whose values the final order keeps one hit of
 
     @property
     def window(self) -> int:
@@ -87,6 +89,13 @@ def relevance_search(
         return None
     if "sort" in body and not score_sort(body["sort"]):
         return None
+    collapse = body.get("collapse")
+    if collapse is not None and not (
+        isinstance(collapse, dict)
+        and set(collapse) == {"field"}
+        and isinstance(collapse["field"], str)
+    ):
+        return None  # inner hits and the like: the engine's
     stored = listed(body.get("stored_fields")) + params.get("stored_fields", "").split(",")
     if "_none_" in stored:  # hits without an _id: nothing to reorder them by
         return None
@@ -104,7 +113,14 @@ def relevance_search(
     if isinstance(post_filter, dict) and post_filter:
         filters.append(post_filter)
     explain = body.get("explain") is True or params.get("explain") in ("", "true")
-    return RelevanceSearch(" ".join(texts)[:MAX_TEXT], tuple(filters), start, size, explain)
+    return RelevanceSearch(
+        " ".join(texts)[:MAX_TEXT],
+        tuple(filters),
+        start,
+        size,
+        explain,
+        collapse["field"] if collapse else None,
+    )
 
 
 def score_sort(sort: Any) -> bool:
