@@ -135,7 +135,10 @@ def test_each_request_is_answered_by_the_rule_in_the_engines_shape(replayed, ent
     engine, serve, index = replayed
     through = send(serve, index, entry)
     direct = send(engine, index, entry)
-    assert through.status_code == direct.status_code == 200, through.text[:300]
+    assert through.status_code == direct.status_code, through.text[:300]
+    if direct.status_code != 200:  # a body this engine refuses (Elasticsearch 9 drops the
+        assert through.json() == direct.json()  # range syntax of 8): its error, as it sent it
+        return
     if entry["endpoint"] == "_search":
         answered = "x-esrerank-mode" in through.headers
         assert answered == (entry["expect"] == "hybrid")
@@ -186,8 +189,12 @@ def test_rerank_mode_keeps_exactly_the_engines_hits(replayed, entry):
     wide_body, params = widened(entry, entry["body"])
     whole = {"from": "0", "size": str(wide_body["size"])}
     through = send(serve, index, entry, {**whole, "esrerank_mode": "rerank"})
+    answer = requests.post(f"{engine}/{index}/_search", params=params, json=wide_body)
+    assert through.status_code == answer.status_code
+    if answer.status_code != 200:
+        return  # a body this engine refuses: its error, as the test above checks
     assert through.headers["x-esrerank-mode"] == "rerank"
-    direct = requests.post(f"{engine}/{index}/_search", params=params, json=wide_body).json()
+    direct = answer.json()
     ids = lambda answer: sorted(h["_id"] for h in answer["hits"]["hits"])  # noqa: E731
     assert ids(through.json()) == ids(direct)
     assert through.json()["hits"].get("total") == direct["hits"].get("total")

@@ -258,7 +258,9 @@ def build_app(
         leg, answered = await hybrid.answer(
             target, schema, path, leg_params, headers, body, wanted, lexical, mode
         )
-        if answered is None:  # the engine refused the search: its answer as it sent it
+        if answered is None:  # the engine refused the search
+            if 400 <= leg.exchange.status < 500:  # its error for the body as the app sent it,
+                return await elsewhere(request, raw)  # positions in it included
             return Relayed(leg.exchange)
         metrics.search(answered.result)
         rebuilt = answered.body
