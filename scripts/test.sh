@@ -13,6 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python3 -m pip install --quiet --disable-pip-version-check -e ".[test]"
+# the official JavaScript clients, to test serve with them as they are (npm's cache keeps them)
+npm ci --prefix tests/integration/js --no-audit --no-fund --silent
 export HF_HUB_OFFLINE=1  # tests never download a model
 
 scripts/engines.sh start opensearch elasticsearch secured

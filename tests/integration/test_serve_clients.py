@@ -1,11 +1,16 @@
 """The official clients as they are, pointed at ``esrerank serve``: a fresh client whose very
-first request is a search esrerank answers (elasticsearch-py 8 and 9 check the product header
-on it), and CORS for browser pages, off by default."""
+first request is a search esrerank answers (elasticsearch-py 8 and 9 and elasticsearch-js check
+the product header on it), in Python and in JavaScript (tests/integration/js, installed by
+scripts/test.sh with npm), and CORS for browser pages, off by default."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
@@ -18,6 +23,8 @@ from .conftest import require_backend
 from .test_serve import Server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+JS = Path(__file__).parent / "js"
 
 SEARCH = {
     "query": {"multi_match": {"query": "cancer treatment", "fields": ["title^2", "text"]}},
@@ -45,6 +52,10 @@ def engine(request, tmp_path, sample_dir, bi_encoder, tiny_reranker):
     searcher.close()
 
 
+def major(engine_url: str) -> int:
+    return int(requests.get(engine_url, timeout=10).json()["version"]["number"].split(".")[0])
+
+
 def clients_for(engine: str, engine_url: str):
     """The official Python clients that speak to this engine and version."""
     if engine == "opensearch":
@@ -53,9 +64,8 @@ def clients_for(engine: str, engine_url: str):
         return [("opensearch-py", OpenSearch)]
     import elasticsearch8
 
-    major = int(requests.get(engine_url, timeout=10).json()["version"]["number"].split(".")[0])
     found = [("elasticsearch-py 8", elasticsearch8.Elasticsearch)]  # 9 takes 8's media type
-    if major >= 9:
+    if major(engine_url) >= 9:
         import elasticsearch9
 
         found.append(("elasticsearch-py 9", elasticsearch9.Elasticsearch))
@@ -81,6 +91,32 @@ def test_a_fresh_client_whose_first_request_is_answered_by_esrerank(engine):
         assert through.headers["x-esrerank-reranked"] == "true", label
         assert [h["_id"] for h in hits] == [h["_id"] for h in through.json()["hits"]["hits"]]
         client.close()
+
+
+def test_the_javascript_clients_too(engine):
+    name, engine_url, url, index, _ = engine
+    if shutil.which("node") is None or not (JS / "node_modules").is_dir():
+        message = "node or tests/integration/js/node_modules missing: run scripts/test.sh"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    clients = ["opensearch"] if name == "opensearch" else ["es8"]
+    if name == "elasticsearch" and major(engine_url) >= 9:
+        clients.append("es9")
+    through = requests.post(f"{url}/{index}/_search", json=SEARCH).json()
+    for client in clients:
+        ran = subprocess.run(
+            ["node", str(JS / "search.mjs"), client, url, index, json.dumps(SEARCH)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert ran.returncode == 0, (client, ran.stdout, ran.stderr)
+        answer = json.loads(ran.stdout)
+        assert set(answer) == set(through), client
+        assert [h["_id"] for h in answer["hits"]["hits"]] == [
+            h["_id"] for h in through["hits"]["hits"]
+        ], client
 
 
 def test_cors_is_answered_for_the_origins_given_and_off_otherwise(engine):
