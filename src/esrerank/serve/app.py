@@ -36,6 +36,7 @@ from .hybrid import (
     MODES,
     OWN_HEADERS,
     PAGE_PARAMS,
+    AppSearch,
     HybridSearches,
     Lexical,
     carried_headers,
@@ -254,10 +255,8 @@ def build_app(
         mode = mode_of(request, index)
         path, leg_params = raw_path(request), query_string(request, PAGE_PARAMS)
         headers = carried_headers(request.headers)
-        lexical = hybrid.lexical(path + leg_params, headers, body, wanted)
-        leg, answered = await hybrid.answer(
-            target, schema, path, leg_params, headers, body, wanted, lexical, mode
-        )
+        app_search = AppSearch(target, schema, path, leg_params, headers, body, wanted, mode)
+        leg, answered = await hybrid.answer(app_search, hybrid.lexical(app_search))
         if answered is None:  # the engine refused the search
             if 400 <= leg.exchange.status < 500:  # its error for the body as the app sent it,
                 return await elsewhere(request, raw)  # positions in it included
@@ -292,13 +291,20 @@ def build_app(
                 lines += [dumps(header), dumps(body)]
                 continue
             target, schema, wanted = found
-            lines += [dumps(header), dumps({**body, "from": 0, "size": wanted.window})]
+            lines += [dumps(header), dumps(wanted.widened(body))]
             lexical = asyncio.get_running_loop().create_future()
             path = "/" + quote(index, safe="")
-            mode = mode_of(request, index)
-            work = hybrid.answer(
-                target, schema, path + "/_search", "", headers, body, wanted, lexical, mode
+            app_search = AppSearch(
+                target,
+                schema,
+                path + "/_search",
+                "",
+                headers,
+                body,
+                wanted,
+                mode_of(request, index),
             )
+            work = hybrid.answer(app_search, lexical)
             answering.append((number, lexical, asyncio.ensure_future(work)))
         try:
             exchange = await proxy.exchange(

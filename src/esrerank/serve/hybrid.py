@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..errors import EsrerankError
+from ..errors import BackendError
 from ..pipeline import Searcher
 from ..schema import IndexSchema
 from ..search import SearchResult
@@ -81,6 +81,22 @@ class Lexical:
 
 
 @dataclass(frozen=True)
+class AppSearch:
+    """One application search esrerank answers: the index's searcher and schema, the search
+    path (``/INDEX/_search``, as sent) and the URL parameters its calls carry, the application's
+    headers and body, what esrerank read from it, and the mode."""
+
+    target: Searcher
+    schema: IndexSchema
+    path: str
+    params: str
+    headers: list
+    body: dict
+    search: RelevanceSearch
+    mode: str
+
+
+@dataclass(frozen=True)
 class Answered:
     """A search answered: the rebuilt body, and how its hits were ordered."""
 
@@ -107,41 +123,31 @@ class HybridSearches:
         self.run_model = run_model
         self.rerank_timeout = rerank_timeout
 
-    async def lexical(self, path: str, headers: list, body: dict, search: RelevanceSearch):
+    async def lexical(self, wanted: AppSearch) -> Lexical:
         """The application's search, widened to the window, as the engine answers it."""
-        widened = {**body, "from": 0, "size": search.window}
-        exchange = await self.proxy.exchange("POST", path, headers, dumps(widened))
+        path, widened = wanted.path + wanted.params, wanted.search.widened(wanted.body)
+        exchange = await self.proxy.exchange("POST", path, wanted.headers, dumps(widened))
         return Lexical(exchange, parsed(exchange))
 
     async def answer(
-        self,
-        target: Searcher,
-        schema: IndexSchema,
-        search_path: str,
-        params: str,
-        headers: list,
-        body: dict,
-        search: RelevanceSearch,
-        lexical: Awaitable[Lexical],
-        mode: str,
+        self, wanted: AppSearch, lexical: Awaitable[Lexical]
     ) -> tuple[Lexical, Answered | None]:
         """The answer to one search: its lexical leg (awaited beside the dense leg), then fusion,
         the rerank and the fetch of the dense leg's hits on the page. Without a parsed lexical
         answer (the engine refused the search) there is nothing to reorder."""
+        search = wanted.search
         started = time.perf_counter()
-        leg, dense_leg = await asyncio.gather(
-            lexical, self.dense(target, schema, search_path, headers, search)
-        )
+        leg, dense_leg = await asyncio.gather(lexical, self.dense(wanted))
         dense = dense_leg.hits
         if leg.answer is None:
             return leg, None
         lexical_hits = leg.answer.get("hits", {}).get("hits", [])
         by_key = {hit_key(hit): hit for hit in lexical_hits}
-        lexical_leg = await self.lexical_leg(schema, search_path, headers, lexical_hits)
-        if mode == RERANK:
+        lexical_leg = await self.lexical_leg(wanted, lexical_hits)
+        if wanted.mode == RERANK:
             dense = [h for h in dense if h.passage.passage_id in by_key]
         rank = functools.partial(
-            target.pipeline.rank,
+            wanted.target.pipeline.rank,
             search.text,
             {BM25: lexical_leg, DENSE: dense},
             top_k=search.window,
@@ -154,7 +160,7 @@ class HybridSearches:
             groups = {**dense_leg.groups, **collapse_values(lexical_hits, search.collapse)}
             order = collapsed(order, groups)
         page = order[search.start : search.start + search.size]
-        fetched = await self.fetch(search_path + params, headers, body, page, by_key)
+        fetched = await self.fetch(wanted, page, by_key)
         scores = final_scores(result)
         hits = [fetched[key] for key in page if key in fetched]
         if search.explain:
@@ -171,16 +177,10 @@ class HybridSearches:
             rebuilt["took"] = int((time.perf_counter() - started) * 1000)
         return leg, Answered(rebuilt, result, dense_leg.failure)
 
-    async def dense(
-        self,
-        target: Searcher,
-        schema: IndexSchema,
-        search_path: str,
-        headers: list,
-        search: RelevanceSearch,
-    ) -> DenseLeg:
+    async def dense(self, wanted: AppSearch) -> DenseLeg:
         """kNN over the search's text under its filters; on a failure of the engine, no hits and
         why (the answer then holds the lexical hits alone, and says so)."""
+        search, schema, target = wanted.search, wanted.schema, wanted.target
 
         def embed():
             return target.pipeline.checked_encoder().encode_queries([search.text])[0]
@@ -191,7 +191,7 @@ class HybridSearches:
         body["_source"] = {"excludes": [schema.vectors]}
         if search.collapse:
             body["docvalue_fields"] = [search.collapse]
-        exchange = await self.proxy.exchange("POST", search_path, headers, dumps(body))
+        exchange = await self.proxy.exchange("POST", wanted.path, wanted.headers, dumps(body))
         answer = parsed(exchange)
         if answer is None:
             reason = f"the dense leg failed ({exchange.status}): {exchange.body[:300]!r}"
@@ -201,14 +201,13 @@ class HybridSearches:
         groups = collapse_values(hits, search.collapse) if search.collapse else {}
         return DenseLeg(leg_hits(schema, hits), "", groups)
 
-    async def lexical_leg(
-        self, schema: IndexSchema, search_path: str, headers: list, hits: list[dict]
-    ) -> list[LegHit]:
+    async def lexical_leg(self, wanted: AppSearch, hits: list[dict]) -> list[LegHit]:
         """The lexical hits as passages for the cross-encoder; the text of those whose
         ``_source`` the application filtered is fetched."""
-        wanted = [f for f in (schema.title_field, schema.text_field) if f]
+        schema = wanted.schema
+        needed = [f for f in (schema.title_field, schema.text_field) if f]
         lacking = [
-            h for h in hits if "_id" in h and not all(f in (h.get("_source") or {}) for f in wanted)
+            h for h in hits if "_id" in h and not all(f in (h.get("_source") or {}) for f in needed)
         ]
         texts: dict[str, dict] = {}
         if lacking:
@@ -217,18 +216,19 @@ class HybridSearches:
                 "size": len(lacking),
                 "_source": {"excludes": [schema.vectors]},
             }
-            exchange = await self.proxy.exchange("POST", search_path, headers, dumps(body))
+            exchange = await self.proxy.exchange("POST", wanted.path, wanted.headers, dumps(body))
             found = (parsed(exchange) or {}).get("hits", {}).get("hits", [])
             texts = {hit_key(h): h.get("_source") or {} for h in found}
         sources = [texts.get(hit_key(h), h.get("_source") or {}) for h in hits]
         return leg_hits(schema, hits, sources)
 
     async def fetch(
-        self, path: str, headers: list, body: dict, page: list[str], lexical: dict[str, dict]
+        self, wanted: AppSearch, page: list[str], lexical: dict[str, dict]
     ) -> dict[str, dict]:
         """The page's hits as the engine gives them for the application's field options: the
         lexical ones from its answer, the dense leg's through one more search of their ids
         (the application's query beside them, so a highlight shows what matched)."""
+        body = wanted.body
         found = {key: lexical[key] for key in page if key in lexical}
         missing = [key for key in page if key not in lexical]
         if not missing:
@@ -237,12 +237,13 @@ class HybridSearches:
         query: dict[str, Any] = {"bool": {"filter": [{"ids": {"values": ids}}]}}
         if body.get("query"):
             query["bool"]["should"] = [body["query"]]
-        wanted = {k: v for k, v in body.items() if k not in NOT_FETCHED}
-        wanted.update(query=query, size=len(ids) * 4, track_total_hits=False)
-        exchange = await self.proxy.exchange("POST", path, headers, dumps(wanted))
+        asked = {k: v for k, v in body.items() if k not in NOT_FETCHED}
+        asked.update(query=query, size=len(ids) * 4, track_total_hits=False)
+        path = wanted.path + wanted.params
+        exchange = await self.proxy.exchange("POST", path, wanted.headers, dumps(asked))
         answer = parsed(exchange)
         if answer is None:
-            raise EsrerankError(
+            raise BackendError(
                 f"fetching the dense leg's hits failed ({exchange.status}): {exchange.body[:300]!r}"
             )
         for hit in answer.get("hits", {}).get("hits", []):

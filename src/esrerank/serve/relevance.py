@@ -76,6 +76,10 @@ class RelevanceSearch:
         """How many hits each leg brings: the rerank pool, or the page when it ends deeper."""
         return max(100, self.start + self.size)
 
+    def widened(self, body: dict) -> dict:
+        """The application's ``body`` asking for the whole window: the lexical leg."""
+        return {**body, "from": 0, "size": self.window}
+
 
 def relevance_search(
     body: Any, params: dict[str, str], text_fields: frozenset[str] | None
