@@ -78,7 +78,8 @@ def serve(
     index_modes,
     cors_origins,
 ):
-    """Serve hybrid + reranked _search in the engines' shape (every other request goes to the
+    """Serve an application's relevance searches (_search, _msearch) hybrid and reranked, each
+    answered as the engine would with its hits reordered (every other request goes to the
     cluster unchanged), the rerank and embed APIs (Cohere /v1/rerank and /v2/rerank, TEI
     /rerank and /embed) and /healthz, with the models loaded once."""
     try:

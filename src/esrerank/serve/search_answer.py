@@ -1,5 +1,6 @@
-"""A hybrid search's hits in the engines' ``_search`` answer shape, so unchanged clients read
-them: each document once, at its best passage, paged with ``from`` / ``size``."""
+"""A hybrid search of the embedded store in the engines' ``_search`` answer shape, so unchanged
+clients read it: each document once, at its best passage, paged with ``from`` / ``size``. (On a
+cluster the answer is the engine's own, reordered: ``esrerank.serve.reordered``.)"""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
-"""Which ``_search`` bodies esrerank answers itself: a full-text query over the index's text
-(``match``, ``multi_match``, ``query_string``, ``simple_query_string``, or a ``bool`` holding one
-of them in ``must`` / ``should`` beside ``filter`` / ``must_not`` clauses), with only paging,
-``_source`` and ``track_total_hits`` around it. Anything else (aggregations, sorting, highlights,
-scroll, another field, ...) is the engine's to answer."""
+"""Which ``_search`` bodies esrerank answers itself on the embedded store, which has no engine
+to run an application's request (on a cluster, ``esrerank.serve.relevance`` decides): a
+full-text query over the index's text (``match``, ``multi_match``, ``query_string``,
+``simple_query_string``, or a ``bool`` holding one of them in ``must`` / ``should`` beside
+``filter`` / ``must_not`` clauses), with only paging, ``_source`` and ``track_total_hits``
+around it. Anything else is refused there."""
 
 from __future__ import annotations
 
