@@ -50,7 +50,14 @@ from .hybrid import (
 from .metrics import CONTENT_TYPE, Metrics
 from .proxy import OWN_PARAMS, Proxy, Relayed, query_string, raw_path
 from .relevance import relevance_search
-from .responses import RequestError, bad_request, error_response, from_library
+from .responses import (
+    RequestError,
+    bad_request,
+    error_body,
+    error_of,
+    error_response,
+    from_library,
+)
 from .search_answer import engine_answer
 from .search_dsl import hybrid_search, may_be_hybrid
 
@@ -86,17 +93,25 @@ def opted_out(request: Request, index: str) -> bool:
     )
 
 
+def readable(request: Request) -> bool:
+    """Whether esrerank may read the request's body and write its answer: JSON both ways, the
+    body not compressed (the engine answers the others)."""
+    headers = request.headers
+    if headers.get("content-encoding", "identity") != "identity":
+        return False
+    for name in ("content-type", "accept"):
+        value = headers.get(name, "").lower()
+        if value and "json" not in value and not value.startswith("*/*"):
+            return False
+    return True
+
+
 def json_body(request: Request, raw: bytes) -> Any:
     """The JSON of a search body esrerank may read, or None: a body in another format or
     compressed, an answer asked for in another format, or a body that is not JSON (the engine
     answers those with its own errors)."""
-    headers = request.headers
-    if headers.get("content-encoding", "identity") != "identity":
+    if not readable(request):
         return None
-    for name in ("content-type", "accept"):
-        value = headers.get(name, "").lower()
-        if value and "json" not in value and not value.startswith("*/*"):
-            return None
     if not raw:
         return {}
     try:
@@ -277,9 +292,10 @@ def build_app(
         raw = await request.body()
         check_body(raw)
         url_index = request.path_params.get("index")
-        items = ndjson_pairs(raw) if proxy is not None else None
-        if items is None or json_body(request, b"") is None or opted_out(request, url_index or "_"):
+        items = ndjson_pairs(raw) if proxy is not None and readable(request) else None
+        if items is None or opted_out(request, url_index or "_"):
             return await elsewhere(request, raw)
+        mode_of(request, "")  # a bad esrerank_mode is a 400 before any item starts
         headers = carried_headers(request.headers)
         lines, answering = [], []
         for number, (header, body) in enumerate(items):
@@ -327,11 +343,15 @@ def build_app(
             item = responses[number]
             ok = isinstance(item, dict) and "error" not in item
             lexical.set_result(Lexical(exchange, item if ok else None))
-        for number, _, work in answering:
-            _, answered = await work
-            if answered is not None:
-                metrics.search(answered.result)
-                responses[number] = answered.body
+        outcomes = await asyncio.gather(*(work for _, _, work in answering), return_exceptions=True)
+        for (number, _, _), outcome in zip(answering, outcomes, strict=True):
+            if isinstance(outcome, RequestError | EsrerankError):  # this item's error, in the
+                responses[number] = error_body(*error_of(outcome))  # engines' shape
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            elif outcome[1] is not None:
+                metrics.search(outcome[1].result)
+                responses[number] = outcome[1].body
         answer = finished(answer, request.query_params.get("filter_path"))
         own = {"x-esrerank-answered": f"{len(answering)}/{len(items)}"}
         return Relayed(

@@ -48,16 +48,27 @@ def bad_request(reason: str) -> RequestError:
     return RequestError(400, "illegal_argument_exception", reason)
 
 
+def error_body(status: int, kind: str, reason: str) -> dict:
+    """The engines' error body."""
+    cause = {"type": kind, "reason": redact(reason)}
+    return {"error": {"root_cause": [cause], **cause}, "status": status}
+
+
 def error_response(status: int, kind: str, reason: str, headers: dict | None = None):
-    reason = redact(reason)
-    cause = {"type": kind, "reason": reason}
-    body = {"error": {"root_cause": [cause], **cause}, "status": status}
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(error_body(status, kind, reason), status_code=status, headers=headers)
+
+
+def error_of(exc: RequestError | EsrerankError) -> tuple[int, str, str]:
+    """The status, the engine's error type and the reason for an error esrerank raised on
+    purpose."""
+    if isinstance(exc, RequestError):
+        return exc.status, exc.kind, exc.reason
+    for kind_of, status, kind in STATUSES:
+        if isinstance(exc, kind_of):
+            return status, getattr(exc, "engine_kind", "") or kind, str(exc)
+    return 500, "exception", str(exc)
 
 
 def from_library(exc: EsrerankError) -> JSONResponse:
     """The answer for an error esrerank raised on purpose."""
-    for kind_of, status, kind in STATUSES:
-        if isinstance(exc, kind_of):
-            return error_response(status, getattr(exc, "engine_kind", "") or kind, str(exc))
-    return error_response(500, "exception", str(exc))
+    return error_response(*error_of(exc))
