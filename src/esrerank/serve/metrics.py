@@ -23,10 +23,12 @@ OWN_ROUTES = ("/v1/rerank", "/v2/rerank", "/rerank", "/embed", "/healthz", "/met
 
 
 def route_of(path: str) -> str:
-    """A bounded label for a path: esrerank's own routes, ``_search``, or ``proxy``."""
+    """A bounded label for a path: esrerank's own routes, ``_search``, ``_msearch``, or
+    ``proxy``."""
     if path in OWN_ROUTES:
         return path
-    return "_search" if path.rstrip("/").endswith("/_search") else "proxy"
+    last = path.rstrip("/").rpartition("/")[2]
+    return last if last in ("_search", "_msearch") else "proxy"
 
 
 class Metrics:
