@@ -119,7 +119,7 @@ def check_answered(engine: str, index: str, entry: dict, body: dict, answer: dic
         if own is None:  # found by the dense leg alone: as the engine gives it, asked by id
             own = alone(engine, index, params, wide_body, hit["_id"])
             hit = {k: v for k, v in hit.items() if k != "highlight"}  # where it matched, if so
-        assert rescored(hit) == rescored(own), hit.get("_id")
+        assert set(hit) == set(own) and rescored(hit) == rescored(own), hit.get("_id")
         if body.get("explain") is True:
             assert hit["_explanation"]["description"].startswith("esrerank")
     total, engine_total = answer["hits"].get("total"), direct["hits"].get("total")

@@ -39,7 +39,8 @@ NOT_CARRIED = HOP_BY_HOP | {"content-length", "content-encoding", "accept-encodi
 # Headers of the engine's answer not relayed with a rebuilt body.
 NOT_RELAYED = HOP_BY_HOP | {"content-length", "content-encoding"}
 # Body keys the fetch of dense-only hits leaves out: it asks for those hits alone, in the
-# application's field options (``_source``, ``fields``, ``highlight``, ``explain``, ...).
+# application's field options (``_source``, ``fields``, ``highlight``, ``explain``, a ``sort``
+# on the score, ...).
 NOT_FETCHED = frozenset(
     {
         "aggs",
@@ -48,7 +49,6 @@ NOT_FETCHED = frozenset(
         "post_filter",
         "from",
         "size",
-        "sort",
         "rescore",
         "min_score",
         "track_total_hits",
