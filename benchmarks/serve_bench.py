@@ -338,6 +338,17 @@ def served_index(
         yield index, server
 
 
+def api_searcher(args, index: BenchIndex) -> Searcher:
+    """The Python API on the benchmark's index, with serve's models (the common options)."""
+    return Searcher(
+        args.url,
+        index.name,
+        data_dir=index.work / "api-store",
+        bi_encoder=args.bi_encoder,
+        reranker=args.reranker,
+    )
+
+
 def check_engine(url: str) -> dict:
     """The engine's root answer; a clear exit when it does not answer."""
     try:

@@ -25,6 +25,7 @@ import time
 import requests
 from serve_bench import (
     add_common_options,
+    api_searcher,
     base_result,
     environment,
     environment_lines,
@@ -86,14 +87,7 @@ def main() -> None:
     texts = {q: t for q, t in data.queries.items() if t in set(chosen)}
     started = time.perf_counter()
     with served_index(args) as (index, server):
-        searcher = Searcher(
-            args.url,
-            index.name,
-            data_dir=index.work / "api-store",
-            bi_encoder=args.bi_encoder,
-            reranker=args.reranker,
-        )
-        with searcher:
+        with api_searcher(args, index) as searcher:
             searcher.warm_up()
             found = rankings(args, searcher, server.base, texts)
         env = environment(server)

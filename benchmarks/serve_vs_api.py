@@ -28,6 +28,7 @@ import requests
 from serve_bench import (
     Server,
     add_common_options,
+    api_searcher,
     base_result,
     environment,
     environment_lines,
@@ -175,14 +176,7 @@ def main() -> None:
     texts = test_queries(args.data, args.split, args.queries)
     started = time.perf_counter()
     with served_index(args) as (index, server):
-        searcher = Searcher(
-            args.url,
-            index.name,
-            data_dir=index.work / "api-store",
-            bi_encoder=args.bi_encoder,
-            reranker=args.reranker,
-        )
-        with searcher:
+        with api_searcher(args, index) as searcher:
             seconds, took, reranked, overlaps, same_order = compare(args, searcher, server, texts)
         env = environment(server)
     api, serve = summary(seconds["api"]), summary(seconds["serve"])
