@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 from .backends import Backend, IndexMeta
 from .config import DEFAULT_RERANK_WEIGHT
 from .encoders import BiEncoder
+from .final_order import FORMULA
 from .fusion import FusionSpec
 from .models import DEFAULT_BI_ENCODER
 from .rerank import ENSEMBLE, INTERPOLATE
+
+log = logging.getLogger(__name__)
 
 
 class IndexHandle:
@@ -21,6 +25,7 @@ class IndexHandle:
         self.name = name
         self.bi_encoder = bi_encoder
         self._meta: IndexMeta | None = None  # the build record, read once until it changes
+        self._noted_formula = False
 
     def exists(self) -> bool:
         return self.backend.index_exists(self.name)
@@ -54,9 +59,25 @@ class IndexHandle:
         self._store_extra("fusion", {**spec.to_dict(), **record})
 
     def stored_rerank(self, reranker: str | None) -> dict:
-        """The rerank choice ``eval --tune`` stored with the index, if made for ``reranker``."""
+        """The rerank choice ``eval --tune`` stored with the index, if made for ``reranker``
+        under today's final-score formula (one tuned under another is noted once, and left
+        for the default until tuned again)."""
         stored = self.meta().extra.get("rerank") or {}
-        return stored if reranker is not None and stored.get("reranker") == reranker else {}
+        if reranker is None or stored.get("reranker") != reranker:
+            return {}
+        if stored.get("formula") != FORMULA:
+            if not self._noted_formula:
+                log.warning(
+                    "Index '%s' has a rerank weight (%s) tuned under an earlier final-score "
+                    "formula; searches use the default %g until 'esrerank eval --tune' tunes "
+                    "it again.",
+                    self.name,
+                    stored.get("weight"),
+                    DEFAULT_RERANK_WEIGHT,
+                )
+                self._noted_formula = True
+            return {}
+        return stored
 
     def stored_rerank_weight(self, reranker: str | None) -> float:
         """The rerank weight stored for ``reranker``, else the default."""
@@ -70,7 +91,7 @@ class IndexHandle:
     def store_rerank_weight(self, weight: float, record: dict, mode: str = INTERPOLATE) -> None:
         """Keep the rerank weight (or the ensemble, ``mode``) tuned for the reranker named in
         ``record``; searches with that reranker then use it."""
-        self._store_extra("rerank", {"weight": weight, "mode": mode, **record})
+        self._store_extra("rerank", {"weight": weight, "mode": mode, "formula": FORMULA, **record})
 
     def _store_extra(self, key: str, value: dict) -> None:
         meta = self.meta()

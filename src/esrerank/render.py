@@ -17,6 +17,7 @@ def header(result: SearchResult, where: str) -> str:
         rerank = (
             f"reranker {result.reranker} ({result.reranker_runtime}) "
             f"{result.timings.get('rerank', 0):.2f}s, "
+            f"{result.rerank_scored} of {result.rerank_pool} passages scored, "
             + ("ensemble with bm25" if result.ensemble else f"weight {result.rerank_weight:g}")
         )
     else:
@@ -84,8 +85,10 @@ def _rerank_explained(result: SearchResult) -> str:
         )
     weight = result.rerank_weight
     return (
-        f"  then the fused top hits were {by}; final score = {weight:g} x min_max(rerank) + "
-        f"{1 - weight:g} x min_max(fused), both over the reranked pool"
+        f"  then the fused top {result.rerank_pool} were {by}, in fused order, until no "
+        f"unscored passage could reach the top {len(result.hits)} ({result.rerank_scored} "
+        f"scored); final score = {weight:g} x rerank probability + {1 - weight:g} x "
+        "min_max(fused) over the pool"
     )
 
 

@@ -12,9 +12,8 @@ from functools import cached_property
 import numpy as np
 
 from .errors import ModelError
-from .export import load_exported
+from .export import ACTIVATIONS, load_exported
 from .fusion import FusionResult, FusionSpec, fuse
-from .fusion.normalize import NORMALIZATIONS
 from .models import (
     DEFAULT_CROSS_ENCODER,
     OFFLINE_CROSS_ENCODER,
@@ -32,7 +31,7 @@ SINGLE_LETTER_LIMIT = 0.5
 UNKNOWN_LIMIT = 0.1
 READ_CHECK_PASSAGES = 10
 
-# How reranked scores make the final order: blended with the fused scores over the fused pool,
+# How reranked scores make the final order: blended with the fused scores (``final_order``),
 # or the study's ensemble (BM25's hits fused 1:1 with the reranked dense top).
 INTERPOLATE = "interpolate"
 ENSEMBLE = "ensemble"
@@ -95,7 +94,8 @@ class Reranker:
         if self.runtime.backend != "torch":
             model = load_exported(name, "cross-encoder", self.runtime, self.max_length)
             self.tokenizer = model.tokenizer.tokenizer
-            return lambda pairs: model.run(pairs).reshape(-1)
+            to_probability = _probability_of(name, model.manifest.get("activation"))
+            return lambda pairs: to_probability(model.run(pairs).reshape(-1))
         from sentence_transformers import CrossEncoder
 
         model = load_model(
@@ -109,12 +109,15 @@ class Reranker:
                 "needs exactly one relevance score."
             )
         self.tokenizer = model.tokenizer.backend_tokenizer
+        activation = type(model.activation_fn).__name__
+        to_probability = _probability_of(name, ACTIVATIONS.get(activation, activation))
 
         def predict(pairs: list[tuple[str, str]]) -> np.ndarray:
             with torch_precision(self.runtime):
-                return model.predict(
+                scores = model.predict(
                     pairs, batch_size=len(pairs), show_progress_bar=False, convert_to_numpy=True
                 )
+            return to_probability(np.asarray(scores, dtype=np.float64))
 
         return predict
 
@@ -143,7 +146,8 @@ class Reranker:
     def score(
         self, query: str, passages: Sequence[str], timeout: float | None = None
     ) -> RerankOutcome:
-        """Score every passage against ``query``; never raises for a failure of the model itself.
+        """Score every passage against ``query``: the model's probability that the passage is
+        relevant, in [0, 1]. Never raises for a failure of the model itself.
 
         Pairs are sorted by length so each batch pads little. When ``timeout`` seconds pass
         before all batches are done, the outcome says so and carries no scores.
@@ -173,38 +177,21 @@ class Reranker:
         return RerankOutcome(scores, "", time.perf_counter() - started)
 
 
-def interpolated(
-    fused: Sequence[float], rerank: Sequence[float], weight: float, method: str = "min_max"
-) -> list[float]:
-    """Each pool passage's final score, ``weight · norm(rerank) + (1 − weight) · norm(fused)``,
-    both normalized over the pool as fusion normalizes a leg: ``weight=1`` orders by the
-    cross-encoder alone, ``weight=0`` keeps the fused order."""
-    normalize = NORMALIZATIONS[method]
-    fused_norm = normalize(dict(enumerate(fused)))
-    rerank_norm = normalize(dict(enumerate(rerank)))
-    return [weight * rerank_norm[i] + (1 - weight) * fused_norm[i] for i in range(len(fused))]
+def _probability_of(name: str, activation: str | None) -> Callable[[np.ndarray], np.ndarray]:
+    """What turns ``name``'s outputs into probabilities: nothing after its own sigmoid, a
+    sigmoid (in float64) after a head without activation; any other head is refused, since its
+    scores have no bound the final order can rely on."""
+    if activation == "sigmoid":
+        return lambda scores: scores
+    if activation == "identity":
+        return lambda logits: 1.0 / (1.0 + np.exp(-logits))
+    raise ModelError(
+        f"cross-encoder '{name}' ends in a {activation or 'custom'} activation; esrerank needs "
+        "a relevance probability: a head with a sigmoid or with no activation (one logit)."
+    )
 
 
 def ensemble_fusion(bm25: dict[str, float], rerank: dict[str, float]) -> FusionResult:
     """The study's ensemble: BM25's hits and the reranked dense pool (id -> score each),
     min_max normalized and averaged 1:1."""
     return fuse({"bm25": bm25, "rerank": rerank}, FusionSpec())
-
-
-def blended_order(
-    pool: Sequence[str],
-    fused: Sequence[float],
-    rerank: Sequence[float],
-    weight: float,
-    following: Sequence[str] = (),
-) -> list[str]:
-    """The pool by its interpolated final score (``interpolated``), then ``following``."""
-    return reranked_order(pool, interpolated(fused, rerank, weight), following)
-
-
-def reranked_order(
-    pool: Sequence[str], scores: Sequence[float], following: Sequence[str] = ()
-) -> list[str]:
-    """The pool by score, best first (pool position breaks ties), then ``following``."""
-    ranked = sorted(range(len(pool)), key=lambda i: (-scores[i], i))
-    return [pool[i] for i in ranked] + list(following)

@@ -18,18 +18,12 @@ from .corpus.jsonstream import valid_unicode
 from .encoders import BiEncoder
 from .errors import ConfigError
 from .filters import filter_clauses
+from .final_order import FinalOrder, RerankFailure, Scorer, final_order
 from .fusion import FusionResult, FusionSpec, fuse_hits, leg_scores
 from .index_handle import IndexHandle
 from .model_pool import ModelPool
 from .models import DEFAULT_CROSS_ENCODER, expect_model
-from .rerank import (
-    READ_CHECK_PASSAGES,
-    Reranker,
-    RerankOutcome,
-    ensemble_fusion,
-    interpolated,
-    reranked_order,
-)
+from .rerank import READ_CHECK_PASSAGES, Reranker, ensemble_fusion
 from .types import BM25, DENSE, Hit, LegHit, Passage, StageScore
 
 log = logging.getLogger(__name__)
@@ -49,6 +43,8 @@ class SearchResult:
     rerank_reason: str = ""
     reranker_runtime: str | None = None  # e.g. "openvino fp32"
     rerank_weight: float = 0.0  # the cross-encoder's share of the final score; 0 if not reranked
+    rerank_scored: int = 0  # passages the cross-encoder scored (it stops once the page is known)
+    rerank_pool: int = 0  # passages it could have scored: the fused top rerank_depth
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
     ensemble: bool = False  # reranked the study's way: BM25 + the reranked dense top, 1:1
     warnings: tuple[str, ...] = ()  # the engine's answer was partial (failed shards, a timeout)
@@ -64,6 +60,8 @@ class SearchResult:
             "rerank_weight": self.rerank_weight,
             "rerank_mode": "ensemble" if self.ensemble else "interpolate",
             "rerank_reason": self.rerank_reason,
+            "rerank_scored": self.rerank_scored,
+            "rerank_pool": self.rerank_pool,
             "filter": list(self.filter),
             "candidates": {name: len(hits) for name, hits in self.legs.items()},
             "timings": {name: round(seconds, 4) for name, seconds in self.timings.items()},
@@ -109,8 +107,10 @@ class SearchPipeline:
 
         ``fusion=None`` uses the setting stored with the index (``esrerank eval --tune``), else
         min_max + arithmetic mean, 0.5/0.5. A reranked passage's final score is
-        ``rerank_weight · norm(rerank) + (1 − rerank_weight) · norm(fused)`` over the pool
-        (``esrerank.rerank.interpolated``); at 0 the cross-encoder does not run. ``None`` uses
+        ``rerank_weight · p + (1 − rerank_weight) · norm(fused)``, ``p`` the cross-encoder's
+        probability and the fused score min-max normalized over the pool; the pool is scored in
+        fused order until nothing unscored can enter the top ``top_k``
+        (``esrerank.final_order``); at 0 the cross-encoder does not run. ``None`` uses
         the weight stored with the index for this reranker (``esrerank eval --tune``), else
         the default; when the tuner chose the study's ensemble instead, the dense top
         ``rerank_depth`` is reranked and fused 1:1 (min_max) with BM25's hits.
@@ -195,42 +195,47 @@ class SearchPipeline:
         pool = ([h.passage.passage_id for h in dense] if ensemble else list(fused.order))[
             :rerank_depth
         ]
-        outcome = RerankOutcome(
-            None, off if reranker is None else "nothing was retrieved to rerank"
-        )
+        reason = off if reranker is None else "nothing was retrieved to rerank"
         if reranker is not None and pool:
             texts = [passages[pid].content for pid in pool]
-            unreadable = reranker.unreadable([query, *texts[:READ_CHECK_PASSAGES]])
-            outcome = RerankOutcome(None, unreadable)
-            if not unreadable:
-                outcome = reranker.score(query, texts, rerank_timeout)
-                timings["rerank"] = outcome.seconds
-        if not outcome.reranked:
-            final, order = dict(fused.scores), list(fused.order)
-        elif ensemble:
-            by_ensemble = ensemble_fusion(
-                leg_scores(bm25),
-                dict(zip(pool, map(float, outcome.scores), strict=True)),
-            )
-            final, order = by_ensemble.scores, list(by_ensemble.order)
-        else:
-            blended = interpolated([fused.scores[p] for p in pool], outcome.scores, rerank_weight)
-            final = dict(zip(pool, blended, strict=True))
-            order = reranked_order(pool, blended, fused.order[len(pool) :])
-        hits = _hits(order[:top_k], passages, legs, fused, pool, outcome, final)
+            reason = reranker.unreadable([query, *texts[:READ_CHECK_PASSAGES]])
+        ranked: FinalOrder | None = None
+        if reranker is not None and pool and not reason:
+            started = time.perf_counter()
+            try:
+                if ensemble:
+                    ranked = _ensemble_order(reranker, query, texts, pool, bm25, rerank_timeout)
+                else:
+                    ranked = final_order(
+                        pool,
+                        [fused.scores[p] for p in pool],
+                        rerank_weight,
+                        top_k,
+                        _scorer(reranker, query, texts, rerank_timeout),
+                        reranker.batch_size,
+                        fused.order[len(pool) :],
+                    )
+            except RerankFailure as failure:
+                reason = failure.reason
+            timings["rerank"] = time.perf_counter() - started
+        if ranked is None:
+            ranked = FinalOrder(list(fused.order[:top_k]), dict(fused.scores), {}, 0, len(pool))
+        hits = _hits(ranked, passages, legs, fused)
         return SearchResult(
             query=query,
             hits=hits,
             fusion=fusion,
             legs=legs,
             fused=fused,
-            reranked=outcome.reranked,
+            reranked=not reason,
             reranker=reranker.name if reranker is not None else None,
             reranker_runtime=reranker.runtime.describe() if reranker is not None else None,
-            rerank_reason=outcome.reason,
-            rerank_weight=rerank_weight if outcome.reranked else 0.0,
+            rerank_reason=reason,
+            rerank_weight=rerank_weight if not reason else 0.0,
+            rerank_scored=ranked.scored,
+            rerank_pool=ranked.pool if not reason else 0,
             timings=timings,
-            ensemble=ensemble and outcome.reranked,
+            ensemble=ensemble and not reason,
             warnings=warnings,
             filter=filter,
         )
@@ -275,22 +280,53 @@ def _timed(timings: dict[str, float], stage: str, work: Callable):
     return result
 
 
+def _scorer(reranker: Reranker, query: str, texts: list[str], timeout: float | None) -> Scorer:
+    """Scores pool positions with ``reranker``; a timeout counts from the first batch."""
+    started = time.perf_counter()
+
+    def score(positions: list[int]):
+        left = None if timeout is None else timeout - (time.perf_counter() - started)
+        if left is not None and left <= 0:
+            raise RerankFailure(
+                f"timed out after {time.perf_counter() - started:.1f}s (limit {timeout:g}s)"
+            )
+        outcome = reranker.score(query, [texts[i] for i in positions], left)
+        if not outcome.reranked:
+            raise RerankFailure(outcome.reason)
+        return outcome.scores
+
+    return score
+
+
+def _ensemble_order(
+    reranker: Reranker,
+    query: str,
+    texts: list[str],
+    pool: list[str],
+    bm25: list[LegHit],
+    timeout: float | None,
+) -> FinalOrder:
+    """The study's ensemble: the whole dense pool scored, fused 1:1 with BM25's hits."""
+    scores = _scorer(reranker, query, texts, timeout)(list(range(len(pool))))
+    rerank = dict(zip(pool, map(float, scores), strict=True))
+    fused = ensemble_fusion(leg_scores(bm25), rerank)
+    return FinalOrder(list(fused.order), fused.scores, rerank, len(pool), len(pool))
+
+
 def _hits(
-    order: list[str],
+    ranked: FinalOrder,
     passages: dict[str, Passage],
     legs: dict[str, list[LegHit]],
     fused: FusionResult,
-    pool: list[str],
-    outcome: RerankOutcome,
-    final: dict[str, float],
 ) -> list[Hit]:
+    """The hits of ``ranked.order`` with every stage's score; the rerank rank is among the
+    passages the cross-encoder scored."""
     leg_index = {name: {h.passage.passage_id: h for h in hits} for name, hits in legs.items()}
     fused_rank = {pid: rank for rank, pid in enumerate(fused.order, start=1)}
-    rerank_stage: dict[str, StageScore] = {}
-    if outcome.reranked:
-        ranked = sorted(range(len(pool)), key=lambda i: (-outcome.scores[i], i))
-        for rank, i in enumerate(ranked, start=1):
-            rerank_stage[pool[i]] = StageScore(float(outcome.scores[i]), rank)
+    by_rerank = sorted(ranked.rerank, key=lambda pid: -ranked.rerank[pid])
+    rerank_stage = {
+        pid: StageScore(ranked.rerank[pid], rank) for rank, pid in enumerate(by_rerank, start=1)
+    }
 
     def leg_stage(name: str, pid: str) -> StageScore:
         hit = leg_index[name].get(pid)
@@ -300,14 +336,14 @@ def _hits(
         Hit(
             passage=passages[pid],
             rank=rank,
-            bm25=leg_stage("bm25", pid),
+            bm25=leg_stage(BM25, pid),
             dense=leg_stage(DENSE, pid),
             fused=StageScore(fused.scores[pid], fused_rank[pid]),
             rerank=rerank_stage.get(pid, StageScore()),
-            final=StageScore(final.get(pid, None if outcome.reranked else fused.scores[pid]), rank),
+            final=StageScore(ranked.final.get(pid), rank),
             normalized={
                 name: scores[pid] for name, scores in fused.normalized.items() if pid in scores
             },
         )
-        for rank, pid in enumerate(order, start=1)
+        for rank, pid in enumerate(ranked.order, start=1)
     ]

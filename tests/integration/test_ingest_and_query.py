@@ -59,11 +59,19 @@ def test_rerank_weight_blends_the_scores_and_zero_skips_the_cross_encoder(
         return [(v - min(values)) / (max(values) - min(values)) for v in values]
 
     fused = min_max([hit.fused.score for hit in result.hits])
-    rerank = min_max([hit.rerank.score for hit in result.hits])
-    expected = [0.3 * r + 0.7 * f for r, f in zip(rerank, fused, strict=True)]
+    probabilities = [hit.rerank.score for hit in result.hits]
+    assert all(0 <= p <= 1 for p in probabilities)
+    expected = [0.3 * p + 0.7 * f for p, f in zip(probabilities, fused, strict=True)]
     assert [hit.final.score for hit in result.hits] == pytest.approx(expected)
     finals = [hit.final.score for hit in result.hits]
     assert finals == sorted(finals, reverse=True)
+    assert result.rerank_scored == result.rerank_pool == depth  # a page as deep as the pool
+
+    # a shorter page: the same first hits, from fewer passages scored
+    page = searcher.search("cancer risk", top_k=2, rerank_depth=depth, rerank_weight=0.3)
+    assert [h.passage_id for h in page.hits] == [h.passage_id for h in result.hits[:2]]
+    assert 2 <= page.rerank_scored <= depth
+    assert page.to_dict()["rerank_scored"] == page.rerank_scored
 
     skipped = searcher.search("cancer risk", top_k=5, rerank_weight=0)
     assert not skipped.reranked and skipped.rerank_reason == "rerank weight 0"

@@ -14,12 +14,14 @@ from ..types import Passage
 
 
 class RerankCache:
-    """``(model, runtime, query, passage content) -> score``."""
+    """``(model, runtime, query, passage content) -> probability``."""
 
     def __init__(self, path: str | Path, reranker: Reranker, max_length: int) -> None:
         self.store = DiskCache(path, "scores")
         self.reranker = reranker
-        self.model = f"{model_identity(reranker.name)}|{max_length}|{reranker.runtime.describe()}"
+        # "probability": scores are the model's relevance probabilities (``Reranker.score``)
+        identity = model_identity(reranker.name)
+        self.model = f"{identity}|{max_length}|{reranker.runtime.describe()}|probability"
 
     def scores(self, query: str, passages: Sequence[Passage]) -> dict[str, float]:
         """Each passage's score against ``query``: from the cache, else scored and stored."""

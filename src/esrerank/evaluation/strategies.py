@@ -16,9 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
+from ..final_order import final_order
 from ..fusion import METHODS, FusionResult, FusionSpec, fuse_hits, leg_scores
 from ..metrics import doc_ranking
-from ..rerank import blended_order, ensemble_fusion
+from ..rerank import ensemble_fusion
 from ..types import BM25, DENSE, LEGS, LegHit
 
 SINGLE = LEGS
@@ -97,12 +98,21 @@ def document_ranking(run: QueryRun, passage_ids: list[str]) -> list[str]:
 def _rerank(
     run: QueryRun, order: list[str], scores: dict[str, float], depth: int, weight: float
 ) -> list[str]:
-    """The top ``depth`` of ``order`` (scored ``scores``) reordered with the cross-encoder."""
+    """``order`` (scored ``scores``) with its top ``depth`` in final order, as ``query`` ranks
+    them (``esrerank.final_order``), from the cross-encoder scores the run holds."""
     pool = order[:depth]
     if weight == 0 or any(pid not in run.rerank for pid in pool):
         return order
-    pool_scores = [scores[pid] for pid in pool]
-    return blended_order(pool, pool_scores, [run.rerank[p] for p in pool], weight, order[depth:])
+    ranked = final_order(
+        pool,
+        [scores[pid] for pid in pool],
+        weight,
+        len(order),
+        lambda positions: [run.rerank[pool[i]] for i in positions],
+        len(pool),
+        order[depth:],
+    )
+    return ranked.order
 
 
 def _ids(hits: list[LegHit]) -> list[str]:

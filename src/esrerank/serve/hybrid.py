@@ -62,6 +62,7 @@ OWN_HEADERS = (
     "x-esrerank-mode",
     "x-esrerank-reranked",
     "x-esrerank-rerank-reason",
+    "x-esrerank-rerank-scored",
     "x-esrerank-dense-failure",
     "x-esrerank-answered",
     "server-timing",
@@ -335,6 +336,8 @@ def own_headers(answered: Answered, mode: str) -> dict[str, str]:
     """How esrerank ordered the hits, in headers, so the body keeps the engine's keys."""
     result = answered.result
     headers = {"x-esrerank-mode": mode, "x-esrerank-reranked": str(result.reranked).lower()}
+    if result.reranked:
+        headers["x-esrerank-rerank-scored"] = f"{result.rerank_scored}/{result.rerank_pool}"
     if result.rerank_reason:
         headers["x-esrerank-rerank-reason"] = " ".join(result.rerank_reason.split())[:300]
     if answered.dense_failure:

@@ -1,6 +1,6 @@
 """``/metrics`` in Prometheus' text format (prometheus_client, the reference implementation):
-requests and their latency per route, the search stages' latency, rerank fallbacks, and how
-many requests wait for the models."""
+requests and their latency per route, the search stages' latency, the passages each rerank
+scored, rerank fallbacks, and how many requests wait for the models."""
 
 from __future__ import annotations
 
@@ -45,6 +45,13 @@ class Metrics:
         self.stages = Histogram(
             "esrerank_stage_seconds", "Time in each search stage", ["stage"], registry=self.registry
         )
+        self.scored = Histogram(
+            "esrerank_rerank_passages_scored",
+            "Passages the cross-encoder scored per reranked search (it stops once the page is "
+            "known)",
+            buckets=(5, 10, 15, 20, 30, 50, 75, 100, 200, 500, 1000),
+            registry=self.registry,
+        )
         self.fallbacks = Counter(
             "esrerank_rerank_fallbacks",
             "Searches answered in fused order because the rerank timed out or failed",
@@ -65,6 +72,8 @@ class Metrics:
     def search(self, result: SearchResult) -> None:
         for stage, seconds in result.timings.items():
             self.stages.labels(stage).observe(seconds)
+        if result.reranked:
+            self.scored.observe(result.rerank_scored)
         if fell_back(result):
             self.fallbacks.inc()
 

@@ -87,14 +87,15 @@ def explanation(hit: Hit, engine: dict | None, result: SearchResult) -> dict[str
         parts.append(
             {
                 "value": hit.rerank.score,
-                "description": f"cross-encoder {result.reranker}, weight "
-                f"{result.rerank_weight:g} of the final score",
+                "description": f"cross-encoder {result.reranker} probability, weight "
+                f"{result.rerank_weight:g} of the final score ({result.rerank_scored} of the "
+                f"{result.rerank_pool} pool passages scored)",
                 "details": [],
             }
         )
         how = (
-            f"final: {result.rerank_weight:g} x norm(cross-encoder) + "
-            f"{1 - result.rerank_weight:g} x norm(fused), normalized over the rerank pool"
+            f"final: {result.rerank_weight:g} x cross-encoder probability + "
+            f"{1 - result.rerank_weight:g} x min_max(fused) over the rerank pool"
         )
     else:
         how = "final: the fused score" + (
