@@ -64,8 +64,8 @@ def final_order(
     """Order ``pool`` (ids in fused order, ``fused`` their fused scores) by final score, scoring
     with ``score`` only until nothing unscored can enter the first ``top_k``; ``following``
     (the fused order past the pool) comes after the pool."""
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    if batch_size < 1 or top_k < 1:
+        raise ValueError(f"batch_size and top_k must be at least 1, got {batch_size}, {top_k}")
     normalized = min_max(dict(enumerate(fused)))
     bounds = [final_score(weight, 1.0, normalized[i]) for i in range(len(pool))]
     probabilities: dict[int, float] = {}

@@ -6,7 +6,7 @@ import logging
 from dataclasses import replace
 
 from .backends import Backend, IndexMeta
-from .config import DEFAULT_RERANK_WEIGHT
+from .config import DEFAULT_RERANK_DEPTH, DEFAULT_RERANK_WEIGHT
 from .encoders import BiEncoder
 from .final_order import FORMULA
 from .fusion import FusionSpec
@@ -83,6 +83,10 @@ class IndexHandle:
         """The rerank weight stored for ``reranker``, else the default."""
         stored = self.stored_rerank(reranker)
         return float(stored["weight"]) if stored else DEFAULT_RERANK_WEIGHT
+
+    def stored_rerank_depth(self, reranker: str | None) -> int:
+        """The rerank depth tuned with the weight for ``reranker``, else the default."""
+        return int(self.stored_rerank(reranker).get("depth", DEFAULT_RERANK_DEPTH))
 
     def stored_ensemble(self, reranker: str | None) -> bool:
         """Whether the tuner chose the study's ensemble for ``reranker`` over interpolation."""

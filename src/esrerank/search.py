@@ -11,7 +11,6 @@ from tqdm.auto import tqdm
 
 from .config import (
     DEFAULT_CANDIDATES,
-    DEFAULT_RERANK_DEPTH,
     DEFAULT_TOP_K,
 )
 from .corpus.jsonstream import valid_unicode
@@ -95,7 +94,7 @@ class SearchPipeline:
         *,
         top_k: int = DEFAULT_TOP_K,
         candidates: int = DEFAULT_CANDIDATES,
-        rerank_depth: int = DEFAULT_RERANK_DEPTH,
+        rerank_depth: int | None = None,
         fusion: FusionSpec | None = None,
         rerank: bool = True,
         rerank_timeout: float | None = None,
@@ -113,7 +112,8 @@ class SearchPipeline:
         (``esrerank.final_order``); at 0 the cross-encoder does not run. ``None`` uses
         the weight stored with the index for this reranker (``esrerank eval --tune``), else
         the default; when the tuner chose the study's ensemble instead, the dense top
-        ``rerank_depth`` is reranked and fused 1:1 (min_max) with BM25's hits.
+        ``rerank_depth`` is reranked and fused 1:1 (min_max) with BM25's hits. ``rerank_depth=None``
+        is the depth tuned with the weight, else 100.
 
         ``filter`` (query DSL clauses, ``esrerank.filters``) applies to both legs, so every
         hit matches it and each leg still returns up to ``candidates`` matching passages."""
@@ -125,7 +125,7 @@ class SearchPipeline:
             ("candidates", candidates),
             ("rerank_depth", rerank_depth),
         ):
-            if value < 1:
+            if value is not None and value < 1:
                 raise ConfigError(f"{name} must be at least 1, got {value}.", settings=(name,))
         clauses = filter_clauses(filter)
         if rerank_weight is not None and not 0 <= rerank_weight <= 1:
@@ -164,7 +164,7 @@ class SearchPipeline:
         legs: dict[str, list[LegHit]],
         *,
         top_k: int = DEFAULT_TOP_K,
-        rerank_depth: int = DEFAULT_RERANK_DEPTH,
+        rerank_depth: int | None = None,
         fusion: FusionSpec | None = None,
         rerank: bool = True,
         rerank_timeout: float | None = None,
@@ -190,6 +190,8 @@ class SearchPipeline:
                 off = (
                     "rerank weight 0, tuned with the index: reranking did not beat the fused order"
                 )
+        if rerank_depth is None:
+            rerank_depth = self.index.stored_rerank_depth(_name(reranker))
         fused = _timed(timings, "fusion", lambda: fuse_hits(legs, fusion))
         passages = {h.passage.passage_id: h.passage for hits in legs.values() for h in hits}
         pool = ([h.passage.passage_id for h in dense] if ensemble else list(fused.order))[

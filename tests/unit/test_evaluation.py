@@ -12,7 +12,13 @@ from esrerank.evaluation import load_eval_data
 from esrerank.evaluation.report import markdown, plot
 from esrerank.evaluation.runner import Evaluation, score
 from esrerank.evaluation.strategies import QueryRun, ranking, rerank_pools
-from esrerank.evaluation.tune import LEGS, fusion_grid, tune, tune_rerank_weight
+from esrerank.evaluation.tune import (
+    LEGS,
+    fusion_grid,
+    tune,
+    tune_rerank_depth,
+    tune_rerank_weight,
+)
 from esrerank.fusion import FusionSpec
 from esrerank.types import LegHit, Passage
 
@@ -292,3 +298,37 @@ def test_evaluation_without_the_eval_extra_says_what_to_install(monkeypatch):
     )
     with pytest.raises(ConfigError, match=r"pytrec-eval-terrier.*pip install 'esrerank\[eval\]'"):
         require_eval_extra()
+
+
+def _runs_with_relevant_at(position: int, count: int = 40) -> tuple[dict, dict]:
+    """100 fused passages per query, the relevant one at fused ``position`` (0-based) of most
+    queries and first of every fifth; the cross-encoder finds it (probability 1, others 0)."""
+    runs, qrels = {}, {}
+    for i in range(count):
+        docs = [f"d{j}#0" for j in range(100)]
+        docs.insert(0 if i % 5 == 0 else position, "rel#0")
+        docs = docs[:100]
+        legs = {
+            "bm25": _hits([(d, 100.0 - j) for j, d in enumerate(docs)]),
+            "dense": _hits([(d, 1.0 - j / 100) for j, d in enumerate(docs)]),
+        }
+        rerank = {d: (1.0 if d == "rel#0" else 0.0) for d in docs}
+        runs[f"q{i}"] = QueryRun(legs=legs, rerank=rerank)
+        qrels[f"q{i}"] = {"rel": 1}
+    return runs, qrels
+
+
+def test_depth_tuning_keeps_the_shallowest_pool_that_loses_nothing():
+    runs, qrels = _runs_with_relevant_at(12)  # inside every depth tried
+    tuning = tune_rerank_depth(runs, qrels, FusionSpec(), 1.0, 100)
+    assert [t.spec for t in tuning.trials] == [20, 30, 50, 100]
+    assert tuning.chosen == 20
+    assert "depth 20" in tuning.reason()
+
+
+def test_depth_tuning_goes_as_deep_as_the_relevant_passages_sit():
+    runs, qrels = _runs_with_relevant_at(40)  # only pools of 50 and 100 hold it
+    tuning = tune_rerank_depth(runs, qrels, FusionSpec(), 1.0, 100)
+    assert tuning.chosen == 50
+    scores = {t.spec: t.score for t in tuning.trials}
+    assert scores[20] < scores[50] == scores[100] == 1.0

@@ -185,9 +185,9 @@ candidates_option = click.option(
 rerank_depth_option = click.option(
     "--rerank-depth",
     type=click.IntRange(min=1),
-    default=DEFAULT_RERANK_DEPTH,
-    show_default=True,
-    help="Top hits the cross-encoder reorders.",
+    default=None,
+    help="Top fused hits the cross-encoder may reorder [default: the depth 'eval --tune' "
+    f"stored with the index, else {DEFAULT_RERANK_DEPTH}].",
 )
 
 reranker_option = click.option(

@@ -31,7 +31,13 @@ def markdown(evaluation: Evaluation, command: str | None = None) -> str:
             f"Reranker `{e.reranker}` ({e.reranker_runtime}) on the top {e.rerank_depth}, weight "
             f"{e.rerank_weight:g} in hybrid+rerank: median "
             f"{e.timings['rerank_seconds_median_per_query']:.2f} s per query (cached scores "
-            "count as 0)."
+            "count as 0)"
+            + (
+                f"; for a top 5, `query` scores a median of "
+                f"{e.timings['rerank_scored_median_top5']:g} of the {e.rerank_depth} passages."
+                if "rerank_scored_median_top5" in e.timings
+                else "."
+            )
         )
     lines.append(
         f"Retrieval (both legs, batched): {e.timings['retrieve_ms_per_query']:.1f} ms per query."
@@ -78,6 +84,7 @@ def rerank_summary(rerank: dict) -> str:
         f"{rerank['tuning_ndcg@10']:.3f} there (fused order "
         f"{rerank['unreranked_tuning_ndcg@10']:.3f})"
         + (f", {test:.3f} on this split." if test is not None else ".")
+        + (f" Rerank {rerank['depth_why']}." if "depth_why" in rerank else "")
     )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from ..config import DEFAULT_TOP_K
 from ..fusion import FusionSpec
 from ..metrics import evaluate
 from ..pipeline import Searcher
@@ -23,6 +24,7 @@ from .strategies import (
     fused_order,
     ranking,
     rerank_pools,
+    scored_for_page,
 )
 
 
@@ -119,11 +121,12 @@ def evaluate_strategies(
     strategies: list[str],
     *,
     candidates: int,
-    depth: int,
+    depth: int | None,
     cache_path: Path,
     progress: bool,
 ) -> Evaluation:
-    """Retrieve, rerank where needed and score every strategy on ``data``."""
+    """Retrieve, rerank where needed and score every strategy on ``data``; ``depth=None`` is
+    the index's own rerank depth, as ``query`` uses."""
     fusion = searcher.handle.stored_fusion()
     if fusion == FusionSpec() and f"hybrid:{fusion.method}" in strategies:
         strategies = [s for s in strategies if s != "hybrid"]  # the same ranking twice
@@ -133,7 +136,11 @@ def evaluate_strategies(
     timings["retrieve_ms_per_query"] = 1000 * timings["retrieve_seconds"] / max(1, len(runs))
     reranker = reranker_runtime = weight = None
     ensemble = False
-    if any(s in RERANKED for s in strategies):
+    reranks = any(s in RERANKED for s in strategies)
+    if depth is None:
+        name = searcher.reranker.name if reranks else None
+        depth = searcher.handle.stored_rerank_depth(name)
+    if reranks:
         ensemble = searcher.handle.stored_ensemble(searcher.reranker.name)
         pools = [*strategies, "ensemble"] if ensemble else strategies
         seconds = add_rerank_scores(
@@ -146,6 +153,15 @@ def evaluate_strategies(
     figures, _ = score(
         data, runs, strategies, fusion, depth, weight if weight is not None else 1.0, ensemble
     )
+    if weight and not ensemble and "hybrid+rerank" in strategies:
+        batch = searcher.reranker.batch_size
+        scored = [
+            n
+            for run in runs.values()
+            if (n := scored_for_page(run, fusion, depth, weight, DEFAULT_TOP_K, batch)) is not None
+        ]
+        if scored:
+            timings["rerank_scored_median_top5"] = statistics.median(scored)
     meta = searcher.meta()
     backend = searcher.backend
     return Evaluation(

@@ -13,7 +13,7 @@ from .data import EvalData
 from .plan import require_eval_extra
 from .runner import Evaluation, add_rerank_scores, evaluate_strategies, retrieve
 from .strategies import DEFAULT_STRATEGIES, RERANKED, SINGLE
-from .tune import tune, tune_rerank_weight
+from .tune import tune, tune_rerank_depth, tune_rerank_weight
 
 # The rerank weight is tuned on at most this many of the tuning queries (a seeded sample): each
 # costs a cross-encoder pass over its pool (1.5-3.5 s on two cores), and 300 paired queries
@@ -27,14 +27,15 @@ def evaluate(
     strategies: list[str] = DEFAULT_STRATEGIES,
     *,
     candidates: int = DEFAULT_CANDIDATES,
-    depth: int = DEFAULT_RERANK_DEPTH,
+    depth: int | None = None,
     cache_path: Path | None = None,
     tune_on: EvalData | None = None,
     progress: bool = False,
 ) -> Evaluation:
     """Score ``strategies`` on ``data``; with ``tune_on``, first tune the index on those
     queries (``tune_index``: the fusion, and when a strategy reranks the rerank weight), so
-    ``hybrid`` (and ``query``) use what was chosen. Reranker scores are cached in
+    ``hybrid`` (and ``query``) use what was chosen. ``depth=None`` reranks as ``query`` does:
+    the index's tuned depth, else 100 (the most tuning tries). Reranker scores are cached in
     ``cache_path`` (default: the data folder's cache)."""
     require_eval_extra()
     cache_path = cache_path or cache_dir() / "rerank-scores.sqlite"
@@ -46,7 +47,7 @@ def evaluate(
             tune_on,
             rerank=rerank,
             candidates=candidates,
-            depth=depth,
+            depth=depth or DEFAULT_RERANK_DEPTH,
             cache_path=cache_path,
             progress=progress,
         )
@@ -118,8 +119,8 @@ def _tune_rerank_weight(
     cache_path: Path,
     progress: bool,
 ) -> dict:
-    """Choose the rerank weight for ``fusion`` on (a sample of) ``data`` and store it with the
-    index."""
+    """Choose the rerank weight for ``fusion`` on (a sample of) ``data``, then the shallowest
+    rerank depth up to ``depth`` that keeps its nDCG@10, and store both with the index."""
     if len(data.queries) > RERANK_TUNING_QUERIES:
         data = data.sample(RERANK_TUNING_QUERIES, seed=13)
         runs = {q: runs[q] for q in data.queries}
@@ -136,5 +137,11 @@ def _tune_rerank_weight(
         "date": time.strftime("%Y-%m-%d"),
     }
     mode = ENSEMBLE if chosen.chosen == ENSEMBLE else INTERPOLATE
+    record["depth"] = depth
+    if mode == INTERPOLATE and chosen.weight > 0:
+        depths = tune_rerank_depth(runs, data.qrels, fusion, chosen.weight, depth)
+        record["depth"] = depths.chosen
+        record["depth_why"] = depths.reason()
+        record["depth_trials"] = {str(t.spec): t.score for t in depths.trials}
     searcher.handle.store_rerank_weight(chosen.weight, record, mode)
     return {"weight": chosen.weight, "mode": mode, **record}

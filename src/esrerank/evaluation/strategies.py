@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
-from ..final_order import final_order
+from ..final_order import FinalOrder, final_order
 from ..fusion import METHODS, FusionResult, FusionSpec, fuse_hits, leg_scores
 from ..metrics import doc_ranking
 from ..rerank import ensemble_fusion
@@ -100,19 +100,34 @@ def _rerank(
 ) -> list[str]:
     """``order`` (scored ``scores``) with its top ``depth`` in final order, as ``query`` ranks
     them (``esrerank.final_order``), from the cross-encoder scores the run holds."""
-    pool = order[:depth]
-    if weight == 0 or any(pid not in run.rerank for pid in pool):
+    if weight == 0 or any(pid not in run.rerank for pid in order[:depth]):
         return order
-    ranked = final_order(
+    return _final(run, order, scores, depth, weight, len(order), depth).order
+
+
+def scored_for_page(
+    run: QueryRun, fusion: FusionSpec, depth: int, weight: float, top_k: int, batch_size: int
+) -> int | None:
+    """How many passages ``query`` has the cross-encoder score for a page of ``top_k`` (None
+    when the run was not reranked)."""
+    fused = _fused(run, fusion)
+    order = list(fused.order)
+    if weight == 0 or any(pid not in run.rerank for pid in order[:depth]):
+        return None
+    return _final(run, order, fused.scores, depth, weight, top_k, batch_size).scored
+
+
+def _final(run, order, scores, depth, weight, top_k, batch_size) -> FinalOrder:
+    pool = order[:depth]
+    return final_order(
         pool,
         [scores[pid] for pid in pool],
         weight,
-        len(order),
+        top_k,
         lambda positions: [run.rerank[pool[i]] for i in positions],
-        len(pool),
+        batch_size,
         order[depth:],
     )
-    return ranked.order
 
 
 def _ids(hits: list[LegHit]) -> list[str]:

@@ -11,6 +11,9 @@ level); otherwise the better leg alone is chosen.
 The rerank weight is chosen the same way for the chosen fusion (``tune_rerank_weight``): the best
 of the weights above 0 and the study's ensemble (BM25 + the reranked dense top, 1:1) against the
 fused order alone, kept only when it wins out of fold.
+
+The rerank depth then (``tune_rerank_depth``): the shallowest pool whose nDCG@10 falls short of
+the best depth, picked out of fold, by no more than chance.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ MEASURE = "ndcg@10"
 LEGS = {"bm25": FusionSpec(weights=(1.0, 0.0)), "dense": FusionSpec(weights=(0.0, 1.0))}
 T_CRITICAL = 1.645  # one-sided 5% (normal approximation; tuning sets have 100s of queries)
 FOLDS = 5
+DEPTHS = (20, 30, 50, 100)  # rerank depths tried, shallowest (cheapest) first
 
 
 @dataclass(frozen=True)
@@ -179,6 +183,57 @@ def tune_rerank_weight(
         t_statistic=t_statistic,
         trials=trials,
     )
+
+
+@dataclass(frozen=True)
+class DepthTuning:
+    """The rerank depth chosen, why, and every depth's trial (shallowest first)."""
+
+    chosen: int
+    best: Trial
+    out_of_fold_loss: float  # mean nDCG@10 the chosen depth gives up against the best
+    t_statistic: float
+    trials: list[Trial]
+
+    def reason(self) -> str:
+        return (
+            f"depth {self.chosen}: the shallowest pool within chance of the best "
+            f"({self.out_of_fold_loss:+.3f} nDCG@10 below it out of fold, paired t = "
+            f"{self.t_statistic:.2f} <= {T_CRITICAL})"
+        )
+
+
+def tune_rerank_depth(
+    runs: dict[str, QueryRun],
+    qrels: dict[str, dict[str, int]],
+    fusion: FusionSpec,
+    weight: float,
+    max_depth: int,
+    seed: int = 13,
+) -> DepthTuning:
+    """The shallowest rerank depth (of ``DEPTHS`` up to ``max_depth``, and ``max_depth``) whose
+    nDCG@10 at ``weight`` is not below the best depth's, picked out of fold, by more than chance;
+    ``runs`` carry the cross-encoder's scores of the fused top ``max_depth``."""
+    query_ids = sorted(q for q in runs if q in qrels)
+    depths = [d for d in DEPTHS if d < max_depth] + [max_depth]
+    trials = [
+        _trial(
+            depth,
+            lambda run, depth=depth: ranking("hybrid+rerank", run, fusion, depth, weight),
+            runs,
+            qrels,
+            query_ids,
+        )
+        for depth in depths
+    ]
+    best = _best(trials, np.ones(len(query_ids), dtype=bool))
+    for trial in trials:  # the deepest is kept when every shallower one loses
+        losses = _out_of_fold_gains(trials, [trial], len(query_ids), seed)
+        t_statistic = _paired_t(losses)
+        if t_statistic <= T_CRITICAL or trial is trials[-1]:
+            break
+    loss = float(losses.mean()) if len(losses) else 0.0
+    return DepthTuning(int(trial.spec), best, loss, t_statistic, trials)
 
 
 def _verdict(kept: bool, winner: str, fallback: str, gain: float, t_statistic: float) -> str:

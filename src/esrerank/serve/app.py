@@ -1,5 +1,5 @@
-"""The ASGI application: routes, the API key, size caps, the cross-encoder's bounded queue and
-one log line per request. Models are loaded once, before the first request."""
+"""The ASGI application: routes, the API key, size caps, the models' bounded queues and one log
+line per request. Models are loaded once, before the first request."""
 
 from __future__ import annotations
 
@@ -174,12 +174,14 @@ class ModelQueue:
     request beyond that is refused at once (429), so memory stays bounded however many clients
     call. One thread, not a pool: an OpenVINO model keeps an infer request, with buffers sized
     to the largest batch it has seen, per thread that runs it; and a call whose client went away
-    still finishes before the next one starts."""
+    still finishes before the next one starts. The server keeps one queue for the bi-encoder
+    and one for the cross-encoder, so embedding a query never waits behind another search's
+    rerank."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, name: str) -> None:
         self.limit = limit
         self.waiting = 0
-        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="esrerank-model")
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"esrerank-{name}")
 
     async def run(self, work, *args):
         if self.waiting >= self.limit:
@@ -207,8 +209,9 @@ def build_app(
     ``default_mode`` (``hybrid`` or ``rerank``), or the mode ``modes`` names for their index;
     ``cors`` lists the origins a browser page may query from (none: CORS off)."""
     modes = modes or {}
-    queue = ModelQueue(limits.rerank_queue)
-    metrics = Metrics(lambda: queue.waiting)
+    encoding = ModelQueue(limits.rerank_queue, "bi-encoder")
+    reranking = ModelQueue(limits.rerank_queue, "cross-encoder")
+    metrics = Metrics(lambda: encoding.waiting + reranking.waiting)
     reranker = searcher.pipeline.reranker_choice
     searchers = {searcher.index: searcher}
 
@@ -230,7 +233,9 @@ def build_app(
             )
         return await proxy.forward(request, body)
 
-    hybrid = HybridSearches(proxy, queue.run, limits.rerank_timeout) if proxy else None
+    hybrid = (
+        HybridSearches(proxy, encoding.run, reranking.run, limits.rerank_timeout) if proxy else None
+    )
 
     def mode_of(request: Request, index: str) -> str:
         mode = request.query_params.get("esrerank_mode") or modes.get(index, default_mode)
@@ -388,7 +393,7 @@ def build_app(
             filter=list(wanted.filters),
             rerank_timeout=limits.rerank_timeout,
         )
-        result = await queue.run(run)
+        result = await reranking.run(run)
         metrics.search(result)
         took = int((time.perf_counter() - started) * 1000)
         explain = request.query_params.get("esrerank_explain") == "true"
@@ -405,7 +410,7 @@ def build_app(
 
     async def scores(query: str, documents: tuple[str, ...]) -> list[float]:
         model = searcher.models.reranker(reranker)
-        outcome = await queue.run(model.score, query, list(documents), limits.rerank_timeout)
+        outcome = await reranking.run(model.score, query, list(documents), limits.rerank_timeout)
         if outcome.scores is None:
             raise RequestError(503, "rerank_exception", f"reranking failed: {outcome.reason}")
         return outcome.scores.tolist()
@@ -424,7 +429,7 @@ def build_app(
 
     async def embed(request: Request) -> JSONResponse:
         texts = rerank_api.embed_inputs(await body_of(request))
-        vectors = await queue.run(searcher.encoder.encode_queries, list(texts))
+        vectors = await encoding.run(searcher.encoder.encode_queries, list(texts))
         return JSONResponse(vectors.tolist())
 
     async def health(request: Request) -> JSONResponse:
@@ -486,7 +491,8 @@ def build_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         yield
-        queue.thread.shutdown(wait=False, cancel_futures=True)
+        for models in (encoding, reranking):
+            models.thread.shutdown(wait=False, cancel_futures=True)
         if proxy is not None:
             await proxy.close()
 

@@ -116,12 +116,19 @@ class DenseLeg:
 
 
 class HybridSearches:
-    """Answers relevance searches on the cluster behind ``proxy``, with models run through
-    ``run_model`` (the server's model queue)."""
+    """Answers relevance searches on the cluster behind ``proxy``, embedding through
+    ``run_encoder`` and ranking through ``run_ranker`` (the server's model queues)."""
 
-    def __init__(self, proxy: Proxy, run_model: RunModel, rerank_timeout: float | None) -> None:
+    def __init__(
+        self,
+        proxy: Proxy,
+        run_encoder: RunModel,
+        run_ranker: RunModel,
+        rerank_timeout: float | None,
+    ) -> None:
         self.proxy = proxy
-        self.run_model = run_model
+        self.run_encoder = run_encoder
+        self.run_ranker = run_ranker
         self.rerank_timeout = rerank_timeout
 
     async def lexical(self, wanted: AppSearch) -> Lexical:
@@ -151,11 +158,13 @@ class HybridSearches:
             wanted.target.pipeline.rank,
             search.text,
             {BM25: lexical_leg, DENSE: dense},
-            top_k=search.window,
+            # the page's end: the cross-encoder stops once the page is known (a collapse needs
+            # the whole window's order)
+            top_k=search.window if search.collapse else max(1, search.start + search.size),
             rerank_timeout=self.rerank_timeout,
             filter=search.filters,
         )
-        result = await self.run_model(rank)
+        result = await self.run_ranker(rank)
         order = [hit.passage_id for hit in result.hits]
         if search.collapse:
             groups = {**dense_leg.groups, **collapse_values(lexical_hits, search.collapse)}
@@ -186,7 +195,7 @@ class HybridSearches:
         def embed():
             return target.pipeline.checked_encoder().encode_queries([search.text])[0]
 
-        vector = await self.run_model(embed)
+        vector = await self.run_encoder(embed)
         backend = target.backend
         body = backend.knn_body(schema, vector.tolist(), search.window, search.filters)
         body["_source"] = {"excludes": [schema.vectors]}
