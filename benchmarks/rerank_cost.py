@@ -18,19 +18,15 @@ what every reranked query cost before early stopping. Reported, per weight and r
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
 import time
-from pathlib import Path
 
-from report import write_report
+from report import judged_split, judged_split_parser, write_report
 from rerank_weight import pool_min_max_order
 
 from esrerank import Searcher
-from esrerank.config import default_data_dir
-from esrerank.evaluation.data import load_eval_data
 from esrerank.evaluation.runner import add_rerank_scores, retrieve
 from esrerank.evaluation.strategies import QueryRun, document_ranking, ranking
 from esrerank.metrics import evaluate
@@ -48,21 +44,12 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("folder", type=Path)
-    parser.add_argument("--index", required=True)
-    parser.add_argument("--split", default="test")
-    parser.add_argument("--data-dir", type=Path, default=None)
-    parser.add_argument("--max-queries", type=int, default=None, help="a seeded sample")
+    parser = judged_split_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--weights", default="0.2,0.5,1")
     parser.add_argument("--precisions", default=",".join(PRECISIONS))
     parser.add_argument("--full-pool-every", type=int, default=3, help="time full fp32 scoring")
-    parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    data_dir = args.data_dir or default_data_dir()
-    data = load_eval_data(args.folder, args.split)
-    if args.max_queries is not None and args.max_queries < len(data.queries):
-        data = data.sample(args.max_queries, seed=13)
+    data, data_dir = judged_split(args)
     weights = [float(w) for w in args.weights.split(",")]
     precisions = args.precisions.split(",")
     cache = data_dir / "cache" / "rerank-scores.sqlite"

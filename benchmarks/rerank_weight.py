@@ -16,17 +16,13 @@ are computed once and cached (`DATA_DIR/cache/rerank-scores.sqlite`), as `esrera
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import time
-from pathlib import Path
 
-from report import write_report
+from report import judged_split, judged_split_parser, write_report
 
 from esrerank import Searcher
-from esrerank.config import default_data_dir
-from esrerank.evaluation.data import load_eval_data
 from esrerank.evaluation.runner import add_rerank_scores, retrieve
 from esrerank.evaluation.strategies import document_ranking, ranking
 from esrerank.fusion import fuse_hits
@@ -59,21 +55,12 @@ def paired_t(differences: list[float]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("folder", type=Path)
-    parser.add_argument("--index", required=True)
-    parser.add_argument("--split", default="test")
-    parser.add_argument("--data-dir", type=Path, default=None)
+    parser = judged_split_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--bi-encoder", default=None, help="the index's bi-encoder, if not default")
     parser.add_argument("--candidates", type=int, default=100)
     parser.add_argument("--rerank-depth", type=int, default=100)
-    parser.add_argument("--max-queries", type=int, default=None, help="a seeded sample")
-    parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    data_dir = args.data_dir or default_data_dir()
-    data = load_eval_data(args.folder, args.split)
-    if args.max_queries is not None and args.max_queries < len(data.queries):
-        data = data.sample(args.max_queries, seed=13)
+    data, data_dir = judged_split(args)
     options = {"bi_encoder": args.bi_encoder} if args.bi_encoder else {}
     with Searcher(index=args.index, data_dir=data_dir, **options) as searcher:
         fusion = searcher.handle.stored_fusion()

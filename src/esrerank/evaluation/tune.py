@@ -158,14 +158,7 @@ def tune_rerank_weight(
     scores of the fused pool and of the dense top ``depth``."""
     query_ids = sorted(q for q in runs if q in qrels)
     trials = [
-        _trial(
-            weight,
-            lambda run, weight=weight: ranking("hybrid+rerank", run, fusion, depth, weight),
-            runs,
-            qrels,
-            query_ids,
-        )
-        for weight in WEIGHTS
+        _reranked_trial(weight, runs, qrels, query_ids, fusion, depth, weight) for weight in WEIGHTS
     ]
     trials.append(
         _trial(ENSEMBLE, lambda run: ranking(ENSEMBLE, run, fusion, depth), runs, qrels, query_ids)
@@ -217,14 +210,7 @@ def tune_rerank_depth(
     query_ids = sorted(q for q in runs if q in qrels)
     depths = [d for d in DEPTHS if d < max_depth] + [max_depth]
     trials = [
-        _trial(
-            depth,
-            lambda run, depth=depth: ranking("hybrid+rerank", run, fusion, depth, weight),
-            runs,
-            qrels,
-            query_ids,
-        )
-        for depth in depths
+        _reranked_trial(depth, runs, qrels, query_ids, fusion, depth, weight) for depth in depths
     ]
     best = _best(trials, np.ones(len(query_ids), dtype=bool))
     for trial in trials:  # the deepest is kept when every shallower one loses
@@ -275,6 +261,17 @@ def _trial(
     rankings = {q: document_ranking(runs[q], order_of(runs[q])) for q in query_ids}
     per_query = evaluate_per_query({q: qrels[q] for q in query_ids}, rankings, cutoffs=(10,))
     return Trial(spec, np.array([per_query[q][MEASURE] for q in query_ids]))
+
+
+def _reranked_trial(spec, runs, qrels, query_ids, fusion: FusionSpec, depth: int, weight: float):
+    """The trial of ``hybrid+rerank`` at ``depth`` and ``weight``, labelled ``spec``."""
+    return _trial(
+        spec,
+        lambda run: ranking("hybrid+rerank", run, fusion, depth, weight),
+        runs,
+        qrels,
+        query_ids,
+    )
 
 
 def _paired_t(differences: np.ndarray) -> float:
