@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
+from dataclasses import replace
 
 import pytest
 
@@ -137,7 +139,7 @@ def test_eval_command_writes_table_json_plot_and_caches_rerank_scores(
 
 
 def test_tuning_with_a_reranker_stores_the_rerank_weight_query_then_uses(
-    bi_encoder, tiny_reranker, sample_beir, tmp_path
+    bi_encoder, tiny_reranker, sample_beir, tmp_path, caplog
 ):
     store = tmp_path / "store"
     searcher = Searcher(
@@ -157,6 +159,7 @@ def test_tuning_with_a_reranker_stores_the_rerank_weight_query_then_uses(
     tuned = evaluation.tuning["rerank"]
     assert tuned["reranker"] == tiny_reranker and tuned["tuning_queries"] == 100
     assert 0 <= tuned["weight"] <= 1 and "out of fold" in tuned["why"]
+    assert tuned["depth"] == 10  # no shallower depth than the 10 scored to try
     assert evaluation.rerank_weight == tuned["weight"]
     assert tuned["test_ndcg@10"] == evaluation.figures["hybrid+rerank"]["ndcg@10"]
 
@@ -193,6 +196,22 @@ def test_tuning_with_a_reranker_stores_the_rerank_weight_query_then_uses(
         )
         assert as_query.figures["hybrid+rerank"] == as_query.figures["ensemble"]
         assert as_query.labels["hybrid+rerank"] == "hybrid + rerank (tuned: the ensemble)"
+
+        # The depth stored with the weight is the pool query uses when none is given.
+        fresh.handle.store_rerank_weight(0.5, {"reranker": tiny_reranker, "depth": 3})
+        shallow = fresh.search("cancer", top_k=2)
+        assert shallow.rerank_weight == 0.5 and shallow.rerank_pool == 3
+        assert 2 <= shallow.rerank_scored <= 3
+
+        # A weight tuned under another final-score formula waits for the next tuning.
+        meta = fresh.handle.meta()
+        earlier = {**meta.extra["rerank"], "formula": "an earlier formula"}
+        fresh.backend.put_meta("tuned", replace(meta, extra={**meta.extra, "rerank": earlier}))
+        fresh.handle.forget_meta()
+        with caplog.at_level(logging.WARNING):
+            untuned = fresh.search("cancer", top_k=2)
+        assert untuned.rerank_weight == DEFAULT_RERANK_WEIGHT and untuned.rerank_pool > 3
+        assert "tuned under an earlier final-score formula" in caplog.text
 
 
 def test_the_python_api_chooses_the_queries_ingests_once_and_tunes(
