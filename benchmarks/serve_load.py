@@ -65,6 +65,7 @@ class Record:
     seconds: float
     status: int  # 0: an exception
     reranked: bool | None = None
+    scored: int | None = None  # passages the cross-encoder scored (X-Esrerank-Rerank-Scored)
     error: str = ""
 
 
@@ -104,6 +105,8 @@ def client(
                 record = Record(kind, started, seconds, answer.status_code)
                 if answer.status_code == 200 and kind == "hybrid":
                     record.reranked = answer.headers.get("x-esrerank-reranked") == "true"
+                    scored = answer.headers.get("x-esrerank-rerank-scored", "")
+                    record.scored = int(scored.split("/")[0]) if scored else None
                 elif answer.status_code not in (200, 429):
                     record.error = f"HTTP {answer.status_code}: {answer.text[:200]}"
             except Exception as exc:  # noqa: BLE001 - every failure is counted, none stops the run
@@ -162,6 +165,10 @@ def figures(records: list[Record], seconds: float) -> dict:
             "per_second": len(ok) / seconds,
             "latency_ms": summary(ok),
         }
+    scored = [r.scored for r in records if r.scored is not None]
+    if scored:
+        rows["hybrid"]["scored_median"] = float(np.median(scored))
+        rows["hybrid"]["scored_mean"] = float(np.mean(scored))
     return rows
 
 
@@ -180,9 +187,17 @@ def render(result: dict, env: dict, args) -> list[str]:
         f"queries at random. Index: the first {settings['documents']} documents "
         f"({settings['ingest']}). serve runs with `--rerank-queue {args.rerank_queue}`. "
         "Requests counted: those answered in the measured window. Latency in ms, client side; "
-        "a hybrid search's includes its wait for the one cross-encoder (one search at a time), "
+        "a hybrid search's includes its wait for the cross-encoder (one search at a time; the "
+        "query's embedding has a queue of its own), "
         "and as each client sends its next request only after the answer, clients waiting there "
-        "send no pass-through requests meanwhile.",
+        "send no pass-through requests meanwhile."
+        + (
+            f" The cross-encoder scored a median of {rows['hybrid']['scored_median']:g} "
+            f"passages per hybrid search (mean {rows['hybrid']['scored_mean']:.1f}) before its "
+            "page of 10 was known."
+            if "scored_median" in rows["hybrid"]
+            else ""
+        ),
         "",
         *table(
             [

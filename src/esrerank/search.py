@@ -17,7 +17,7 @@ from .corpus.jsonstream import valid_unicode
 from .encoders import BiEncoder
 from .errors import ConfigError
 from .filters import filter_clauses
-from .final_order import FinalOrder, RerankFailure, Scorer, final_order
+from .final_order import STOP_BATCH, FinalOrder, RerankFailure, Scorer, final_order
 from .fusion import FusionResult, FusionSpec, fuse_hits, leg_scores
 from .index_handle import IndexHandle
 from .model_pool import ModelPool
@@ -214,7 +214,7 @@ class SearchPipeline:
                         rerank_weight,
                         top_k,
                         _scorer(reranker, query, texts, rerank_timeout),
-                        reranker.batch_size,
+                        min(reranker.batch_size, STOP_BATCH),
                         fused.order[len(pool) :],
                     )
             except RerankFailure as failure:

@@ -71,6 +71,14 @@ def test_an_unchanged_client_gets_hybrid_reranked_answers(served, backend_url):
             expected.append(key)
     assert [h["_id"] for h in hits] == expected[:5]  # the Python API's reranked order
     assert hits[0]["_source"]["text"] and hits[0]["_source"]["category"] in CATEGORIES
+    if backend_url is not None:  # the cross-encoder stops once the page is known
+        small = requests.post(
+            f"{url}/{index}/_search",
+            json={"query": {"match": {field: "cancer surgery"}}, "size": 2},
+        )
+        scored, pool = map(int, small.headers["x-esrerank-rerank-scored"].split("/"))
+        assert 2 <= scored <= pool
+        assert [h["_id"] for h in small.json()["hits"]["hits"]] == expected[:2]
 
     pages = [
         client.search(

@@ -11,6 +11,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ..config import DEFAULT_TOP_K
+from ..final_order import STOP_BATCH
 from ..fusion import FusionSpec
 from ..metrics import evaluate
 from ..pipeline import Searcher
@@ -154,7 +155,7 @@ def evaluate_strategies(
         data, runs, strategies, fusion, depth, weight if weight is not None else 1.0, ensemble
     )
     if weight and not ensemble and "hybrid+rerank" in strategies:
-        batch = searcher.reranker.batch_size
+        batch = min(searcher.reranker.batch_size, STOP_BATCH)
         scored = [
             n
             for run in runs.values()
