@@ -35,11 +35,12 @@ FORMULAS = ("bounded", "pool min_max")
 
 def pool_min_max_order(run, fusion, depth: int, weight: float) -> list[str]:
     """The formula before: both scores min-max normalized over the fused top ``depth``."""
-    order = list(fuse_hits(run.legs, fusion).order)
+    fused_hits = fuse_hits(run.legs, fusion)
+    order = list(fused_hits.order)
     pool = order[:depth]
     if weight == 0 or not run.rerank:
         return order
-    fused = min_max({p: fuse_hits(run.legs, fusion).scores[p] for p in pool})
+    fused = min_max({p: fused_hits.scores[p] for p in pool})
     rerank = min_max({p: run.rerank[p] for p in pool})
     final = {p: weight * rerank[p] + (1 - weight) * fused[p] for p in pool}
     ranked = sorted(range(len(pool)), key=lambda i: (-final[pool[i]], i))
