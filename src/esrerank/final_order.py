@@ -7,6 +7,12 @@ order, a batch at a time, and scoring stops once no unscored passage's bound bea
 ``top_k``-th best final score so far: a passage tying it would rank below it (the pool position
 breaks ties), so the first ``top_k`` are exactly those of scoring the whole pool.
 
+A fast, approximate route (OpenVINO bf16) may do the scoring when a ``Check`` comes with it: the
+exact route (fp32) and a bound on how far apart the two can be. Each draft final score is then an
+interval; the passages whose intervals leave the top ``top_k`` or its order in doubt are scored
+again exactly, until nothing is in doubt, so the answer is the exact route's whenever the bound
+holds (benchmarks/results/rerank-cost-*.md measures it).
+
 ``query``, ``eval`` and ``serve`` all order a reranked pool with ``final_order``.
 """
 
@@ -32,6 +38,15 @@ STOP_BATCH = 8
 Scorer = Callable[[list[int]], Sequence[float]]
 
 
+@dataclass(frozen=True)
+class Check:
+    """The exact route behind a faster one: ``score`` gives exact probabilities, and
+    ``error(p)`` bounds how far the fast route's probability ``p`` may lie from them."""
+
+    score: Scorer
+    error: Callable[[float], float]
+
+
 class RerankFailure(Exception):
     """The cross-encoder could not score a batch (a timeout, a model error): ``reason`` says
     why, and the search keeps its fused order."""
@@ -50,6 +65,7 @@ class FinalOrder:
     rerank: dict[str, float]  # id -> the cross-encoder's probability, for every passage scored
     scored: int  # how many of the pool's passages the cross-encoder scored
     pool: int  # how many passages the pool holds
+    checked: int = 0  # of those, how many the exact route scored again (with a ``Check``)
 
 
 def final_score(weight: float, probability: float, fused: float) -> float:
@@ -66,41 +82,86 @@ def final_order(
     score: Scorer,
     batch_size: int,
     following: Sequence[str] = (),
+    check: Check | None = None,
 ) -> FinalOrder:
     """Order ``pool`` (ids in fused order, ``fused`` their fused scores) by final score, scoring
     with ``score`` only until nothing unscored can enter the first ``top_k``; ``following``
-    (the fused order past the pool) comes after the pool."""
+    (the fused order past the pool) comes after the pool. With ``check``, ``score`` is a fast
+    route and ``check.score`` settles what its error leaves in doubt."""
     if batch_size < 1 or top_k < 1:
         raise ValueError(f"batch_size and top_k must be at least 1, got {batch_size}, {top_k}")
     normalized = min_max(dict(enumerate(fused)))
     bounds = [final_score(weight, 1.0, normalized[i]) for i in range(len(pool))]
-    probabilities: dict[int, float] = {}
-    finals: dict[int, float] = {}
+    scores = _Scores(weight, normalized)
     unscored = list(range(len(pool)))
     while unscored:
-        threshold = _kth_best(finals, top_k)
+        threshold = scores.kth_lowest(top_k)
         unscored = [i for i in unscored if bounds[i] > threshold]
         batch, unscored = unscored[:batch_size], unscored[batch_size:]
         if not batch:
             break
-        for i, probability in zip(batch, score(batch), strict=True):
-            probabilities[i] = float(probability)
-            finals[i] = final_score(weight, probabilities[i], normalized[i])
-    ranked = sorted(finals, key=lambda i: (-finals[i], i))
+        scores.add(batch, score(batch), check.error if check else None)
+    checked = 0
+    while check is not None and (doubtful := scores.in_doubt(top_k)):
+        scores.add(doubtful, check.score(doubtful), None)
+        checked += len(doubtful)
+    ranked = sorted(scores.final, key=lambda i: (-scores.final[i], i))
     order = [pool[i] for i in ranked]
     if len(order) == len(pool):
         order += list(following)
     return FinalOrder(
         order=order[:top_k],
-        final={pool[i]: finals[i] for i in ranked},
-        rerank={pool[i]: probabilities[i] for i in ranked},
-        scored=len(finals),
+        final={pool[i]: scores.final[i] for i in ranked},
+        rerank={pool[i]: scores.probability[i] for i in ranked},
+        scored=len(ranked),
         pool=len(pool),
+        checked=checked,
     )
 
 
-def _kth_best(finals: dict[int, float], k: int) -> float:
-    """The ``k``-th best final score so far; minus infinity while fewer than ``k`` are known."""
-    if len(finals) < k:
-        return -math.inf
-    return sorted(finals.values(), reverse=True)[k - 1]
+class _Scores:
+    """The pool positions scored so far: probability, final score, and the final score's
+    margin of error (0 when exact)."""
+
+    def __init__(self, weight: float, normalized: dict[int, float]) -> None:
+        self.weight = weight
+        self.normalized = normalized
+        self.probability: dict[int, float] = {}
+        self.final: dict[int, float] = {}
+        self.margin: dict[int, float] = {}
+
+    def add(
+        self,
+        positions: list[int],
+        probabilities: Sequence[float],
+        error: Callable[[float], float] | None,
+    ) -> None:
+        for i, probability in zip(positions, probabilities, strict=True):
+            self.probability[i] = float(probability)
+            self.final[i] = final_score(self.weight, self.probability[i], self.normalized[i])
+            self.margin[i] = self.weight * error(self.probability[i]) if error else 0.0
+
+    def kth_lowest(self, k: int) -> float:
+        """The ``k``-th best of the final scores' lower ends; minus infinity while fewer than
+        ``k`` are known. At least ``k`` passages score this much."""
+        lows = sorted((self.final[i] - self.margin[i] for i in self.final), reverse=True)
+        return lows[k - 1] if len(lows) >= k else -math.inf
+
+    def in_doubt(self, k: int) -> list[int]:
+        """The inexact positions that may belong to the first ``k`` and whose interval meets
+        another such passage's: their exact scores may change the first ``k`` or its order."""
+        if not self.final:
+            return []
+        threshold = self.kth_lowest(min(k, len(self.final)))
+        contenders = [i for i in self.final if self.final[i] + self.margin[i] >= threshold]
+        return sorted(
+            i
+            for i in contenders
+            if self.margin[i] > 0 and any(self._meet(i, j) for j in contenders if j != i)
+        )
+
+    def _meet(self, i: int, j: int) -> bool:
+        return (
+            self.final[i] - self.margin[i] <= self.final[j] + self.margin[j]
+            and self.final[j] - self.margin[j] <= self.final[i] + self.margin[i]
+        )

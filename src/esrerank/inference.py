@@ -57,6 +57,7 @@ class ExportedModel:
 
     def __init__(self, folder: Path, max_length: int | None = None) -> None:
         manifest = json.loads((folder / "manifest.json").read_text())
+        self.folder = folder
         self.manifest = manifest
         self.inputs = manifest["inputs"]
         self.tokenizer = Tokenized(

@@ -6,6 +6,7 @@ import shutil
 import textwrap
 
 from .pipeline import SearchResult
+from .runtimes import CHECKED
 from .types import LEGS, Hit, StageScore
 
 STAGES = (*LEGS, "fused", "rerank", "final")
@@ -17,7 +18,7 @@ def header(result: SearchResult, where: str) -> str:
         rerank = (
             f"reranker {result.reranker} ({result.reranker_runtime}) "
             f"{result.timings.get('rerank', 0):.2f}s, "
-            f"{result.rerank_scored} of {result.rerank_pool} passages scored, "
+            f"{result.rerank_scored} of {result.rerank_pool} passages scored{_checked(result)}, "
             + ("ensemble with bm25" if result.ensemble else f"weight {result.rerank_weight:g}")
         )
     else:
@@ -87,9 +88,16 @@ def _rerank_explained(result: SearchResult) -> str:
     return (
         f"  then the fused top {result.rerank_pool} were {by}, in fused order, until no "
         f"unscored passage could reach the top {len(result.hits)} ({result.rerank_scored} "
-        f"scored); final score = {weight:g} x rerank probability + {1 - weight:g} x "
-        "min_max(fused) over the pool"
+        f"scored{_checked(result)}); final score = {weight:g} x rerank probability + "
+        f"{1 - weight:g} x min_max(fused) over the pool"
     )
+
+
+def _checked(result: SearchResult) -> str:
+    """How many passages a checked route scored again at fp32, where it has one."""
+    if not result.reranker_runtime or not result.reranker_runtime.endswith(CHECKED):
+        return ""
+    return f" at bf16, {result.rerank_checked} again at fp32"
 
 
 def _cell(stage: StageScore) -> str:

@@ -8,9 +8,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 
+from .draft_error import Predict, probability_error
 from .errors import ModelError
 from .export import ACTIVATIONS, load_exported
 from .fusion import FusionResult, FusionSpec, fuse
@@ -54,6 +56,9 @@ class Reranker:
     """A cross-encoder with one relevance score per pair, run by torch (sentence-transformers),
     ONNX Runtime or OpenVINO (``runtime``; see ``esrerank.runtimes``).
 
+    On a checked route (OpenVINO ``bf16-checked``) ``score`` runs fp32 and ``score(draft=True)``
+    bf16, whose distance from fp32 ``draft_error`` bounds (``esrerank.draft_error``).
+
     When the default hub model cannot be loaded (offline, not cached), the reranker shipped with
     esrerank is used and ``name`` says so; ``label`` adds the route that runs it."""
 
@@ -68,6 +73,7 @@ class Reranker:
         self.batch_size = batch_size
         self.max_length = max_length
         self.runtime = runtime.for_device(device).resolve("cross-encoder")
+        self.draft_error: Callable[[float], float] | None = None
         try:
             self._predict = self._load(name, device)
         except ModelError as exc:
@@ -88,14 +94,16 @@ class Reranker:
         """The model and the route it runs on, e.g. ``name (openvino int8)``."""
         return f"{self.name} ({self.runtime.describe()})"
 
-    def _load(self, name: str, device: str | None) -> Callable[[list[tuple[str, str]]], np.ndarray]:
+    def _load(self, name: str, device: str | None) -> Predict:
         """A function from pairs to scores, for ``name`` on this reranker's runtime; keeps the
         model's tokenizer in ``self.tokenizer``."""
+        if self.runtime.checked:
+            exact, folder = self._load_exported(name, self.runtime.exact)
+            self._draft, folder = self._load_exported(name, self.runtime.draft)
+            self.draft_error = probability_error(name, self._draft, exact, folder)
+            return exact
         if self.runtime.backend != "torch":
-            model = load_exported(name, "cross-encoder", self.runtime, self.max_length)
-            self.tokenizer = model.tokenizer.tokenizer
-            to_probability = _probability_of(name, model.manifest.get("activation"))
-            return lambda pairs: to_probability(model.run(pairs).reshape(-1))
+            return self._load_exported(name, self.runtime)[0]
         from sentence_transformers import CrossEncoder
 
         model = load_model(
@@ -121,6 +129,13 @@ class Reranker:
 
         return predict
 
+    def _load_exported(self, name: str, runtime: Runtime) -> tuple[Predict, Path]:
+        """``name`` exported for ``runtime``: pairs -> probabilities, and the exported folder."""
+        model = load_exported(name, "cross-encoder", runtime, self.max_length)
+        self.tokenizer = model.tokenizer.tokenizer
+        to_probability = _probability_of(name, model.manifest.get("activation"))
+        return (lambda pairs: to_probability(model.run(pairs).reshape(-1))), model.folder
+
     def unreadable(self, texts: Sequence[str]) -> str:
         """Why the model's vocabulary does not cover ``texts`` (a query and its top passages),
         or "" when it does: most of its word pieces are single letters (Hangul cut into jamo,
@@ -144,10 +159,15 @@ class Reranker:
         return model.get("unk_token")
 
     def score(
-        self, query: str, passages: Sequence[str], timeout: float | None = None
+        self,
+        query: str,
+        passages: Sequence[str],
+        timeout: float | None = None,
+        draft: bool = False,
     ) -> RerankOutcome:
         """Score every passage against ``query``: the model's probability that the passage is
-        relevant, in [0, 1]. Never raises for a failure of the model itself.
+        relevant, in [0, 1], on the fast route with ``draft`` where the route is checked. Never
+        raises for a failure of the model itself.
 
         Pairs are sorted by length so each batch pads little. When ``timeout`` seconds pass
         before all batches are done, the outcome says so and carries no scores.
@@ -155,11 +175,12 @@ class Reranker:
         started = time.perf_counter()
         order = sorted(range(len(passages)), key=lambda i: len(passages[i]))
         scores = np.zeros(len(passages), dtype=np.float64)
+        predict = self._draft if draft and self.draft_error is not None else self._predict
         try:
             for begin in range(0, len(order), self.batch_size):
                 batch = order[begin : begin + self.batch_size]
                 pairs = [(query, passages[i]) for i in batch]
-                scores[batch] = self._predict(pairs)
+                scores[batch] = predict(pairs)
                 elapsed = time.perf_counter() - started
                 if (
                     timeout is not None

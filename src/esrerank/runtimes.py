@@ -1,8 +1,10 @@
 """Where a model runs: torch (sentence-transformers), ONNX Runtime or OpenVINO, at a precision.
 
-``auto`` is, per role, the fastest route measured to keep fp32's results (benchmarks/results/
-rerank-speed-*.md): OpenVINO fp32 for the cross-encoder, whose int8 and bf16 routes are faster
-but reorder its top 5 too often, and OpenVINO bf16 for the bi-encoder. A route whose package is
+``auto`` is, per role, the fastest route measured to keep fp32's results: OpenVINO bf16 for the
+bi-encoder (benchmarks/results/rerank-speed-*.md), and for the cross-encoder OpenVINO
+``bf16-checked``: bf16 scores, with the passages whose final order bf16's error leaves in doubt
+scored again at fp32 (``esrerank.final_order.Check``; benchmarks/results/rerank-cost-*.md). bf16
+alone changes the final top 5 on up to 3% of queries, int8 on up to 22%. A route whose package is
 missing falls back to torch fp32 with a warning, so an install without the runtimes still works.
 """
 
@@ -17,13 +19,15 @@ from .errors import ConfigError
 log = logging.getLogger(__name__)
 
 AUTO = "auto"
+# A cross-encoder route: bf16, checked against fp32 where its error could change the final order.
+CHECKED = "bf16-checked"
 PRECISIONS = {
     "torch": ("fp32", "bf16"),
     "onnx": ("fp32", "int8"),
-    "openvino": ("fp32", "bf16", "int8"),
+    "openvino": ("fp32", "bf16", "int8", CHECKED),
 }
 BACKENDS = tuple(PRECISIONS)
-PRECISION_NAMES = ("fp32", "bf16", "int8")
+PRECISION_NAMES = ("fp32", "bf16", "int8", CHECKED)
 # What each route needs: onnx writes the graph, the runtime runs it, NNCF quantizes for
 # OpenVINO int8; torch (the `train` extra) runs the torch route and exports models that have
 # no graph template.
@@ -35,9 +39,10 @@ PACKAGES = {
     ("openvino", "fp32"): ("onnx", "openvino"),
     ("openvino", "bf16"): ("onnx", "openvino"),
     ("openvino", "int8"): ("onnx", "openvino", "nncf"),
+    ("openvino", CHECKED): ("onnx", "openvino"),
 }
 DEFAULT_BACKEND = "openvino"
-DEFAULTS = {"cross-encoder": ("openvino", "fp32"), "bi-encoder": ("openvino", "bf16")}
+DEFAULTS = {"cross-encoder": ("openvino", CHECKED), "bi-encoder": ("openvino", "bf16")}
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,8 @@ class Runtime:
         precision = self.precision
         if precision == AUTO:
             precision = default_precision if default_precision in PRECISIONS[backend] else "fp32"
+        if precision == CHECKED and role != "cross-encoder":
+            precision = "bf16"  # only a final order has ties to check
         missing = missing_packages(backend, precision)
         if missing and backend == "torch":
             raise ConfigError(
@@ -103,6 +110,19 @@ class Runtime:
 
     def describe(self) -> str:
         return f"{self.backend} {self.precision}"
+
+    @property
+    def checked(self) -> bool:
+        """A fast route whose doubtful scores the exact route settles (``draft``, ``exact``)."""
+        return self.precision == CHECKED
+
+    @property
+    def draft(self) -> Runtime:
+        return Runtime(self.backend, "bf16") if self.checked else self
+
+    @property
+    def exact(self) -> Runtime:
+        return Runtime(self.backend, "fp32") if self.checked else self
 
 
 def missing_packages(backend: str, precision: str) -> list[str]:

@@ -17,7 +17,7 @@ from .corpus.jsonstream import valid_unicode
 from .encoders import BiEncoder
 from .errors import ConfigError
 from .filters import filter_clauses
-from .final_order import STOP_BATCH, FinalOrder, RerankFailure, Scorer, final_order
+from .final_order import STOP_BATCH, Check, FinalOrder, RerankFailure, Scorer, final_order
 from .fusion import FusionResult, FusionSpec, fuse_hits, leg_scores
 from .index_handle import IndexHandle
 from .model_pool import ModelPool
@@ -43,6 +43,7 @@ class SearchResult:
     reranker_runtime: str | None = None  # e.g. "openvino fp32"
     rerank_weight: float = 0.0  # the cross-encoder's share of the final score; 0 if not reranked
     rerank_scored: int = 0  # passages the cross-encoder scored (it stops once the page is known)
+    rerank_checked: int = 0  # of those, scored again at fp32 where bf16 left the order in doubt
     rerank_pool: int = 0  # passages it could have scored: the fused top rerank_depth
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
     ensemble: bool = False  # reranked the study's way: BM25 + the reranked dense top, 1:1
@@ -60,6 +61,7 @@ class SearchResult:
             "rerank_mode": "ensemble" if self.ensemble else "interpolate",
             "rerank_reason": self.rerank_reason,
             "rerank_scored": self.rerank_scored,
+            "rerank_checked": self.rerank_checked,
             "rerank_pool": self.rerank_pool,
             "filter": list(self.filter),
             "candidates": {name: len(hits) for name, hits in self.legs.items()},
@@ -213,9 +215,10 @@ class SearchPipeline:
                         [fused.scores[p] for p in pool],
                         rerank_weight,
                         top_k,
-                        _scorer(reranker, query, texts, rerank_timeout),
+                        _scorer(reranker, query, texts, rerank_timeout, draft=True),
                         min(reranker.batch_size, STOP_BATCH),
                         fused.order[len(pool) :],
+                        _check(reranker, query, texts, rerank_timeout),
                     )
             except RerankFailure as failure:
                 reason = failure.reason
@@ -235,6 +238,7 @@ class SearchPipeline:
             rerank_reason=reason,
             rerank_weight=rerank_weight if not reason else 0.0,
             rerank_scored=ranked.scored,
+            rerank_checked=ranked.checked,
             rerank_pool=ranked.pool if not reason else 0,
             timings=timings,
             ensemble=ensemble and not reason,
@@ -282,8 +286,15 @@ def _timed(timings: dict[str, float], stage: str, work: Callable):
     return result
 
 
-def _scorer(reranker: Reranker, query: str, texts: list[str], timeout: float | None) -> Scorer:
-    """Scores pool positions with ``reranker``; a timeout counts from the first batch."""
+def _scorer(
+    reranker: Reranker,
+    query: str,
+    texts: list[str],
+    timeout: float | None,
+    draft: bool = False,
+) -> Scorer:
+    """Scores pool positions with ``reranker`` (its fast route with ``draft``); a timeout
+    counts from the first batch."""
     started = time.perf_counter()
 
     def score(positions: list[int]):
@@ -292,12 +303,19 @@ def _scorer(reranker: Reranker, query: str, texts: list[str], timeout: float | N
             raise RerankFailure(
                 f"timed out after {time.perf_counter() - started:.1f}s (limit {timeout:g}s)"
             )
-        outcome = reranker.score(query, [texts[i] for i in positions], left)
+        outcome = reranker.score(query, [texts[i] for i in positions], left, draft)
         if not outcome.reranked:
             raise RerankFailure(outcome.reason)
         return outcome.scores
 
     return score
+
+
+def _check(reranker: Reranker, query: str, texts: list[str], timeout: float | None) -> Check | None:
+    """The exact route behind ``reranker``'s fast one, when its route is checked."""
+    if reranker.draft_error is None:
+        return None
+    return Check(_scorer(reranker, query, texts, timeout), reranker.draft_error)
 
 
 def _ensemble_order(

@@ -71,6 +71,24 @@ def test_faster_routes_keep_the_ranking_close(route, pairs, torch_scores):
         assert abs(ours - theirs) <= 1, f"{route}: gold ranked {ours + 1}, torch {theirs + 1}"
 
 
+def test_a_checked_route_drafts_as_bf16_settles_as_fp32_and_bounds_the_gap(pairs, torch_scores):
+    checked = Reranker(OFFLINE_CROSS_ENCODER, runtime=Runtime("openvino", "bf16-checked"))
+    assert checked.label == f"{OFFLINE_CROSS_ENCODER} (openvino bf16-checked)"
+    bf16 = _scores(Reranker(OFFLINE_CROSS_ENCODER, runtime=Runtime("openvino", "bf16")), pairs)
+    np.testing.assert_allclose(_scores(checked, pairs), torch_scores, atol=1e-4)
+    drafts = np.concatenate(
+        [
+            checked.score(pairs[i][0], [p for _, p in pairs[i : i + 12]], draft=True).scores
+            for i in range(0, len(pairs), 12)
+        ]
+    )
+    np.testing.assert_allclose(drafts, bf16, atol=1e-6)
+    gaps = np.abs(drafts - torch_scores)
+    bounds = np.array([checked.draft_error(p) for p in drafts])
+    assert gaps.max() > 0 and (gaps <= bounds).all()
+    assert bounds.max() < 0.1  # narrow enough to leave most orders settled
+
+
 @pytest.mark.parametrize(
     ("route", "closest"), [("openvino fp32", 0.9999), ("openvino bf16", 0.999)]
 )
@@ -170,7 +188,7 @@ def test_ingest_and_query_run_without_torch(sample_dir, tmp_path):
     queried = run("query", "obesity surgery", "--index", "no-torch", "--json")
     assert queried.returncode == 0, queried.stderr
     result = json.loads(queried.stdout)
-    assert result["reranked"] and result["reranker_runtime"] == "openvino fp32"
+    assert result["reranked"] and result["reranker_runtime"] == "openvino bf16-checked"
     torch_route = run("query", "obesity", "--index", "no-torch", "--backend", "torch")
     assert torch_route.returncode == 1 and "pip install 'esrerank[train]'" in torch_route.stderr
 

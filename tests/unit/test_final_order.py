@@ -1,5 +1,5 @@
-"""The final order of a reranked pool: the bounded formula, and early stopping that never changes
-the first ``top_k``."""
+"""The final order of a reranked pool: the bounded formula, early stopping that never changes
+the first ``top_k``, and a fast route checked against the exact one."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from esrerank.final_order import RerankFailure, final_order
+from esrerank.final_order import Check, RerankFailure, final_order
 
 
 def scorer(probabilities, calls=None):
@@ -94,3 +94,40 @@ def test_early_stopping_gives_exactly_the_order_of_scoring_everything(
     ranked = final_order(pool, fused, weight, top_k, scorer(probabilities), batch, following)
     assert ranked.order == full_order(pool, fused, probabilities, weight, following)[:top_k]
     assert ranked.scored <= size
+
+
+def test_a_fast_route_settles_only_what_its_error_leaves_in_doubt():
+    pool, fused = ["a", "b", "c", "d"], [0.9, 0.9, 0.9, 0.0]
+    exact = [0.50, 0.52, 0.90, 0.10]
+    fast = [0.52, 0.50, 0.90, 0.10]  # a and b swapped within the bound, c and d clear
+    calls = []
+    check = Check(scorer(exact, calls), lambda p: 0.03)
+    ranked = final_order(pool, fused, 1.0, 3, scorer(fast), 8, check=check)
+    assert calls == [[0, 1]]
+    assert ranked.order == ["c", "b", "a"]
+    assert (ranked.scored, ranked.checked) == (4, 2)
+    assert ranked.rerank["a"] == 0.50 and ranked.rerank["c"] == 0.90
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    data=st.data(),
+    size=st.integers(min_value=1, max_value=60),
+    weight=st.sampled_from([0.1, 0.2, 0.5, 1.0]) | st.floats(0, 1),
+    top_k=st.integers(min_value=1, max_value=20),
+    batch=st.integers(min_value=1, max_value=20),
+    error=st.sampled_from([0.0, 0.01, 0.05, 0.3]),
+)
+def test_a_checked_fast_route_gives_exactly_the_exact_routes_order(
+    data, size, weight, top_k, batch, error
+):
+    values = st.sampled_from([0.0, 0.25, 0.5, 0.75, 1.0]) | st.floats(0, 1)
+    exact = data.draw(st.lists(values, min_size=size, max_size=size))
+    offsets = data.draw(st.lists(st.floats(-error, error), min_size=size, max_size=size))
+    fast = [min(1.0, max(0.0, p + o)) for p, o in zip(exact, offsets, strict=True)]
+    fused = sorted(data.draw(st.lists(values, min_size=size, max_size=size)), reverse=True)
+    pool = [f"p{i}" for i in range(size)]
+    check = Check(scorer(exact), lambda p: error)
+    ranked = final_order(pool, fused, weight, top_k, scorer(fast), batch, check=check)
+    assert ranked.order == full_order(pool, fused, exact, weight)[:top_k]
+    assert ranked.checked <= ranked.scored <= size

@@ -11,15 +11,27 @@ from esrerank.errors import ConfigError
 from esrerank.runtimes import Runtime
 
 
-def test_auto_is_openvino_fp32_for_the_reranker_and_bf16_for_the_bi_encoder():
-    assert Runtime().resolve("cross-encoder") == Runtime("openvino", "fp32")
+def test_auto_is_openvino_checked_bf16_for_the_reranker_and_bf16_for_the_bi_encoder():
+    assert Runtime().resolve("cross-encoder") == Runtime("openvino", "bf16-checked")
     assert Runtime().resolve("bi-encoder") == Runtime("openvino", "bf16")
+    assert Runtime("auto", "bf16-checked").resolve("bi-encoder") == Runtime("openvino", "bf16")
+
+
+def test_a_checked_route_drafts_in_bf16_and_settles_in_fp32():
+    checked = Runtime("openvino", "bf16-checked")
+    assert (checked.draft, checked.exact) == (
+        Runtime("openvino", "bf16"),
+        Runtime("openvino", "fp32"),
+    )
+    assert Runtime("openvino", "fp32").exact == Runtime("openvino", "fp32")
+    assert not Runtime("openvino", "bf16").checked
 
 
 def test_auto_precision_is_the_role_default_where_the_backend_has_it_else_fp32():
     assert Runtime("onnx").resolve("bi-encoder") == Runtime("onnx", "fp32")
     assert Runtime("torch").resolve("bi-encoder") == Runtime("torch", "bf16")
     assert Runtime("auto", "int8").resolve("cross-encoder") == Runtime("openvino", "int8")
+    assert Runtime("onnx").resolve("cross-encoder") == Runtime("onnx", "fp32")
 
 
 @pytest.mark.parametrize(
@@ -43,7 +55,7 @@ def test_a_missing_runtime_falls_back_to_torch_fp32_and_says_what_to_install(mon
     )
     with caplog.at_level(logging.WARNING):
         assert Runtime().resolve("cross-encoder") == Runtime("torch", "fp32")
-    assert "openvino fp32 needs openvino" in caplog.text
+    assert "openvino bf16-checked needs openvino" in caplog.text
     assert "pip install openvino" in caplog.text
 
 
@@ -51,7 +63,7 @@ def test_a_missing_runtime_falls_back_to_torch_fp32_and_says_what_to_install(mon
     ("route", "missing", "message"),
     [
         (Runtime("torch"), {"torch"}, r"torch fp32 needs torch.*pip install 'esrerank\[train\]'"),
-        (Runtime(), {"openvino", "torch"}, "openvino fp32 needs openvino.*pip install openvino"),
+        (Runtime(), {"openvino", "torch"}, "bf16-checked needs openvino.*pip install openvino"),
     ],
 )
 def test_without_torch_a_missing_route_is_an_error_that_says_what_to_install(

@@ -19,9 +19,11 @@ class RerankCache:
     def __init__(self, path: str | Path, reranker: Reranker, max_length: int) -> None:
         self.store = DiskCache(path, "scores")
         self.reranker = reranker
-        # "probability": scores are the model's relevance probabilities (``Reranker.score``)
+        # "probability": scores are the model's relevance probabilities (``Reranker.score``),
+        # from the exact route of a checked one (fp32 of bf16-checked)
         identity = model_identity(reranker.name)
-        self.model = f"{identity}|{max_length}|{reranker.runtime.describe()}|probability"
+        route = reranker.runtime.exact.describe()
+        self.model = f"{identity}|{max_length}|{route}|probability"
 
     def scores(self, query: str, passages: Sequence[Passage]) -> dict[str, float]:
         """Each passage's score against ``query``: from the cache, else scored and stored."""
