@@ -102,6 +102,29 @@ def test_a_data_folder_through_a_file_is_one_line(corpus, tmp_path):
     assert f"Cannot create the data folder {blocker / 'store'}" in result.stderr
 
 
+# a judged folder in BEIR's layout, for eval
+JUDGED = {
+    "corpus.jsonl": '{"_id": "d1", "title": "", "text": "bone density"}\n',
+    "queries.jsonl": '{"_id": "q1", "text": "bone"}\n',
+    "qrels/test.tsv": "query-id\tcorpus-id\tscore\nq1\td1\t1\n",
+}
+
+
+@pytest.mark.parametrize("command", ["query", "eval"])
+def test_every_command_on_a_data_folder_through_a_file_is_one_line(tmp_path, command):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    judged = tmp_path / "judged"
+    for name, text in JUDGED.items():
+        (judged / name).parent.mkdir(parents=True, exist_ok=True)
+        (judged / name).write_text(text)
+    arguments = {"query": ["query", "anything"], "eval": ["eval", str(judged)]}[command]
+    result = run_cli(*arguments, data_dir=blocker / "store")
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr
+    assert f"data folder {blocker / 'store'} (Not a directory)" in result.stderr
+
+
 def test_a_data_folder_that_is_a_file_is_one_line(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")

@@ -122,6 +122,11 @@ class EmbeddedBackend:
             file_id = path.stat().st_ino
         except FileNotFoundError:
             file_id = None
+        except OSError as exc:  # a file where a folder should be, no permission
+            raise BackendError(
+                f"Cannot read the data folder {self.data_dir} ({exc.strerror or exc}): {_FIX}.",
+                settings=("data_dir",),
+            ) from None
         if index in self._connections and self._file_ids.get(index) != file_id:
             self._connections.pop(index).close()
             self._snapshots.pop(index, None)
