@@ -103,8 +103,9 @@ def final_order(
         scores.add(batch, score(batch), check.error if check else None)
     checked = 0
     while check is not None and (doubtful := scores.in_doubt(top_k)):
-        scores.add(doubtful, check.score(doubtful), None)
-        checked += len(doubtful)
+        batch = doubtful[:batch_size]  # an exact score may settle the rest
+        scores.add(batch, check.score(batch), None)
+        checked += len(batch)
     ranked = sorted(scores.final, key=lambda i: (-scores.final[i], i))
     order = [pool[i] for i in ranked]
     if len(order) == len(pool):
@@ -149,16 +150,18 @@ class _Scores:
 
     def in_doubt(self, k: int) -> list[int]:
         """The inexact positions that may belong to the first ``k`` and whose interval meets
-        another such passage's: their exact scores may change the first ``k`` or its order."""
+        another such passage's, best first: their exact scores may change the first ``k`` or
+        its order."""
         if not self.final:
             return []
         threshold = self.kth_lowest(min(k, len(self.final)))
         contenders = [i for i in self.final if self.final[i] + self.margin[i] >= threshold]
-        return sorted(
+        doubtful = [
             i
             for i in contenders
             if self.margin[i] > 0 and any(self._meet(i, j) for j in contenders if j != i)
-        )
+        ]
+        return sorted(doubtful, key=lambda i: (-self.final[i], i))
 
     def _meet(self, i: int, j: int) -> bool:
         return (
