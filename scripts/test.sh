@@ -11,15 +11,16 @@
 # Extra arguments go to the first pytest run, e.g. scripts/test.sh -k parity
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/venv.sh
 
-python3 -m pip install --quiet --disable-pip-version-check -e ".[test]"
+python -m pip install --quiet --disable-pip-version-check -e ".[test]"
 # the official JavaScript clients, to test serve with them as they are (npm's cache keeps them)
 npm ci --prefix tests/integration/js --no-audit --no-fund --silent
 export HF_HUB_OFFLINE=1  # tests never download a model
 
 scripts/engines.sh start opensearch elasticsearch secured
 trap 'scripts/engines.sh stop opensearch elasticsearch secured' EXIT
-python3 -m pytest "$@"
+python -m pytest "$@"
 scripts/engines.sh stop opensearch elasticsearch secured
 
 if [ "${ESRERANK_TEST_NEXT_MAJORS:-1}" != 0 ]; then
@@ -29,6 +30,6 @@ if [ "${ESRERANK_TEST_NEXT_MAJORS:-1}" != 0 ]; then
   export ESRERANK_TEST_OPENSEARCH_URL=http://127.0.0.1:9211
   export ESRERANK_TEST_ELASTICSEARCH_URL=http://127.0.0.1:9212
   scripts/engines.sh start
-  python3 -m pytest tests/integration -k "opensearch or elasticsearch" \
+  python -m pytest tests/integration -k "opensearch or elasticsearch" \
     --ignore tests/integration/test_crash.py --ignore tests/integration/test_serve_fuzz.py
 fi

@@ -33,7 +33,18 @@ def externally_managed_python() -> str | None:
     return None
 
 
-def test_the_quickstart_runs_where_pip_refuses_the_system_interpreter(tmp_path):
+# Debian's python3 without the python3-venv package: venv cannot install pip (no ensurepip)
+WITHOUT_ENSUREPIP = """#!/bin/sh
+if [ "$1" = -m ] && [ "$2" = venv ] && [ "$3" != --without-pip ]; then
+  echo "ensurepip is not available" >&2
+  exit 1
+fi
+exec {python} "$@"
+"""
+
+
+@pytest.mark.parametrize("ensurepip", [True, False], ids=["with-ensurepip", "without-ensurepip"])
+def test_the_quickstart_runs_where_pip_refuses_the_system_interpreter(tmp_path, ensurepip):
     python = externally_managed_python()
     if python is None:
         if os.environ.get("CI"):
@@ -49,7 +60,11 @@ def test_the_quickstart_runs_where_pip_refuses_the_system_interpreter(tmp_path):
             shutil.copy2(REPO / name, repo / name)
     interpreter = tmp_path / "bin"
     interpreter.mkdir()
-    (interpreter / "python3").symlink_to(python)
+    if ensurepip:
+        (interpreter / "python3").symlink_to(python)
+    else:
+        (interpreter / "python3").write_text(WITHOUT_ENSUREPIP.format(python=python))
+        (interpreter / "python3").chmod(0o755)
     environment = {
         key: value
         for key, value in os.environ.items()
