@@ -40,8 +40,9 @@ def probability_error(
         ratio = json.loads(record.read_text())["largest_ratio"]
     else:
         log.warning("measuring how far %s's bf16 scores lie from fp32 (once, seconds)", name)
-        ratio = _largest_ratio(calibration_pairs(), draft, exact)
-        record.write_text(json.dumps({"largest_ratio": ratio, "pairs": len(calibration_pairs())}))
+        pairs = calibration_pairs()
+        ratio = _largest_ratio(pairs, draft, exact)
+        record.write_text(json.dumps({"largest_ratio": ratio, "pairs": len(pairs)}))
     return bound_from(max(SAFETY * ratio, FLOOR))
 
 

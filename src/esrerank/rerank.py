@@ -73,6 +73,7 @@ class Reranker:
         self.batch_size = batch_size
         self.max_length = max_length
         self.runtime = runtime.for_device(device).resolve("cross-encoder")
+        self._draft: Predict | None = None  # the fast route's predictor, on a checked route
         self.draft_error: Callable[[float], float] | None = None
         try:
             self._predict = self._load(name, device)
@@ -98,9 +99,9 @@ class Reranker:
         """A function from pairs to scores, for ``name`` on this reranker's runtime; keeps the
         model's tokenizer in ``self.tokenizer``."""
         if self.runtime.checked:
-            exact, folder = self._load_exported(name, self.runtime.exact)
-            self._draft, folder = self._load_exported(name, self.runtime.draft)
-            self.draft_error = probability_error(name, self._draft, exact, folder)
+            exact, _ = self._load_exported(name, self.runtime.exact)
+            draft, folder = self._load_exported(name, self.runtime.draft)
+            self._draft, self.draft_error = draft, probability_error(name, draft, exact, folder)
             return exact
         if self.runtime.backend != "torch":
             return self._load_exported(name, self.runtime)[0]
@@ -175,7 +176,7 @@ class Reranker:
         started = time.perf_counter()
         order = sorted(range(len(passages)), key=lambda i: len(passages[i]))
         scores = np.zeros(len(passages), dtype=np.float64)
-        predict = self._draft if draft and self.draft_error is not None else self._predict
+        predict = self._draft if draft and self._draft is not None else self._predict
         try:
             for begin in range(0, len(order), self.batch_size):
                 batch = order[begin : begin + self.batch_size]
