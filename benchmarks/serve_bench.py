@@ -77,6 +77,12 @@ def add_common_options(parser: argparse.ArgumentParser, out_example: str) -> Non
     )
     parser.add_argument("--port", type=int, default=0, help="serve's port [0: a free one]")
     parser.add_argument(
+        "--rerank-memory",
+        type=int,
+        default=0,
+        help="serve's --rerank-memory [0: none, so a search sent again costs what a new one does]",
+    )
+    parser.add_argument(
         "--out",
         required=True,
         help=f"results prefix: writes PREFIX.md and PREFIX.json ({out_example})",
@@ -332,7 +338,7 @@ def served_index(
             args.bi_encoder,
             args.reranker,
             args.port,
-            list(extra or []),
+            ["--rerank-memory", str(args.rerank_memory), *(extra or [])],
         ) as server,
     ):
         yield index, server

@@ -27,6 +27,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import threading
 import time
@@ -66,6 +67,8 @@ class Record:
     status: int  # 0: an exception
     reranked: bool | None = None
     scored: int | None = None  # passages the cross-encoder scored (X-Esrerank-Rerank-Scored)
+    stages: dict | None = None  # serve's Server-Timing: stage -> ms
+    query: str = ""
     error: str = ""
 
 
@@ -102,17 +105,51 @@ def client(
             try:
                 answer = session.post(url, json=body, timeout=HTTP_TIMEOUT)
                 seconds = time.perf_counter() - started
-                record = Record(kind, started, seconds, answer.status_code)
+                record = Record(kind, started, seconds, answer.status_code, query=body["query"])
                 if answer.status_code == 200 and kind == "hybrid":
                     record.reranked = answer.headers.get("x-esrerank-reranked") == "true"
                     scored = answer.headers.get("x-esrerank-rerank-scored", "")
                     record.scored = int(scored.split("/")[0]) if scored else None
+                    record.stages = stage_timings(answer.headers.get("server-timing", ""))
                 elif answer.status_code not in (200, 429):
                     record.error = f"HTTP {answer.status_code}: {answer.text[:200]}"
             except Exception as exc:  # noqa: BLE001 - every failure is counted, none stops the run
                 record = Record(kind, started, time.perf_counter() - started, 0)
                 record.error = f"{type(exc).__name__}: {exc}"[:300]
             out.append(record)
+
+
+def rerank_memory(pairs: int, records: list[Record], metrics: str) -> dict:
+    """serve's ``--rerank-memory``, the scores it recalled over the whole run (/metrics), and
+    the share of hybrid searches whose query an earlier hybrid search had sent."""
+    seen: set[str] = set()
+    repeated = hybrid = 0
+    for record in sorted(records, key=lambda r: r.started):
+        if record.kind == "hybrid":
+            key = json.dumps(record.query, sort_keys=True)
+            hybrid += 1
+            repeated += key in seen
+            seen.add(key)
+    recalled = [
+        float(line.split()[1])
+        for line in metrics.splitlines()
+        if line.startswith("esrerank_rerank_scores_recalled ")
+    ]
+    return {
+        "pairs": pairs,
+        "recalled": recalled[0] if recalled else None,
+        "repeated_share": repeated / hybrid if hybrid else None,
+    }
+
+
+def stage_timings(header: str) -> dict[str, float]:
+    """``{"rerank": 231.0, ...}`` from a Server-Timing header (``rerank;dur=231.0, ...``)."""
+    stages = {}
+    for part in header.split(","):
+        name, _, duration = part.strip().partition(";dur=")
+        if duration:
+            stages[name] = float(duration)
+    return stages
 
 
 def sample_memory(pid: int, stop: threading.Event, samples: list) -> None:
@@ -169,6 +206,12 @@ def figures(records: list[Record], seconds: float) -> dict:
     if scored:
         rows["hybrid"]["scored_median"] = float(np.median(scored))
         rows["hybrid"]["scored_mean"] = float(np.mean(scored))
+    timed = [r.stages for r in records if r.stages]
+    if timed:
+        names = sorted({name for stages in timed for name in stages})
+        rows["hybrid"]["stages_median_ms"] = {
+            name: float(np.median([s[name] for s in timed if name in s])) for name in names
+        }
     return rows
 
 
@@ -196,6 +239,15 @@ def render(result: dict, env: dict, args) -> list[str]:
             f"passages per hybrid search (mean {rows['hybrid']['scored_mean']:.1f}) before its "
             "page of 10 was known."
             if "scored_median" in rows["hybrid"]
+            else ""
+        )
+        + (
+            " Medians of serve's stages (Server-Timing, ms) per hybrid search: "
+            + ", ".join(
+                f"{name} {ms:.1f}" for name, ms in rows["hybrid"]["stages_median_ms"].items()
+            )
+            + "."
+            if "stages_median_ms" in rows["hybrid"]
             else ""
         ),
         "",
@@ -247,12 +299,29 @@ def render(result: dict, env: dict, args) -> list[str]:
         f"Whole run (warm-up, window and the requests in flight at its end): {run['requests']} "
         f"requests, {run['errors']} errors, {run['refused_429']} refused (429).",
         "",
+        memory_sentence(result["rerank_memory"]),
+        "",
         f"Goal 0 errors (whole run): {errors}. Goal flat RSS (end - start < 5%): {flat_text}.",
     ]
     if result["first_errors"]:
         lines += ["", "First errors:", *(f"- `{e}`" for e in result["first_errors"])]
     lines += ["", *environment_lines(env)]
     return lines
+
+
+def memory_sentence(kept: dict) -> str:
+    repeated = kept["repeated_share"]
+    repeats = (
+        f"{repeated:.0%} of the run's hybrid searches sent a query an earlier one had sent"
+        if repeated is not None
+        else "no hybrid search was sent"
+    )
+    if not kept["pairs"]:
+        return f"serve ran with `--rerank-memory 0`: every search ran its pairs ({repeats})."
+    return (
+        f"serve ran with `--rerank-memory {kept['pairs']}` and answered {kept['recalled']:.0f} "
+        f"cross-encoder scores from memory over the run ({repeats})."
+    )
 
 
 def run_load(args, server: Server, index: str, texts: list[str]):
@@ -342,6 +411,7 @@ def main() -> None:
                 f"{WARMUP_LIMIT} s; first errors: {failures}"
             )
         env = environment(server, clients=args.clients)
+        metrics = requests.get(f"{server.base}/metrics", timeout=HTTP_TIMEOUT).text
     counted = [r for r in records if begin <= r.started + r.seconds < end]
     failures = [r.error for r in records if r.error]
     result = base_result(
@@ -364,6 +434,7 @@ def main() -> None:
             "refused_429": sum(1 for r in records if r.status == 429),
         },
         "memory": memory_figures(samples, begin, end),
+        "rerank_memory": rerank_memory(args.rerank_memory, records, metrics),
         "first_errors": list(dict.fromkeys(failures))[:5],
         "error_kinds": dict(Counter(e.split(":")[0] for e in failures)),
         "wall_seconds": time.perf_counter() - started,

@@ -7,12 +7,13 @@ import threading
 from .encoders import BiEncoder, load_bi_encoder
 from .rerank import Reranker
 from .runtimes import Runtime
+from .score_memory import ScoreMemory
 
 
 class ModelPool:
     """Loads bi-encoders and cross-encoders with one set of options (device, runtimes, the
-    reranker's length and batch), keeps them, and hands the same object to every caller.
-    Models given already loaded are used as they are."""
+    reranker's length, batch and how many scores it remembers), keeps them, and hands the same
+    object to every caller. Models given already loaded are used as they are."""
 
     def __init__(
         self,
@@ -22,12 +23,14 @@ class ModelPool:
         rerank_runtime: Runtime = Runtime(),
         rerank_max_length: int = 256,
         rerank_batch_size: int = 16,
+        rerank_memory: int = 0,
     ) -> None:
         self.device = device
         self.bi_encoder_runtime = bi_encoder_runtime
         self.rerank_runtime = rerank_runtime
         self.rerank_max_length = rerank_max_length
         self.rerank_batch_size = rerank_batch_size
+        self.rerank_memory = rerank_memory
         self._loaded: dict[tuple[str, str], BiEncoder | Reranker] = {}
         self._lock = threading.Lock()  # two threads asking at once load a model once
 
@@ -52,6 +55,7 @@ class ModelPool:
                 batch_size=self.rerank_batch_size,
                 device=self.device,
                 runtime=self.rerank_runtime,
+                memory=ScoreMemory(self.rerank_memory),
             ),
         )
 

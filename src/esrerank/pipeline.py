@@ -39,7 +39,8 @@ class Searcher:
     ``bi_encoder=None`` is the index's own, or for a new index one chosen from its corpus
     (``esrerank.corpus_defaults``).
     ``rerank_runtime`` and ``bi_encoder_runtime`` say where each runs (``esrerank.runtimes``:
-    by default the fastest route installed).
+    by default the fastest route installed). ``rerank_memory`` cross-encoder scores are kept in
+    memory for searches that come again (``esrerank.score_memory``; 0, none, by default).
     With ``embedding_cache`` (a file), passage embeddings are kept there and reused by any
     index built with the same bi-encoder.
     """
@@ -56,6 +57,7 @@ class Searcher:
         reranker: str | Reranker = DEFAULT_CROSS_ENCODER,
         rerank_max_length: int = 256,
         rerank_batch_size: int = 16,
+        rerank_memory: int = 0,
         device: str | None = None,
         rerank_runtime: Runtime = Runtime(),
         bi_encoder_runtime: Runtime = Runtime(),
@@ -69,6 +71,7 @@ class Searcher:
             rerank_runtime=rerank_runtime,
             rerank_max_length=rerank_max_length,
             rerank_batch_size=rerank_batch_size,
+            rerank_memory=rerank_memory,
         )
         self.handle = IndexHandle(self.backend, index, bi_encoder)
         self.embedder = PassageEmbedder(embedding_cache)

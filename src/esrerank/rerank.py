@@ -24,6 +24,7 @@ from .models import (
     load_model,
 )
 from .runtimes import Runtime, torch_precision
+from .score_memory import ScoreMemory
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,10 @@ READ_CHECK_PASSAGES = 10
 # or the study's ensemble (BM25's hits fused 1:1 with the reranked dense top).
 INTERPOLATE = "interpolate"
 ENSEMBLE = "ensemble"
+
+# The routes a score is remembered under (``ScoreMemory``): the exact one, and a checked route's
+# fast draft.
+EXACT, DRAFT = "exact", "draft"
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,8 @@ class Reranker:
     bf16, whose distance from fp32 ``draft_error`` bounds (``esrerank.draft_error``).
 
     When the default hub model cannot be loaded (offline, not cached), the reranker shipped with
-    esrerank is used and ``name`` says so; ``label`` adds the route that runs it."""
+    esrerank is used and ``name`` says so; ``label`` adds the route that runs it. With a
+    ``memory`` (``esrerank.score_memory``; none by default), a pair it holds is not run again."""
 
     def __init__(
         self,
@@ -69,8 +75,10 @@ class Reranker:
         batch_size: int = 16,
         device: str | None = None,
         runtime: Runtime = Runtime(),
+        memory: ScoreMemory | None = None,
     ) -> None:
         self.batch_size = batch_size
+        self.memory = memory if memory is not None else ScoreMemory(0)
         self.max_length = max_length
         self.runtime = runtime.for_device(device).resolve("cross-encoder")
         self._draft: Predict | None = None  # the fast route's predictor, on a checked route
@@ -170,18 +178,25 @@ class Reranker:
         relevant, in [0, 1], on the fast route with ``draft`` where the route is checked. Never
         raises for a failure of the model itself.
 
-        Pairs are sorted by length so each batch pads little. When ``timeout`` seconds pass
-        before all batches are done, the outcome says so and carries no scores.
+        Pairs are sorted by length so each batch pads little; pairs ``memory`` still holds are
+        not run again. When ``timeout`` seconds pass before all batches are done, the outcome
+        says so and carries no scores.
         """
         started = time.perf_counter()
-        order = sorted(range(len(passages)), key=lambda i: len(passages[i]))
-        scores = np.zeros(len(passages), dtype=np.float64)
-        predict = self._draft if draft and self._draft is not None else self._predict
+        drafting = draft and self._draft is not None
+        predict = self._draft if drafting else self._predict
+        # An exact score stands in for a draft: it is within any bound of itself.
+        routes = (EXACT, DRAFT) if drafting else (EXACT,)
+        known = self.memory.recall(routes, query, passages)
+        scores = np.array([0.0 if s is None else s for s in known], dtype=np.float64)
+        missing = [i for i, s in enumerate(known) if s is None]
+        order = sorted(missing, key=lambda i: len(passages[i]))
         try:
             for begin in range(0, len(order), self.batch_size):
                 batch = order[begin : begin + self.batch_size]
-                pairs = [(query, passages[i]) for i in batch]
-                scores[batch] = predict(pairs)
+                texts = [passages[i] for i in batch]
+                scores[batch] = predict([(query, text) for text in texts])
+                self.memory.keep(routes[-1], query, texts, scores[batch])
                 elapsed = time.perf_counter() - started
                 if (
                     timeout is not None

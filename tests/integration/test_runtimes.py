@@ -17,6 +17,7 @@ from esrerank.errors import ModelError
 from esrerank.models import OFFLINE_CROSS_ENCODER, resolve_model
 from esrerank.rerank import Reranker
 from esrerank.runtimes import Runtime
+from esrerank.score_memory import ScoreMemory
 from tests.cli import run_cli
 
 pytestmark = [pytest.mark.slow]
@@ -87,6 +88,27 @@ def test_a_checked_route_drafts_as_bf16_settles_as_fp32_and_bounds_the_gap(pairs
     bounds = np.array([checked.draft_error(p) for p in drafts])
     assert gaps.max() > 0 and (gaps <= bounds).all()
     assert bounds.max() < 0.1  # narrow enough to leave most orders settled
+
+
+def test_remembered_scores_are_the_models_own(pairs):
+    memory = ScoreMemory(1000)
+    reranker = Reranker(
+        OFFLINE_CROSS_ENCODER, runtime=Runtime("openvino", "bf16-checked"), memory=memory
+    )
+    query, passages = pairs[0][0], [p for _, p in pairs[:12]]
+    drafts = reranker.score(query, passages[:6], draft=True).scores
+    exact = reranker.score(query, passages[3:9]).scores
+    assert memory.recalled == 0 and len(memory) == 12
+    fresh = Reranker(OFFLINE_CROSS_ENCODER, runtime=Runtime("openvino", "bf16-checked"))
+    mixed = reranker.score(query, passages, draft=True).scores
+    # exact scores stand in for drafts where the memory has them; the rest are run
+    np.testing.assert_array_equal(mixed[:3], drafts[:3])
+    np.testing.assert_array_equal(mixed[3:9], exact)
+    np.testing.assert_allclose(mixed[9:], fresh.score(query, passages[9:], draft=True).scores)
+    assert memory.recalled == 9 and len(memory) == 15
+    np.testing.assert_allclose(
+        reranker.score(query, passages).scores, fresh.score(query, passages).scores, atol=1e-6
+    )
 
 
 @pytest.mark.parametrize(

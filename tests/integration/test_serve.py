@@ -213,3 +213,42 @@ def test_metrics_count_requests_stages_and_fallbacks(serve, searcher, sample_cor
     assert "esrerank_rerank_fallbacks_total 1.0" in text
     assert 'esrerank_stage_seconds_count{stage="fusion"} 1.0' in text
     assert "esrerank_queue_depth 0.0" in text
+
+
+def test_a_search_that_comes_again_recalls_its_scores(
+    tmp_path, bi_encoder, tiny_reranker, sample_corpus
+):
+    with Searcher(
+        None,
+        "served",
+        data_dir=tmp_path,
+        bi_encoder=bi_encoder,
+        reranker=tiny_reranker,
+        rerank_memory=1000,
+    ) as searcher:
+        searcher.ingest(sample_corpus(20))
+        server = Server(build_app(searcher, None, Limits()))
+        try:
+            search = f"{server.url}/served/_search"
+            body = {"query": {"match": {"text": "cancer"}}, "size": 3}
+            first = requests.post(search, json=body).json()
+            scored = _metric(requests.get(f"{server.url}/metrics").text, "passages_scored_sum")
+            again = requests.post(search, json=body).json()
+            requests.post(search, json={**body, "from": 3})  # page two
+            metrics = requests.get(f"{server.url}/metrics").text
+        finally:
+            server.stop()
+    assert first["esrerank"]["reranked"] is True and scored > 0
+    assert again["hits"] == first["hits"]
+    recalled = _metric(metrics, "scores_recalled")
+    # the search again runs no pair, and page two recalls at least page one's pairs
+    assert recalled >= 2 * scored
+    assert recalled == searcher.reranker.memory.recalled
+
+
+def _metric(text: str, name: str) -> float:
+    """The value of the sample ``esrerank_rerank_<name>`` in a /metrics page."""
+    (value,) = [
+        line.split()[1] for line in text.splitlines() if line.startswith(f"esrerank_rerank_{name} ")
+    ]
+    return float(value)

@@ -237,7 +237,9 @@ def shell_quote(arg: str) -> str:
     return f"'{arg}'" if any(c in arg for c in " ,;&|") else arg
 
 
-def open_searcher(url, index, data_dir, bi_encoder, reranker=DEFAULT_CROSS_ENCODER):
+def open_searcher(
+    url, index, data_dir, bi_encoder, reranker=DEFAULT_CROSS_ENCODER, rerank_memory=0
+):
     from ..pipeline import Searcher
 
     options = click.get_current_context().meta
@@ -253,6 +255,7 @@ def open_searcher(url, index, data_dir, bi_encoder, reranker=DEFAULT_CROSS_ENCOD
         rerank_runtime=runtime,
         bi_encoder_runtime=runtime,
         embedding_cache=cache_dir(data_dir) / "embeddings.sqlite",
+        rerank_memory=rerank_memory,
     )
 
 

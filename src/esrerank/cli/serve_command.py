@@ -9,6 +9,7 @@ import logging
 import click
 
 from ..models import DEFAULT_CROSS_ENCODER
+from ..score_memory import DEFAULT_PAIRS
 from .app import cli
 from .options import open_searcher, reranker_option, store_options
 
@@ -38,6 +39,15 @@ from .options import open_searcher, reranker_option, store_options
     type=click.FloatRange(min=0, min_open=True),
     default=None,
     help="Seconds one rerank may take [default: no limit].",
+)
+@click.option(
+    "--rerank-memory",
+    type=click.IntRange(min=0),
+    default=DEFAULT_PAIRS,
+    show_default=True,
+    metavar="PAIRS",
+    help="Cross-encoder scores kept in memory, so a search that comes again (page 2, a facet, "
+    "a popular query) does not run the same pairs again; 0 keeps none.",
 )
 @click.option(
     "--mode",
@@ -74,6 +84,7 @@ def serve(
     server_api_key,
     rerank_queue,
     rerank_timeout,
+    rerank_memory,
     mode,
     index_modes,
     cors_origins,
@@ -95,7 +106,9 @@ def serve(
             "(or ESRERANK_SERVER_API_KEY), or listen on 127.0.0.1."
         )
     modes = dict(_index_mode(value) for value in index_modes)
-    searcher = open_searcher(url, index, data_dir, bi_encoder, reranker or DEFAULT_CROSS_ENCODER)
+    searcher = open_searcher(
+        url, index, data_dir, bi_encoder, reranker or DEFAULT_CROSS_ENCODER, rerank_memory
+    )
     with searcher:
         searcher.warm_up()
         client = getattr(searcher.backend, "client", None)  # None: the embedded store

@@ -211,7 +211,9 @@ def build_app(
     modes = modes or {}
     encoding = ModelQueue(limits.rerank_queue, "bi-encoder")
     reranking = ModelQueue(limits.rerank_queue, "cross-encoder")
-    metrics = Metrics(lambda: encoding.waiting + reranking.waiting)
+    metrics = Metrics(
+        lambda: encoding.waiting + reranking.waiting, lambda: searcher.reranker.memory.recalled
+    )
     reranker = searcher.pipeline.reranker_choice
     searchers = {searcher.index: searcher}
 

@@ -1,6 +1,7 @@
 """``/metrics`` in Prometheus' text format (prometheus_client, the reference implementation):
 requests and their latency per route, the search stages' latency, the passages each rerank
-scored, rerank fallbacks, and how many requests wait for the models."""
+scored, the scores recalled from memory, rerank fallbacks, and how many requests wait for the
+models."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def route_of(path: str) -> str:
 class Metrics:
     """One server's figures, in a registry of its own."""
 
-    def __init__(self, queue_depth: Callable[[], int]) -> None:
+    def __init__(self, queue_depth: Callable[[], int], recalled: Callable[[], int]) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "esrerank_requests", "Requests answered", ["route", "status"], registry=self.registry
@@ -63,6 +64,11 @@ class Metrics:
             registry=self.registry,
         )
         queue.set_function(queue_depth)
+        Gauge(
+            "esrerank_rerank_scores_recalled",
+            "Cross-encoder scores answered from memory (--rerank-memory) since the start",
+            registry=self.registry,
+        ).set_function(recalled)
 
     def request(self, path: str, status: int, seconds: float) -> None:
         route = route_of(path)
