@@ -30,8 +30,8 @@ from index_size import merged_bytes
 
 from esrerank import Searcher, __version__
 from esrerank.backends import open_backend
+from esrerank.backends.schema import ATTACHED_HASH, ATTACHED_PASSAGES
 from esrerank.evaluation import evaluate, load_eval_data
-from esrerank.schema import ATTACHED_HASH, ATTACHED_PASSAGES
 
 FORMS = ("first", "all")
 STRATEGIES = ["bm25", "dense", "hybrid"]

@@ -89,7 +89,7 @@ def median_query_tokens(args) -> list[int]:
     from tokenizers import Tokenizer
 
     from esrerank.config import default_data_dir
-    from esrerank.models import OFFLINE_CROSS_ENCODER, resolve_model
+    from esrerank.models.hub import OFFLINE_CROSS_ENCODER, resolve_model
 
     _, query_pools = load_pools(args, args.data_dir or default_data_dir(), 100)
     folder = Path(resolve_model(OFFLINE_CROSS_ENCODER, "cross-encoder"))

@@ -20,9 +20,9 @@ from report import write_report
 
 from esrerank.backends import open_backend
 from esrerank.config import default_data_dir
-from esrerank.encoders import BiEncoder
-from esrerank.models import DEFAULT_BI_ENCODER, resolve_model
-from esrerank.runtimes import Runtime
+from esrerank.models.bi_encoder import BiEncoder
+from esrerank.models.hub import DEFAULT_BI_ENCODER, resolve_model
+from esrerank.models.runtimes import Runtime
 
 BASELINE = "sentence-transformers defaults"
 ROUTES = ("torch fp32", "openvino fp32", "openvino bf16", "openvino int8", "onnx int8")

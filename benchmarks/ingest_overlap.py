@@ -26,9 +26,9 @@ from report import write_report
 
 from esrerank import Searcher
 from esrerank.corpus import ChunkSpec, chunk_record, open_corpus
-from esrerank.encoders import BiEncoder
-from esrerank.ingest import DOCS_PER_BATCH
-from esrerank.runtimes import Runtime
+from esrerank.indexing.ingest import DOCS_PER_BATCH
+from esrerank.models.bi_encoder import BiEncoder
+from esrerank.models.runtimes import Runtime
 
 
 def main() -> None:

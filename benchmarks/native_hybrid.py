@@ -28,8 +28,8 @@ from tqdm import tqdm
 
 from esrerank import FusionSpec, Searcher
 from esrerank.evaluation import load_eval_data
+from esrerank.evaluation.measures import doc_ranking, evaluate
 from esrerank.fusion import fuse_hits
-from esrerank.metrics import doc_ranking, evaluate
 
 PIPELINE = "esrerank-hybrid"
 PIPELINE_FILE = Path(__file__).parents[1] / "plugin" / "opensearch" / "hybrid-pipeline.json"

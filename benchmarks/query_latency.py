@@ -19,8 +19,8 @@ from report import write_report
 
 from esrerank.config import default_data_dir
 from esrerank.evaluation.data import load_eval_data
-from esrerank.pipeline import Searcher
-from esrerank.runtimes import Runtime
+from esrerank.models.runtimes import Runtime
+from esrerank.searcher import Searcher
 
 ROUTES = ("torch fp32", "openvino bf16", "openvino fp32")
 

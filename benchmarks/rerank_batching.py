@@ -21,8 +21,8 @@ from report import judged_split, judged_split_parser, write_report
 from esrerank import Searcher
 from esrerank.evaluation.runner import retrieve
 from esrerank.evaluation.strategies import fused_order
-from esrerank.rerank import Reranker
-from esrerank.runtimes import Runtime
+from esrerank.models.reranker import Reranker
+from esrerank.models.runtimes import Runtime
 
 SIZES = (1, 4, 8, 16, 32, 64)
 

@@ -29,11 +29,11 @@ from report import judged_split, judged_split_parser, write_report
 from rerank_weight import pool_min_max_order
 
 from esrerank import Searcher
+from esrerank.evaluation.measures import evaluate
 from esrerank.evaluation.runner import add_rerank_scores, retrieve
 from esrerank.evaluation.strategies import QueryRun, document_ranking, ranking
-from esrerank.metrics import evaluate
-from esrerank.rerank import Reranker
-from esrerank.runtimes import CHECKED, Runtime
+from esrerank.models.reranker import Reranker
+from esrerank.models.runtimes import CHECKED, Runtime
 
 PRECISIONS = ("fp32", "bf16", "int8", CHECKED)
 TOP_K = 5

@@ -31,17 +31,17 @@ from pathlib import Path
 
 import numpy as np
 
-from esrerank.cache import DiskCache, cache_key
 from esrerank.config import default_data_dir
 from esrerank.evaluation.data import load_eval_data
+from esrerank.evaluation.measures import evaluate
 from esrerank.evaluation.runner import retrieve
 from esrerank.evaluation.strategies import QueryRun, document_ranking, fused_order
 from esrerank.fusion import FusionSpec
-from esrerank.metrics import evaluate
-from esrerank.models import OFFLINE_CROSS_ENCODER, resolve_model
-from esrerank.pipeline import Searcher
-from esrerank.rerank import Reranker
-from esrerank.runtimes import Runtime
+from esrerank.models.cache import DiskCache, cache_key
+from esrerank.models.hub import OFFLINE_CROSS_ENCODER, resolve_model
+from esrerank.models.reranker import Reranker
+from esrerank.models.runtimes import Runtime
+from esrerank.searcher import Searcher
 
 BASELINE = "sentence-transformers defaults"
 REFERENCE = "torch fp32"

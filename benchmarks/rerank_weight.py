@@ -3,7 +3,7 @@ nDCG@10 (per document) over the fused top `--rerank-depth`, for w = 0, 0.1, ...,
 of a judged data set.
 
 - bounded (esrerank's): ``w · p + (1 − w) · min_max(fused)``, ``p`` the cross-encoder's
-  probability, the order `esrerank query` and `eval` give (``esrerank.final_order``);
+  probability, the order `esrerank query` and `eval` give (``esrerank.fusion.final_order``);
 - pool min_max (the formula before): ``w · min_max(p) + (1 − w) · min_max(fused)``, both
   normalized over the pool, computed here for the comparison.
 
@@ -23,11 +23,11 @@ import time
 from report import judged_split, judged_split_parser, write_report
 
 from esrerank import Searcher
+from esrerank.evaluation.measures import evaluate, evaluate_per_query
 from esrerank.evaluation.runner import add_rerank_scores, retrieve
 from esrerank.evaluation.strategies import document_ranking, ranking
 from esrerank.fusion import fuse_hits
 from esrerank.fusion.normalize import min_max
-from esrerank.metrics import evaluate, evaluate_per_query
 
 WEIGHTS = tuple(round(w / 10, 1) for w in range(11))
 FORMULAS = ("bounded", "pool min_max")

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from esrerank.backends import open_backend
-from esrerank.encoders import load_bi_encoder
+from esrerank.models.bi_encoder import load_bi_encoder
 from esrerank.training import loop
 from esrerank.training.cross import _Scorer, train_reranker
 from esrerank.training.evaluation import reranked_mrr, retrieval_mrr
@@ -66,7 +66,7 @@ def main(phase: str, *args: str) -> None:
         return {name: round(reranked_mrr(dev, rerank), 4) for name, (_, dev) in sets.items()}
 
     if phase == "bundled":
-        print("bundled", dev_figures("src/esrerank/rerankers/minilm-l6-scifact"), flush=True)
+        print("bundled", dev_figures("src/esrerank/models/rerankers/minilm-l6-scifact"), flush=True)
         return
     epochs, negatives, base = int(args[0]), int(args[1]), args[2]
     groups = [g for train, _ in sets.values() for g in train]

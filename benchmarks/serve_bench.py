@@ -32,7 +32,7 @@ import requests
 
 from esrerank import EsrerankError, Searcher, __version__
 from esrerank.evaluation import load_eval_data
-from esrerank.models import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER
+from esrerank.models.hub import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER
 
 DEFAULT_DATA = Path("../shared/data/scifact")  # relative to the repository root
 READY_SECONDS = 600  # the models load (and may be exported once) before serve listens

@@ -5,7 +5,7 @@ kind, and the server's resident memory over the run.
 
 The warm-up lasts ``--warmup`` seconds and at least until ``--warmup-searches`` hybrid searches
 have been answered: the model runtimes keep a bounded cache of compiled kernels per input shape
-(esrerank.inference), which fills over the first few dozen searches; the window measures the
+(esrerank.models.inference), which fills over the first few dozen searches; the window measures the
 steady state after it. RSS before the warm-up is reported too.
 
 Kinds: ``hybrid`` is the plain ``match`` on the text field (``size`` 10), which serve answers

@@ -40,7 +40,7 @@ from serve_bench import (
 
 from esrerank import Searcher
 from esrerank.evaluation import load_eval_data
-from esrerank.metrics import doc_ranking, evaluate
+from esrerank.evaluation.measures import doc_ranking, evaluate
 
 GOAL = 0.001  # |serve hybrid - API| in nDCG@10
 PAGE = 40  # passages asked for: enough for ten distinct documents

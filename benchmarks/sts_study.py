@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from esrerank.models import DEFAULT_BI_ENCODER, resolve_model
+from esrerank.models.hub import DEFAULT_BI_ENCODER, resolve_model
 from esrerank.training import read_scored_pairs
 from esrerank.training.evaluation import correlations
 

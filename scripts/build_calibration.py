@@ -1,11 +1,11 @@
-"""Build src/esrerank/calibration.jsonl: the (query, passage) pairs that int8 models are
+"""Build src/esrerank/models/calibration.jsonl: the (query, passage) pairs that int8 models are
 calibrated on (activation ranges for NNCF's post-training quantization).
 
 48 SciFact train claims (never its test claims), each with its first gold abstract and three
 abstracts drawn with a fixed seed, passages cut to about 200 words as ingest's chunks are.
 SciFact is CC BY-NC 2.0 (Wadden et al. 2020), as is the reranker shipped beside it.
 
-    python scripts/build_calibration.py ../shared/data/scifact src/esrerank/calibration.jsonl
+    python scripts/build_calibration.py ../shared/data/scifact src/esrerank/models/calibration.jsonl
 """
 
 from __future__ import annotations

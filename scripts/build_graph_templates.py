@@ -1,6 +1,7 @@
-"""Build the graph templates shipped in src/esrerank/graph_templates (see esrerank.templates):
+"""Build the graph templates shipped in src/esrerank/models/graph_templates (see
+esrerank.models.templates):
 the default bi-encoder and the bundled reranker exported with torch, their weights taken out.
-Run again when the export changes (esrerank.export.EXPORT_VERSION).
+Run again when the export changes (esrerank.models.export.EXPORT_VERSION).
 
     python scripts/build_graph_templates.py
 """
@@ -10,9 +11,9 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from esrerank.export import export_with_torch
-from esrerank.models import DEFAULT_BI_ENCODER, OFFLINE_CROSS_ENCODER, resolve_model
-from esrerank.templates import save_template, template_folder
+from esrerank.models.export import export_with_torch
+from esrerank.models.hub import DEFAULT_BI_ENCODER, OFFLINE_CROSS_ENCODER, resolve_model
+from esrerank.models.templates import save_template, template_folder
 
 MODELS = {
     "minilm-l6-h384-bi-encoder": (DEFAULT_BI_ENCODER, "bi-encoder"),

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rebuild the reranker shipped in src/esrerank/rerankers/minilm-l6-scifact from public data:
+# Rebuild the reranker shipped in src/esrerank/models/rerankers/minilm-l6-scifact from public data:
 # SciFact's train split only (the test split is what benchmarks/results reports). Ingests the
 # SciFact corpus into the embedded store, trains with `esrerank train`, and stores the weights
 # as fp16 (45 MB) with a config that loads them as float32.
@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scifact="${1:-../shared/data/scifact}"
 work="${ESRERANK_BUILD_DIR:-.esrerank/build}"
-target=src/esrerank/rerankers/minilm-l6-scifact
+target=src/esrerank/models/rerankers/minilm-l6-scifact
 export HF_HUB_OFFLINE=1 ESRERANK_DATA_DIR="$work/data"
 
 esrerank ingest "$scifact/corpus.jsonl" --index scifact

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Quickstart on the embedded store: install, ingest the sample corpus, then run a query. Offline,
-# the reranker is the one shipped with esrerank (src/esrerank/rerankers/minilm-l6-scifact).
+# the reranker is the one shipped with esrerank (src/esrerank/models/rerankers/minilm-l6-scifact).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/venv.sh

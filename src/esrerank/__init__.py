@@ -1,7 +1,7 @@
 """esrerank: hybrid BM25 + kNN retrieval with cross-encoder reranking for Elasticsearch,
 OpenSearch and an embedded on-disk store."""
 
-from .connection import Cluster
+from .backends.connection import Cluster
 from .corpus import ChunkSpec, Fields
 from .errors import (
     AuthenticationError,
@@ -16,8 +16,8 @@ from .errors import (
     ModelError,
 )
 from .fusion import FusionSpec
-from .pipeline import Searcher, SearchResult
-from .runtimes import Runtime
+from .models.runtimes import Runtime
+from .searcher import Searcher, SearchResult
 from .types import Hit, IngestReport, Passage, StageScore
 
 __version__ = "0.1.0"

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from esrerank import Searcher
-from esrerank.encoders import BiEncoder
+from esrerank.models.bi_encoder import BiEncoder
 from esrerank.training import Group, Settings, train_reranker
 
 ENGINE_URLS = {

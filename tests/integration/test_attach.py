@@ -15,9 +15,9 @@ import pytest
 import requests
 
 from esrerank import ChunkSpec, Cluster, Passage, Searcher
-from esrerank.attach import Cutter, digest
 from esrerank.backends import open_backend
-from esrerank.schema import IndexSchema
+from esrerank.backends.schema import IndexSchema
+from esrerank.indexing.attach import Cutter, digest
 from esrerank.serve.app import Limits, build_app
 from esrerank.serve.proxy import Proxy
 from tests.cli import run_cli, start_cli

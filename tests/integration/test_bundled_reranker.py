@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from esrerank import models
 from esrerank.corpus import read_qrels, read_queries
-from esrerank.models import OFFLINE_CROSS_ENCODER, bundled_available
-from esrerank.rerank import Reranker
+from esrerank.models import hub
+from esrerank.models.hub import OFFLINE_CROSS_ENCODER, bundled_available
+from esrerank.models.reranker import Reranker
 from esrerank.training import Candidate, DevQuery
 from esrerank.training.evaluation import reranked_mrr
 
@@ -30,7 +30,7 @@ def offline_default(monkeypatch_module) -> Reranker:
 def monkeypatch_module():
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HF_HUB_OFFLINE", "1")
-        patch.setattr(models, "_from_hub_cache", lambda name: None)  # as on a fresh machine
+        patch.setattr(hub, "_from_hub_cache", lambda name: None)  # as on a fresh machine
         yield patch
 
 

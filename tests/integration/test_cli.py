@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from esrerank.models import DEFAULT_BI_ENCODER
+from esrerank.models.hub import DEFAULT_BI_ENCODER
 from tests.cli import run_cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -12,8 +12,8 @@ import pytest
 from esrerank import Searcher
 from esrerank.config import DEFAULT_RERANK_WEIGHT
 from esrerank.evaluation import evaluate, load_eval_data
+from esrerank.evaluation.measures import ACCURACY_CUTOFFS
 from esrerank.evaluation.strategies import FUSED, SINGLE
-from esrerank.metrics import ACCURACY_CUTOFFS
 from tests.cli import run_cli
 
 from .conftest import BACKENDS, require_backend

@@ -215,7 +215,7 @@ def test_a_long_document_shows_embedding_progress(bi_encoder, tmp_path, capsys, 
 
 def test_searchers_share_a_configured_backend_and_one_model_pool(backend_url, corpus, tmp_path):
     from esrerank.backends import open_backend
-    from esrerank.model_pool import ModelPool
+    from esrerank.models.pool import ModelPool
 
     backend = open_backend(backend_url, tmp_path / "store")
     pool = ModelPool()

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from esrerank import Searcher
-from esrerank.encoders import PackagedE5
 from esrerank.errors import IndexMismatchError
+from esrerank.models.bi_encoder import PackagedE5
 
 from .conftest import BACKENDS, require_backend
 

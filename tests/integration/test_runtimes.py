@@ -11,13 +11,13 @@ import sys
 import numpy as np
 import pytest
 
-from esrerank import export, templates
-from esrerank.encoders import BiEncoder
 from esrerank.errors import ModelError
-from esrerank.models import OFFLINE_CROSS_ENCODER, resolve_model
-from esrerank.rerank import Reranker
-from esrerank.runtimes import Runtime
-from esrerank.score_memory import ScoreMemory
+from esrerank.models import export, templates
+from esrerank.models.bi_encoder import BiEncoder
+from esrerank.models.hub import OFFLINE_CROSS_ENCODER, resolve_model
+from esrerank.models.reranker import Reranker
+from esrerank.models.runtimes import Runtime
+from esrerank.models.score_memory import ScoreMemory
 from tests.cli import run_cli
 
 pytestmark = [pytest.mark.slow]

@@ -11,8 +11,8 @@ import pytest
 
 from esrerank import ChunkSpec, Searcher
 from esrerank.errors import IndexMismatchError, InputError
-from esrerank.models import DEFAULT_BI_ENCODER
-from esrerank.rerank import Reranker
+from esrerank.models.hub import DEFAULT_BI_ENCODER
+from esrerank.models.reranker import Reranker
 from esrerank.training import (
     Candidate,
     DevQuery,

@@ -10,8 +10,8 @@ import pytest
 
 from esrerank import ChunkSpec, Searcher
 from esrerank.backends import IndexMeta
-from esrerank.encoders import BiEncoder
 from esrerank.errors import BackendError, IndexBusyError, IngestInterrupted
+from esrerank.models.bi_encoder import BiEncoder
 from tests.cli import run_cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -5,8 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from esrerank import corpus_defaults
-from esrerank.analysis import (
+from esrerank.backends.analysis import (
     analyze,
     analyze_cjk,
     analyzer,
@@ -15,9 +14,10 @@ from esrerank.analysis import (
     encoded_length,
     idf,
 )
-from esrerank.corpus_defaults import Choice, choose_analyzer, choose_bi_encoder
 from esrerank.errors import ConfigError
-from esrerank.models import DEFAULT_BI_ENCODER, MULTILINGUAL_BI_ENCODER
+from esrerank.indexing import corpus_defaults
+from esrerank.indexing.corpus_defaults import Choice, choose_analyzer, choose_bi_encoder
+from esrerank.models.hub import DEFAULT_BI_ENCODER, MULTILINGUAL_BI_ENCODER
 
 
 def test_standard_analyzer_tokens():

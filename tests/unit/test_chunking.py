@@ -48,7 +48,7 @@ def test_invalid_chunk_specs(size, overlap):
 
 
 def test_documents_rebuilt_from_overlapping_passages():
-    from esrerank.reembed import documents_of
+    from esrerank.indexing.reembed import documents_of
 
     text = "  one two  three four five\nsix seven eight nine ten eleven twelve  "
     record = Record("d1", "Title", text, "x")

@@ -215,7 +215,7 @@ def test_reembed_needs_a_bi_encoder(tmp_path):
 
 
 def test_library_errors_name_parameters_and_the_command_line_shows_flags():
-    from esrerank.cli_errors import for_command_line
+    from esrerank.cli.flag_errors import for_command_line
     from esrerank.errors import ConfigError, IndexNotFoundError
 
     error = ConfigError("top_k must be at least 1, got 0.", settings=("top_k",))
@@ -256,8 +256,8 @@ def test_no_library_message_speaks_in_flags():
 
 
 def test_ingest_notes_name_flags_on_the_command_line():
-    from esrerank.cli_errors import NOTE_SETTINGS, with_flags
-    from esrerank.corpus_defaults import choose_analyzer
+    from esrerank.cli.flag_errors import NOTE_SETTINGS, with_flags
+    from esrerank.indexing.corpus_defaults import choose_analyzer
 
     note = choose_analyzer("대한민국의 수도는 서울이다. " * 20).note
     assert "set analyzer to standard" in note and "--" not in note

@@ -9,8 +9,8 @@ import logging
 import pytest
 
 from esrerank import Cluster, ConfigError
-from esrerank.connection import client_options
-from esrerank.redaction import RedactingFilter, redact
+from esrerank.backends.connection import client_options
+from esrerank.backends.redaction import RedactingFilter, redact
 from tests.cli import run_cli
 
 

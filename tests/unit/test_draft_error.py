@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from esrerank.draft_error import bound_from
+from esrerank.models.draft_error import bound_from
 
 
 def sigmoid(x: float) -> float:

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from esrerank.analysis import encoded_length
 from esrerank.backends import EmbeddedBackend, IndexMeta
+from esrerank.backends.analysis import encoded_length
 from esrerank.errors import IndexMismatchError, IndexNotFoundError
 from esrerank.types import Passage
 

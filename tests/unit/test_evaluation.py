@@ -267,8 +267,8 @@ def test_cached_rerank_scores_are_kept_apart_per_route(tmp_path):
     from types import SimpleNamespace
 
     from esrerank.evaluation.rerank_cache import RerankCache
-    from esrerank.rerank import RerankOutcome
-    from esrerank.runtimes import Runtime
+    from esrerank.models.reranker import RerankOutcome
+    from esrerank.models.runtimes import Runtime
 
     passage = Passage("d#0", "d", "", "text", 0, 0, 4, "h")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from esrerank.backends.filters import check_embedded, filter_clauses, matches
 from esrerank.errors import InputError
-from esrerank.filters import check_embedded, filter_clauses, matches
 
 DOCUMENT = {
     "doc_id": "d1",

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from esrerank.final_order import Check, RerankFailure, final_order
+from esrerank.fusion.final_order import Check, RerankFailure, final_order
 
 
 def scorer(probabilities, calls=None):

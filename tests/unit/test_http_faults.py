@@ -17,9 +17,9 @@ from esrerank.backends import IndexMeta, OpenSearchBackend, open_backend
 from esrerank.backends.bulk import write
 from esrerank.backends.http import HttpClient
 from esrerank.backends.rest import META_KEY, partial_answer
+from esrerank.backends.schema import ESRERANK_SCHEMA
 from esrerank.errors import ClusterUnreachableError, ConfigError
-from esrerank.models import DEFAULT_BI_ENCODER
-from esrerank.schema import ESRERANK_SCHEMA
+from esrerank.models.hub import DEFAULT_BI_ENCODER
 from esrerank.types import Passage
 from tests.cli import run_cli
 

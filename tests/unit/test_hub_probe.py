@@ -9,17 +9,17 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from esrerank import models
 from esrerank.errors import ModelError
+from esrerank.models import hub
 
 
 @pytest.fixture
 def online(monkeypatch):
     """The hub switch off and the probe's memory cleared, before and after."""
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    models.probe_hub.cache_clear()
+    hub.probe_hub.cache_clear()
     yield monkeypatch
-    models.probe_hub.cache_clear()
+    hub.probe_hub.cache_clear()
 
 
 def test_a_hub_that_accepts_but_never_answers_is_unreachable(online):
@@ -28,10 +28,10 @@ def test_a_hub_that_accepts_but_never_answers_is_unreachable(online):
         silent.listen(8)
         endpoint = f"http://127.0.0.1:{silent.getsockname()[1]}"
         online.setenv("HF_ENDPOINT", endpoint)
-        reason = models.hub_unreachable()
+        reason = hub.hub_unreachable()
         assert reason == f"the hub ({endpoint}) did not answer within 1 s"
         with pytest.raises(ModelError, match=r"not installed locally and the hub \(http"):
-            models.resolve_model("someone/not-here", "cross-encoder")
+            hub.resolve_model("someone/not-here", "cross-encoder")
 
 
 def test_a_hub_that_answers_is_used(online):
@@ -47,8 +47,8 @@ def test_a_hub_that_answers_is_used(online):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         online.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_port}")
-        assert models.hub_unreachable() is None
-        assert models.resolve_model("someone/not-here", "cross-encoder") == "someone/not-here"
+        assert hub.hub_unreachable() is None
+        assert hub.resolve_model("someone/not-here", "cross-encoder") == "someone/not-here"
     finally:
         server.shutdown()
 
@@ -56,7 +56,7 @@ def test_a_hub_that_answers_is_used(online):
 def test_the_offline_switch_needs_no_probe(online):
     online.setenv("HF_HUB_OFFLINE", "1")
     online.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # would refuse, were it asked
-    assert models.hub_unreachable() == "the hub is offline (HF_HUB_OFFLINE=1)"
+    assert hub.hub_unreachable() == "the hub is offline (HF_HUB_OFFLINE=1)"
 
 
 def test_a_refused_hub_is_named_without_waiting_out_the_probe(online):
@@ -64,5 +64,5 @@ def test_a_refused_hub_is_named_without_waiting_out_the_probe(online):
         closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
         endpoint = f"http://127.0.0.1:{closed.getsockname()[1]}"
         online.setenv("HF_ENDPOINT", endpoint)
-        reason = models.hub_unreachable()
+        reason = hub.hub_unreachable()
         assert reason == f"the hub ({endpoint}) cannot be reached (ConnectionError)"

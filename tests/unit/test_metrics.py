@@ -1,10 +1,11 @@
-"""trec_eval's measures, through esrerank.metrics, against figures worked out by hand."""
+"""trec_eval's measures, through esrerank.evaluation.measures, against figures worked out by
+hand."""
 
 import math
 
 import pytest
 
-from esrerank.metrics import doc_ranking, evaluate, evaluate_per_query
+from esrerank.evaluation.measures import doc_ranking, evaluate, evaluate_per_query
 
 QRELS = {"q1": {"d1": 1, "d2": 1, "d3": 0}, "q2": {"d9": 2}, "q3": {"d5": 1}, "q4": {"d7": 0}}
 RUN = {"q1": ["d3", "d1", "d4"], "q2": ["d5", "d6", "d7", "d8", "d0", "d9"], "q3": []}

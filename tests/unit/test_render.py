@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from esrerank.cli.render import explain
 from esrerank.fusion import FusionSpec, fuse_hits
-from esrerank.render import explain
-from esrerank.search import SearchResult
+from esrerank.search.pipeline import SearchResult
 from esrerank.types import Hit, LegHit, Passage, StageScore
 
 

@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
-from esrerank import runtimes
 from esrerank.errors import ConfigError
-from esrerank.runtimes import Runtime
+from esrerank.models import runtimes
+from esrerank.models.runtimes import Runtime
 
 
 def test_auto_is_openvino_checked_bf16_for_the_reranker_and_bf16_for_the_bi_encoder():

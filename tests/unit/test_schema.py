@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from esrerank.backends import IndexMeta
+from esrerank.backends.schema import ESRERANK_SCHEMA, TERMS_FIELD, IndexSchema
 from esrerank.corpus import Fields, read_corpus
-from esrerank.schema import ESRERANK_SCHEMA, TERMS_FIELD, IndexSchema
 from esrerank.types import Passage
 
 PASSAGE = Passage("d1#0", "d1", "Title", "Some text.", 0, 0, 10, "h", {"category": "news"})

@@ -2,7 +2,7 @@
 
 import pytest
 
-from esrerank.score_memory import ScoreMemory
+from esrerank.models.score_memory import ScoreMemory
 
 
 def test_recalls_what_it_kept_per_route_and_query():

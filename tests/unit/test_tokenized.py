@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from esrerank.inference import PAD_MULTIPLE, Tokenized
-from esrerank.models import OFFLINE_CROSS_ENCODER, resolve_model
+from esrerank.models.hub import OFFLINE_CROSS_ENCODER, resolve_model
+from esrerank.models.inference import PAD_MULTIPLE, Tokenized
 
 INPUTS = ["input_ids", "attention_mask", "token_type_ids"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..connection import Cluster
 from ..errors import BackendError, ConfigError
 from .base import Backend, BulkResult, IndexMeta
+from .connection import Cluster
 from .elasticsearch import ElasticsearchBackend
 from .embedded import EmbeddedBackend
 from .http import HttpClient

@@ -10,9 +10,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..errors import ConfigError, IndexMismatchError
-from ..filters import Filter
-from ..schema import IndexSchema
 from ..types import LegHit, Passage
+from .filters import Filter
+from .schema import IndexSchema
 
 
 @dataclass(frozen=True)
@@ -91,8 +91,8 @@ class BulkResult:
 
 class Backend(Protocol):
     """A store holding passages with a BM25 field and a dense embedding. A search's ``filter``
-    (``esrerank.filters``) applies to the search itself, so it returns the best ``k`` passages
-    that match, not the matching part of the best ``k``."""
+    (``esrerank.backends.filters``) applies to the search itself, so it returns the best ``k``
+    passages that match, not the matching part of the best ``k``."""
 
     engine: str  # "embedded", "opensearch" or "elasticsearch"
     version: str

@@ -1,7 +1,7 @@
 """Elasticsearch 8.x / 9.x: ``dense_vector`` with HNSW and the top-level ``knn`` search.
 
-Reached through opensearch-py like OpenSearch (``esrerank.connection``): it answers every request
-esrerank sends on 8.19.21 and 9.3.2, while elasticsearch-py 8.19.3 refuses OpenSearch
+Reached through opensearch-py like OpenSearch (``esrerank.backends.connection``): it answers every
+request esrerank sends on 8.19.21 and 9.3.2, while elasticsearch-py 8.19.3 refuses OpenSearch
 (``UnsupportedProductError``) and 9.5.1 refuses Elasticsearch 8 (400 "Accept version must be
 either version 8 or 7, but found 9").
 """
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..filters import Filter
-from ..schema import IndexSchema
+from .filters import Filter
 from .rest import RestBackend
+from .schema import IndexSchema
 
 # HNSW explores this many candidates per shard for every hit asked for (at least 100).
 NUM_CANDIDATES_FACTOR = 4

@@ -27,11 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..analysis import term_frequencies
 from ..errors import BackendError, ConfigError, IndexNotFoundError
-from ..filters import Filter
-from ..schema import ESRERANK_SCHEMA
 from ..types import LegHit, Passage
+from .analysis import term_frequencies
 from .base import BulkResult, IndexMeta
 from .embedded_scoring import (
     Snapshot,
@@ -41,7 +39,9 @@ from .embedded_scoring import (
     load_snapshot,
     nearest,
 )
+from .filters import Filter
 from .locking import single_writer
+from .schema import ESRERANK_SCHEMA
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis import bm25_scores, encoded_length, term_frequencies
-from ..filters import Filter, check_embedded, matches
-from ..schema import ESRERANK_SCHEMA
 from ..types import LegHit
+from .analysis import bm25_scores, encoded_length, term_frequencies
 from .base import IndexMeta, rank_hits
+from .filters import Filter, check_embedded, matches
+from .schema import ESRERANK_SCHEMA
 
 Scored = list[tuple[int, float]]  # (row id, score), best first
 MASKS_KEPT = 32  # filters whose row masks a snapshot remembers

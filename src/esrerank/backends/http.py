@@ -1,5 +1,5 @@
-"""JSON requests to a cluster over opensearch-py (``esrerank.connection`` says why that client),
-sent again with backoff where the library would not wait, and every failure turned into one
+"""JSON requests to a cluster over opensearch-py (``esrerank.backends.connection`` says why that
+client), sent again with backoff where the library would not wait, and every failure turned into one
 ``BackendError`` that says what to do."""
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from opensearchpy import OpenSearch, Transport, Urllib3HttpConnection
 from opensearchpy.exceptions import ConnectionError as TransportConnectionError
 from opensearchpy.exceptions import ConnectionTimeout, SSLError, TransportError
 
-from ..connection import Cluster, client_options
 from ..errors import (
     AuthenticationError,
     AuthorizationError,
@@ -25,7 +24,8 @@ from ..errors import (
     IndexNotFoundError,
     QueryRejectedError,
 )
-from ..redaction import redact
+from .connection import Cluster, client_options
+from .redaction import redact
 
 RETRY_STATUSES = (429, 502, 503, 504)
 RETRIES = 4  # a busy or gateway answer is sent again this many times

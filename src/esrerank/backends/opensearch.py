@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..filters import Filter
-from ..schema import IndexSchema
+from .filters import Filter
 from .rest import RestBackend
+from .schema import IndexSchema
 
 
 class OpenSearchBackend(RestBackend):

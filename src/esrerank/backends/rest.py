@@ -12,21 +12,21 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis import analyzer
 from ..errors import BackendError, IndexExistsError
-from ..filters import Filter
-from ..schema import TERMS_FIELD, IndexSchema
 from ..types import LegHit, Passage
+from .analysis import analyzer
 from .base import BulkResult, IndexMeta, rank_hits
 from .bulk import bulk_results, write
+from .filters import Filter
 from .http import HttpClient
+from .schema import TERMS_FIELD, IndexSchema
 
 META_KEY = "esrerank"
 PAGE = 1000
 SCROLL = "2m"  # how long a scroll waits for its next page
 MSEARCH_QUERIES = 50  # searches per _msearch request
-# A document's other fields (esrerank.schema) are mapped as the engine sees them, strings as
-# keywords: filters test them whole, as the embedded store does.
+# A document's other fields (esrerank.backends.schema) are mapped as the engine sees them, strings
+# as keywords: filters test them whole, as the embedded store does.
 STRINGS_AS_KEYWORDS = {
     "strings_as_keywords": {
         "match_mapping_type": "string",
@@ -37,7 +37,7 @@ STRINGS_AS_KEYWORDS = {
 
 def load_mapping(engine: str) -> dict[str, Any]:
     """The index definition shipped in ``mappings/<engine>.json``."""
-    text = resources.files("esrerank").joinpath("mappings", f"{engine}.json").read_text()
+    text = resources.files(__package__).joinpath("mappings", f"{engine}.json").read_text()
     return json.loads(text)
 
 

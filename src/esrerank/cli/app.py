@@ -10,10 +10,10 @@ from pathlib import Path
 
 import click
 
-from ..cli_errors import for_command_line
+from ..backends.redaction import RedactingFilter
 from ..config import load_config
 from ..errors import EsrerankError
-from ..redaction import RedactingFilter
+from .flag_errors import for_command_line
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
+from ..backends.redaction import redact
 from ..config import cache_dir
 from ..evaluation.strategies import DEFAULT_STRATEGIES
-from ..models import DEFAULT_CROSS_ENCODER
-from ..redaction import redact
+from ..models.hub import DEFAULT_CROSS_ENCODER
 from .app import cli
 from .options import (
     analyzer_option,

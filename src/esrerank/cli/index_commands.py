@@ -8,8 +8,6 @@ from pathlib import Path
 
 import click
 
-from .. import render
-from ..attach import PASSAGES
 from ..config import (
     DEFAULT_RERANK_WEIGHT,
     DEFAULT_TOP_K,
@@ -17,7 +15,9 @@ from ..config import (
 from ..corpus import FORMATS, ChunkSpec, Fields
 from ..errors import PartialAnswerError
 from ..fusion import COMBINATIONS, METHODS, FusionSpec
-from ..models import DEFAULT_CROSS_ENCODER
+from ..indexing.attach import PASSAGES
+from ..models.hub import DEFAULT_CROSS_ENCODER
+from . import render
 from .app import cli
 from .options import (
     analyzer_option,

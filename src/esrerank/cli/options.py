@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..analysis import ANALYZERS
-from ..cli_errors import NOTE_SETTINGS, for_command_line, with_flags
+from ..backends.analysis import ANALYZERS
+from ..backends.connection import AWS_SERVICES, Cluster
 from ..config import (
     DEFAULT_CANDIDATES,
     DEFAULT_INDEX,
@@ -16,11 +16,11 @@ from ..config import (
     cache_dir,
     default_data_dir,
 )
-from ..connection import AWS_SERVICES, Cluster
 from ..corpus import ChunkSpec
 from ..errors import ConfigError
-from ..models import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, MULTILINGUAL_BI_ENCODER
-from ..runtimes import AUTO, BACKENDS, PRECISION_NAMES, Runtime
+from ..models.hub import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, MULTILINGUAL_BI_ENCODER
+from ..models.runtimes import AUTO, BACKENDS, PRECISION_NAMES, Runtime
+from .flag_errors import NOTE_SETTINGS, for_command_line, with_flags
 
 
 def store_options_with(index_default: str | None = DEFAULT_INDEX, index_help: str = "Index name."):
@@ -240,7 +240,7 @@ def shell_quote(arg: str) -> str:
 def open_searcher(
     url, index, data_dir, bi_encoder, reranker=DEFAULT_CROSS_ENCODER, rerank_memory=0
 ):
-    from ..pipeline import Searcher
+    from ..searcher import Searcher
 
     options = click.get_current_context().meta
     runtime = as_usage_error(

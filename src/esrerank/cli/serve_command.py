@@ -8,8 +8,8 @@ import logging
 
 import click
 
-from ..models import DEFAULT_CROSS_ENCODER
-from ..score_memory import DEFAULT_PAIRS
+from ..models.hub import DEFAULT_CROSS_ENCODER
+from ..models.score_memory import DEFAULT_PAIRS
 from .app import cli
 from .options import open_searcher, reranker_option, store_options
 

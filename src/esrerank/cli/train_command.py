@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from ..errors import ConfigError
-from ..models import DEFAULT_BI_ENCODER
-from ..runtimes import missing_packages
+from ..models.hub import DEFAULT_BI_ENCODER
+from ..models.runtimes import missing_packages
 from ..training.cross import LOSSES
 from .app import cli
 from .options import (

@@ -15,8 +15,8 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from ..backends.schema import RESERVED_FIELDS
 from ..errors import InputError
-from ..schema import RESERVED_FIELDS
 from ..types import Record
 from .jsonstream import JsonWindow, json_lines, open_text, valid_unicode
 

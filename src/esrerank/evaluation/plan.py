@@ -7,7 +7,7 @@ import importlib.util
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..pipeline import Searcher
+from ..searcher import Searcher
 from ..types import IngestReport
 from .data import EvalData, load_eval_data
 

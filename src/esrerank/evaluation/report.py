@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..metrics import ACCURACY_CUTOFFS
+from .measures import ACCURACY_CUTOFFS
 from .runner import Evaluation
 
 COLUMNS = (

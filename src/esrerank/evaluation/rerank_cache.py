@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..cache import DiskCache, cache_key, model_identity
 from ..errors import ModelError
-from ..rerank import Reranker
+from ..models.cache import DiskCache, cache_key, model_identity
+from ..models.reranker import Reranker
 from ..types import Passage
 
 

@@ -11,12 +11,12 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ..config import DEFAULT_TOP_K
-from ..final_order import STOP_BATCH
 from ..fusion import FusionSpec
-from ..metrics import evaluate
-from ..pipeline import Searcher
-from ..rerank import READ_CHECK_PASSAGES
+from ..fusion.final_order import STOP_BATCH
+from ..models.reranker import READ_CHECK_PASSAGES
+from ..searcher import Searcher
 from .data import EvalData
+from .measures import evaluate
 from .rerank_cache import RerankCache
 from .strategies import (
     RERANKED,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from ..config import DEFAULT_CANDIDATES, DEFAULT_RERANK_DEPTH, cache_dir
 from ..fusion import FusionSpec
-from ..pipeline import Searcher
-from ..rerank import ENSEMBLE, INTERPOLATE
+from ..models.reranker import ENSEMBLE, INTERPOLATE
+from ..searcher import Searcher
 from .data import EvalData
 from .plan import require_eval_extra
 from .runner import Evaluation, add_rerank_scores, evaluate_strategies, retrieve

@@ -16,11 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
-from ..final_order import FinalOrder, final_order
 from ..fusion import METHODS, FusionResult, FusionSpec, fuse_hits, leg_scores
-from ..metrics import doc_ranking
-from ..rerank import ensemble_fusion
+from ..fusion.final_order import FinalOrder, final_order
+from ..models.reranker import ensemble_fusion
 from ..types import BM25, DENSE, LEGS, LegHit
+from .measures import doc_ranking
 
 SINGLE = LEGS
 FUSED = tuple(f"hybrid:{method}" for method in METHODS)
@@ -99,7 +99,7 @@ def _rerank(
     run: QueryRun, order: list[str], scores: dict[str, float], depth: int, weight: float
 ) -> list[str]:
     """``order`` (scored ``scores``) with its top ``depth`` in final order, as ``query`` ranks
-    them (``esrerank.final_order``), from the cross-encoder scores the run holds."""
+    them (``esrerank.fusion.final_order``), from the cross-encoder scores the run holds."""
     if weight == 0 or any(pid not in run.rerank for pid in order[:depth]):
         return order
     return _final(run, order, scores, depth, weight, len(order), depth).order

@@ -26,8 +26,8 @@ import numpy as np
 
 from ..fusion import COMBINATIONS, FusionSpec
 from ..fusion.combine import NEEDS_NON_NEGATIVE
-from ..metrics import evaluate_per_query
-from ..rerank import ENSEMBLE
+from ..models.reranker import ENSEMBLE
+from .measures import evaluate_per_query
 from .strategies import QueryRun, document_ranking, fused_order, ranking
 
 WEIGHTS = tuple(round(w / 10, 1) for w in range(11))  # BM25's (or the reranker's) weight

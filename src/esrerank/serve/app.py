@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import DEFAULT_CANDIDATES
 from ..errors import BackendError, EsrerankError, IndexNotFoundError
-from ..pipeline import Searcher
+from ..searcher import Searcher
 from . import rerank_api
 from .hybrid import (
     HYBRID,

@@ -18,10 +18,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..backends.schema import IndexSchema
 from ..errors import BackendError
-from ..pipeline import Searcher
-from ..schema import IndexSchema
-from ..search import SearchResult
+from ..search.pipeline import SearchResult
+from ..searcher import Searcher
 from ..types import BM25, DENSE, LegHit
 from .filter_path import apply_filter_path
 from .proxy import HOP_BY_HOP, Exchange, Proxy

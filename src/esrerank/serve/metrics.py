@@ -16,7 +16,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from ..search import SearchResult
+from ..search.pipeline import SearchResult
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 FALLBACKS = ("timed out", "cross-encoder failed")  # rerank reasons that mean it did not finish

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 from yarl import URL
 
-from ..connection import Cluster
+from ..backends.connection import Cluster
 from .responses import RequestError, bad_request
 
 # Headers that belong to one connection (RFC 9110) and are not forwarded either way.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ..search import SearchResult
+from ..search.pipeline import SearchResult
 from ..types import Hit
 
 

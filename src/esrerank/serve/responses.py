@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from starlette.responses import JSONResponse
 
+from ..backends.redaction import redact
 from ..errors import (
     AuthenticationError,
     AuthorizationError,
@@ -20,7 +21,6 @@ from ..errors import (
     ModelError,
     QueryRejectedError,
 )
-from ..redaction import redact
 
 # Library error -> (HTTP status, the engine's error type); the first match wins.
 STATUSES: tuple[tuple[type[EsrerankError], int, str], ...] = (

@@ -7,8 +7,8 @@ from __future__ import annotations
 from fnmatch import fnmatch
 from typing import Any
 
-from ..schema import IndexSchema
-from ..search import SearchResult
+from ..backends.schema import IndexSchema
+from ..search.pipeline import SearchResult
 from ..types import Hit
 from .search_dsl import HybridSearch
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from ..models import DEFAULT_BI_ENCODER, load_model
+from ..models.hub import DEFAULT_BI_ENCODER, load_model
 from . import loop
 from .cross import sample_negatives
 from .data import DevQuery, Group

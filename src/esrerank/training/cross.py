@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from ..models import DEFAULT_BI_ENCODER, load_model
+from ..models.hub import DEFAULT_BI_ENCODER, load_model
 from . import loop
 from .data import DevQuery, Group, ScoredPair
 from .evaluation import correlations, reranked_mrr, retrieval_mrr

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from ..backends import Backend
 from ..corpus import read_qrels, read_queries
-from ..encoders import BiEncoder
 from ..errors import InputError
+from ..models.bi_encoder import BiEncoder
 from .data import (
     Candidate,
     DevQuery,

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from tqdm.auto import tqdm
 
 from ..backends import Backend
-from ..encoders import BiEncoder
 from ..errors import InputError
 from ..fusion import FusionSpec, fuse_hits
+from ..models.bi_encoder import BiEncoder
 from ..types import BM25, DENSE, LEGS, Passage
 from .data import Candidate, DevQuery, Group
 

@@ -22,7 +22,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .fusion.normalize import min_max
+from .normalize import min_max
 
 # The final-score formula's name, stored with a tuned rerank weight: a weight tuned under
 # another formula does not carry over.

@@ -28,7 +28,7 @@ from collections import Counter
 
 import numpy as np
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 K1 = 1.2
 B = 0.75

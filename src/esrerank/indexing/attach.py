@@ -20,19 +20,19 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from .backends import IndexMeta
-from .backends.reindex import copy_and_swap
-from .backends.rest import META_KEY, RestBackend
-from .corpus import ChunkSpec, chunk_record
+from ..backends import IndexMeta
+from ..backends.reindex import copy_and_swap
+from ..backends.rest import META_KEY, RestBackend
+from ..backends.schema import ATTACHED_HASH, ATTACHED_PASSAGES, ATTACHED_VECTOR, IndexSchema
+from ..corpus import ChunkSpec, chunk_record
+from ..errors import ConfigError, IndexNotFoundError
+from ..models.bi_encoder import BiEncoder
+from ..models.hub import DEFAULT_BI_ENCODER, MULTILINGUAL_BI_ENCODER
+from ..models.pool import ModelPool
+from ..types import Passage, Record
 from .corpus_defaults import CJK_TEXT, choose_bi_encoder
-from .encoders import BiEncoder
-from .errors import ConfigError, IndexNotFoundError
-from .index_handle import IndexHandle
-from .model_pool import ModelPool
-from .models import DEFAULT_BI_ENCODER, MULTILINGUAL_BI_ENCODER
-from .passage_embedder import PassageEmbedder
-from .schema import ATTACHED_HASH, ATTACHED_PASSAGES, ATTACHED_VECTOR, IndexSchema
-from .types import Passage, Record
+from .handle import IndexHandle
+from .passage_embeddings import PassageEmbedder
 
 PASSAGES = ("all", "first")  # which passages of a document get a vector
 TEXT_TYPES = ("text", "match_only_text")

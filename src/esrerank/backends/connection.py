@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from .errors import ConfigError
+from ..errors import ConfigError
 from .redaction import keep_secret
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .types import Passage
+from ..types import Passage
 
 TERMS_FIELD = "content_terms"  # client-analyzed tokens of indices not on the standard analyzer
 # esrerank's bookkeeping beside a passage's text: where it sits in its document, its digest.
@@ -33,7 +33,7 @@ class IndexSchema:
     ``id_field=None``: the engine's document ``_id`` is the passage id; ``doc_id_field=None``:
     each stored document is one passage of its own. ``match_field`` is what BM25 matches;
     ``analyzer`` is ``standard`` (the engine analyzes ``match_field``) or a client-side analysis
-    (``esrerank.analysis``) whose tokens are stored in ``match_field``.
+    (``esrerank.backends.analysis``) whose tokens are stored in ``match_field``.
     """
 
     id_field: str | None = "passage_id"

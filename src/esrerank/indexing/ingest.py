@@ -13,16 +13,16 @@ from typing import TypeVar
 
 from tqdm.auto import tqdm
 
-from .analysis import analyzer as analyze_with
-from .backends import IndexMeta
-from .corpus import ChunkSpec, Fields, chunk_record, open_corpus
+from ..backends import IndexMeta
+from ..backends.analysis import analyzer as analyze_with
+from ..corpus import ChunkSpec, Fields, chunk_record, open_corpus
+from ..errors import IngestInterrupted
+from ..models.bi_encoder import BiEncoder
+from ..models.pool import ModelPool
+from ..types import IngestReport, Passage, Record
 from .corpus_defaults import choose_analyzer, choose_bi_encoder, is_cjk
-from .encoders import BiEncoder
-from .errors import IngestInterrupted
-from .index_handle import IndexHandle
-from .model_pool import ModelPool
-from .passage_embedder import PassageEmbedder
-from .types import IngestReport, Passage, Record
+from .handle import IndexHandle
+from .passage_embeddings import PassageEmbedder
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -63,7 +63,8 @@ class Ingester:
         Embedding runs in a worker thread while the next batch is read and chunked and the last
         one is written. A document whose text changed has its old passages replaced (and surplus
         ones deleted). ``analyzer`` is the BM25 analysis of a new index: ``standard``, or
-        ``cjk`` for Korean, Chinese and Japanese (see ``esrerank.analysis``); ``None`` is the
+        ``cjk`` for Korean, Chinese and Japanese (see ``esrerank.backends.analysis``); ``None`` is
+        the
         index's own, or for a new index one chosen from the corpus, as the bi-encoder is when the
         searcher was given none (the report's ``notes`` say so). With ``sync``, documents in the
         index that the file no longer has are removed once the file is stored (``removed``).

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import ModelError
+from ..fusion import FusionResult, FusionSpec, fuse
 from .draft_error import Predict, probability_error
-from .errors import ModelError
 from .export import ACTIVATIONS, load_exported
-from .fusion import FusionResult, FusionSpec, fuse
-from .models import (
+from .hub import (
     DEFAULT_CROSS_ENCODER,
     OFFLINE_CROSS_ENCODER,
     bundled_available,
@@ -59,14 +59,15 @@ class RerankOutcome:
 
 class Reranker:
     """A cross-encoder with one relevance score per pair, run by torch (sentence-transformers),
-    ONNX Runtime or OpenVINO (``runtime``; see ``esrerank.runtimes``).
+    ONNX Runtime or OpenVINO (``runtime``; see ``esrerank.models.runtimes``).
 
     On a checked route (OpenVINO ``bf16-checked``) ``score`` runs fp32 and ``score(draft=True)``
-    bf16, whose distance from fp32 ``draft_error`` bounds (``esrerank.draft_error``).
+    bf16, whose distance from fp32 ``draft_error`` bounds (``esrerank.models.draft_error``).
 
     When the default hub model cannot be loaded (offline, not cached), the reranker shipped with
     esrerank is used and ``name`` says so; ``label`` adds the route that runs it. With a
-    ``memory`` (``esrerank.score_memory``; none by default), a pair it holds is not run again."""
+    ``memory`` (``esrerank.models.score_memory``; none by default), a pair it holds is not run
+    again."""
 
     def __init__(
         self,

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .cache import DiskCache, cache_key, model_identity
-from .encoders import BiEncoder
-from .types import Passage
+from ..models.bi_encoder import BiEncoder
+from ..models.cache import DiskCache, cache_key, model_identity
+from ..types import Passage
 
 EMBED_CHUNK = 512  # passages embedded per step (of a re-embed, or of one long document)
 

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 import requests
 
-from .errors import ModelError
+from ..errors import ModelError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -133,7 +133,7 @@ def bundled_available(name: str) -> bool:
 def _bundled(name: str) -> Path | None:
     if name not in BUNDLED_MODELS:
         return None
-    path = Path(str(resources.files("esrerank") / BUNDLED_MODELS[name]))
+    path = Path(str(resources.files(__package__) / BUNDLED_MODELS[name]))
     return path if (path / "config.json").is_file() else None
 
 

@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .errors import InputError
+from ..errors import InputError
 
 Filter = Sequence[Mapping[str, Any]]  # clauses, all of which a passage must match
 

@@ -7,12 +7,12 @@ from dataclasses import replace
 
 from tqdm.auto import tqdm
 
-from .corpus import ChunkSpec, chunk_record
-from .encoders import BiEncoder
-from .index_handle import IndexHandle
-from .model_pool import ModelPool
-from .passage_embedder import PassageEmbedder
-from .types import IngestReport, Passage, Record
+from ..corpus import ChunkSpec, chunk_record
+from ..models.bi_encoder import BiEncoder
+from ..models.pool import ModelPool
+from ..types import IngestReport, Passage, Record
+from .handle import IndexHandle
+from .passage_embeddings import PassageEmbedder
 
 
 def reembed(

@@ -1,6 +1,6 @@
 """Graph templates: exporting models of a known architecture with no torch installed.
 
-A template is the ONNX graph that ``esrerank.export`` writes for a model, with the model's
+A template is the ONNX graph that ``esrerank.models.export`` writes for a model, with the model's
 weights taken out (a few hundred kB instead of 90 MB), and a record of where each weight comes
 from: a tensor of the model's ``model.safetensors``, as it is or transposed (the exporter folds
 ``Linear`` weights into transposed constants). Filling a template with a model's weights, read by
@@ -8,7 +8,7 @@ from: a tensor of the model's ``model.safetensors``, as it is or transposed (the
 the bundled reranker, and any model sharing their architecture, pooling and activation (a
 fine-tune of either) are exported without torch. Other models are exported with torch.
 
-Templates ship in ``esrerank/graph_templates`` and are built by
+Templates ship in ``esrerank/models/graph_templates`` and are built by
 ``scripts/build_graph_templates.py``.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelError
+from ..errors import ModelError
 
 WEIGHTS_FILE = "model.safetensors"
 # What shapes the graph: two models that agree on these (and on their weights' shapes) have the
@@ -42,7 +42,7 @@ ARCHITECTURE_KEYS = (
 
 
 def template_folder() -> Path:
-    return Path(str(resources.files("esrerank") / "graph_templates"))
+    return Path(str(resources.files(__package__) / "graph_templates"))
 
 
 def fingerprint(location: Path, role: str) -> dict | None:

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .errors import ModelError
+from ..errors import ModelError
 from .export import load_exported
-from .models import DEFAULT_BI_ENCODER, MULTILINGUAL_BI_ENCODER, load_model
+from .hub import DEFAULT_BI_ENCODER, MULTILINGUAL_BI_ENCODER, load_model
 from .runtimes import Runtime, torch_precision
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 class BiEncoder:
     """A sentence-transformers model producing unit-length embeddings, run by torch, ONNX
-    Runtime or OpenVINO (``runtime``; see ``esrerank.runtimes``)."""
+    Runtime or OpenVINO (``runtime``; see ``esrerank.models.runtimes``)."""
 
     def __init__(
         self,

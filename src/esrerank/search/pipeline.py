@@ -9,21 +9,21 @@ from dataclasses import dataclass, field
 
 from tqdm.auto import tqdm
 
-from .config import (
+from ..backends.filters import filter_clauses
+from ..config import (
     DEFAULT_CANDIDATES,
     DEFAULT_TOP_K,
 )
-from .corpus.jsonstream import valid_unicode
-from .encoders import BiEncoder
-from .errors import ConfigError
-from .filters import filter_clauses
-from .final_order import STOP_BATCH, Check, FinalOrder, RerankFailure, Scorer, final_order
-from .fusion import FusionResult, FusionSpec, fuse_hits, leg_scores
-from .index_handle import IndexHandle
-from .model_pool import ModelPool
-from .models import DEFAULT_CROSS_ENCODER, expect_model
-from .rerank import READ_CHECK_PASSAGES, Reranker, ensemble_fusion
-from .types import BM25, DENSE, Hit, LegHit, Passage, StageScore
+from ..corpus.jsonstream import valid_unicode
+from ..errors import ConfigError
+from ..fusion import FusionResult, FusionSpec, fuse_hits, leg_scores
+from ..fusion.final_order import STOP_BATCH, Check, FinalOrder, RerankFailure, Scorer, final_order
+from ..indexing.handle import IndexHandle
+from ..models.bi_encoder import BiEncoder
+from ..models.hub import DEFAULT_CROSS_ENCODER, expect_model
+from ..models.pool import ModelPool
+from ..models.reranker import READ_CHECK_PASSAGES, Reranker, ensemble_fusion
+from ..types import BM25, DENSE, Hit, LegHit, Passage, StageScore
 
 log = logging.getLogger(__name__)
 
@@ -111,13 +111,13 @@ class SearchPipeline:
         ``rerank_weight · p + (1 − rerank_weight) · norm(fused)``, ``p`` the cross-encoder's
         probability and the fused score min-max normalized over the pool; the pool is scored in
         fused order until nothing unscored can enter the top ``top_k``
-        (``esrerank.final_order``); at 0 the cross-encoder does not run. ``None`` uses
+        (``esrerank.fusion.final_order``); at 0 the cross-encoder does not run. ``None`` uses
         the weight stored with the index for this reranker (``esrerank eval --tune``), else
         the default; when the tuner chose the study's ensemble instead, the dense top
         ``rerank_depth`` is reranked and fused 1:1 (min_max) with BM25's hits. ``rerank_depth=None``
         is the depth tuned with the weight, else 100.
 
-        ``filter`` (query DSL clauses, ``esrerank.filters``) applies to both legs, so every
+        ``filter`` (query DSL clauses, ``esrerank.backends.filters``) applies to both legs, so every
         hit matches it and each leg still returns up to ``candidates`` matching passages."""
         query = valid_unicode(query)
         if not query.strip():

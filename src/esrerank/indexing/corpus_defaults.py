@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib.util import find_spec
 
-from .analysis import cjk_share
-from .models import DEFAULT_BI_ENCODER, MULTILINGUAL_BI_ENCODER
+from ..backends.analysis import cjk_share
+from ..models.hub import DEFAULT_BI_ENCODER, MULTILINGUAL_BI_ENCODER
 
 # Above this share of non-space characters in Hangul, Han or Kana, a corpus counts as CJK text.
 # Korean prose with Latin names and digits sits near 0.7; English with a few CJK names near 0.

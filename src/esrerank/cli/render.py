@@ -5,9 +5,9 @@ from __future__ import annotations
 import shutil
 import textwrap
 
-from .pipeline import SearchResult
-from .runtimes import CHECKED
-from .types import LEGS, Hit, StageScore
+from ..models.runtimes import CHECKED
+from ..searcher import SearchResult
+from ..types import LEGS, Hit, StageScore
 
 STAGES = (*LEGS, "fused", "rerank", "final")
 

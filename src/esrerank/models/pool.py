@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from .encoders import BiEncoder, load_bi_encoder
-from .rerank import Reranker
+from .bi_encoder import BiEncoder, load_bi_encoder
+from .reranker import Reranker
 from .runtimes import Runtime
 from .score_memory import ScoreMemory
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from .backends import Backend, IndexMeta
-from .config import DEFAULT_RERANK_DEPTH, DEFAULT_RERANK_WEIGHT
-from .encoders import BiEncoder
-from .final_order import FORMULA
-from .fusion import FusionSpec
-from .models import DEFAULT_BI_ENCODER
-from .rerank import ENSEMBLE, INTERPOLATE
+from ..backends import Backend, IndexMeta
+from ..config import DEFAULT_RERANK_DEPTH, DEFAULT_RERANK_WEIGHT
+from ..fusion import FusionSpec
+from ..fusion.final_order import FORMULA
+from ..models.bi_encoder import BiEncoder
+from ..models.hub import DEFAULT_BI_ENCODER
+from ..models.reranker import ENSEMBLE, INTERPOLATE
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 
-from .errors import EsrerankError, IndexNotFoundError
-from .redaction import redact
+from ..backends.redaction import redact
+from ..errors import EsrerankError, IndexNotFoundError
 
 # Parameter name -> how the command line sets it.
 FLAGS = {
@@ -53,7 +53,7 @@ FLAGS = {
 }
 
 
-# The settings ingest notes name (esrerank.corpus_defaults, esrerank.ingest).
+# The settings ingest notes name (esrerank.indexing.corpus_defaults, esrerank.indexing.ingest).
 NOTE_SETTINGS = ("analyzer", "bi_encoder", "recreate")
 
 

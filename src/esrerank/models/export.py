@@ -2,11 +2,12 @@
 disk, keyed by model, role, backend and precision.
 
 A copy is a folder with ``tokenizer.json``, the graph (``model.onnx`` or ``model.xml``) and
-``manifest.json``; ``esrerank.inference`` runs it with no torch. The graph takes the tokenizer's
+``manifest.json``; ``esrerank.models.inference`` runs it with no torch. The graph takes the
+tokenizer's
 tensors and returns the model's final output: the cross-encoder's activated score, or the
 bi-encoder's pooled sentence embedding, so any pooling a sentence-transformers model declares is
 inside the graph. Exporting goes through ONNX: a shipped graph template filled with the model's
-weights where one fits (``esrerank.templates``: no torch needed), else ``torch.onnx.export``.
+weights where one fits (``esrerank.models.templates``: no torch needed), else ``torch.onnx.export``.
 OpenVINO reads that file,
 and int8 is ONNX Runtime's dynamic quantization or NNCF's post-training quantization calibrated on
 the pairs in ``calibration.jsonl`` (SciFact train claims, see ``scripts/build_calibration.py``).
@@ -24,8 +25,8 @@ import warnings
 from importlib import resources
 from pathlib import Path
 
+from ..errors import ModelError
 from .cache import cache_key, model_identity
-from .errors import ModelError
 from .runtimes import Runtime, missing_packages
 from .templates import fill_template, matching_template
 
@@ -138,7 +139,7 @@ def export_with_torch(location: str, role: str, out: Path) -> dict:
     fields (inputs, width, activation, max_length, pad) of the graph."""
     if missing_packages("torch", "fp32"):
         raise ModelError(
-            f"{role} at {location} has no graph template (see esrerank.templates), and "
+            f"{role} at {location} has no graph template (see esrerank.models.templates), and "
             "exporting it needs torch and sentence-transformers: pip install 'esrerank[train]'."
         )
     module, tokenizer, max_length, activation = _torch_model(location, role)
@@ -271,16 +272,16 @@ def _quantize_openvino(model, out: Path, role: str, max_length: int):
 
 def calibration_pairs() -> list[tuple[str, str]]:
     """The (query, passage) pairs shipped for calibrating int8 models."""
-    text = (resources.files("esrerank") / "calibration.jsonl").read_text(encoding="utf-8")
+    text = (resources.files(__package__) / "calibration.jsonl").read_text(encoding="utf-8")
     rows = [json.loads(line) for line in text.splitlines() if line.strip()]
     return [(row["query"], row["passage"]) for row in rows]
 
 
 def load_exported(name: str, role: str, runtime: Runtime, max_length: int | None = None):
-    """``name`` resolved as any model is (``esrerank.models``), exported for ``runtime`` on
+    """``name`` resolved as any model is (``esrerank.models.hub``), exported for ``runtime`` on
     first use and compiled: an ``ExportedModel``."""
+    from .hub import load_model
     from .inference import ExportedModel
-    from .models import load_model
 
     def load(location: str) -> ExportedModel:
         folder = exported_model(name, _downloaded(location), role, runtime)

@@ -1,4 +1,4 @@
-"""Running an exported model (``esrerank.export``) with ONNX Runtime or OpenVINO, no torch.
+"""Running an exported model (``esrerank.models.export``) with ONNX Runtime or OpenVINO, no torch.
 
 The runtimes are the vendors' own (ONNX Runtime, OpenVINO: graph optimization and int8 kernels
 for AVX-512 VNNI that torch's CPU path lacks), and tokenization is Hugging Face ``tokenizers``

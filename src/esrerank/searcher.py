@@ -8,20 +8,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .attach import Attacher
 from .backends import Backend, IndexMeta, open_backend
+from .backends.connection import Cluster
 from .config import DEFAULT_INDEX, default_data_dir
-from .connection import Cluster
-from .encoders import BiEncoder
-from .index_handle import IndexHandle
-from .ingest import Ingester
-from .model_pool import ModelPool
-from .models import DEFAULT_CROSS_ENCODER
-from .passage_embedder import PassageEmbedder
-from .reembed import reembed
-from .rerank import Reranker
-from .runtimes import Runtime
-from .search import SearchPipeline, SearchResult
+from .indexing.attach import Attacher
+from .indexing.handle import IndexHandle
+from .indexing.ingest import Ingester
+from .indexing.passage_embeddings import PassageEmbedder
+from .indexing.reembed import reembed
+from .models.bi_encoder import BiEncoder
+from .models.hub import DEFAULT_CROSS_ENCODER
+from .models.pool import ModelPool
+from .models.reranker import Reranker
+from .models.runtimes import Runtime
+from .search.pipeline import SearchPipeline, SearchResult
 from .types import IngestReport
 
 __all__ = ["Searcher", "SearchResult"]
@@ -37,10 +37,10 @@ class Searcher:
     search reranks), or as loaded ``BiEncoder`` / ``Reranker`` objects; ``models`` shares
     loaded models between searchers (its options then apply, not this constructor's).
     ``bi_encoder=None`` is the index's own, or for a new index one chosen from its corpus
-    (``esrerank.corpus_defaults``).
-    ``rerank_runtime`` and ``bi_encoder_runtime`` say where each runs (``esrerank.runtimes``:
+    (``esrerank.indexing.corpus_defaults``).
+    ``rerank_runtime`` and ``bi_encoder_runtime`` say where each runs (``esrerank.models.runtimes``:
     by default the fastest route installed). ``rerank_memory`` cross-encoder scores are kept in
-    memory for searches that come again (``esrerank.score_memory``; 0, none, by default).
+    memory for searches that come again (``esrerank.models.score_memory``; 0, none, by default).
     With ``embedding_cache`` (a file), passage embeddings are kept there and reused by any
     index built with the same bi-encoder.
     """
@@ -106,7 +106,7 @@ class Searcher:
     def reembed(
         self, bi_encoder: str | BiEncoder, *, batch_size: int = 32, progress: bool = False
     ) -> IngestReport:
-        """Rebuild the index with another bi-encoder (``esrerank.reembed``)."""
+        """Rebuild the index with another bi-encoder (``esrerank.indexing.reembed``)."""
         return reembed(
             self.handle,
             self.models,

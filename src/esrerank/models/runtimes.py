@@ -3,7 +3,8 @@
 ``auto`` is, per role, the fastest route measured to keep fp32's results: OpenVINO bf16 for the
 bi-encoder (benchmarks/results/rerank-speed-*.md), and for the cross-encoder OpenVINO
 ``bf16-checked``: bf16 scores, with the passages whose final order bf16's error leaves in doubt
-scored again at fp32 (``esrerank.final_order.Check``; benchmarks/results/rerank-cost-*.md). bf16
+scored again at fp32 (``esrerank.fusion.final_order.Check``; benchmarks/results/rerank-cost-*.md).
+bf16
 alone changes the final top 5 on up to 3% of queries, int8 on up to 22%. A route whose package is
 missing falls back to torch fp32 with a warning, so an install without the runtimes still works.
 """
@@ -14,7 +15,7 @@ import importlib.util
 import logging
 from dataclasses import dataclass
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 log = logging.getLogger(__name__)
 

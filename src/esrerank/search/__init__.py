@@ -1,0 +1,1 @@
+"""The query: both legs, fusion, the rerank and the final order."""
