@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..config import DEFAULT_CANDIDATES, DEFAULT_RERANK_DEPTH, cache_dir
 from ..fusion import FusionSpec
-from ..models.reranker import ENSEMBLE, INTERPOLATE
+from ..fusion.ensemble import ENSEMBLE, INTERPOLATE
 from ..searcher import Searcher
 from .data import EvalData
 from .plan import require_eval_extra

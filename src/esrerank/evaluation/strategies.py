@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 from ..errors import ConfigError
 from ..fusion import METHODS, FusionResult, FusionSpec, fuse_hits, leg_scores
+from ..fusion.ensemble import ensemble_fusion
 from ..fusion.final_order import FinalOrder, final_order
-from ..models.reranker import ensemble_fusion
 from ..types import BM25, DENSE, LEGS, LegHit
 from .measures import doc_ranking
 

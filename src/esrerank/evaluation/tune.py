@@ -26,7 +26,7 @@ import numpy as np
 
 from ..fusion import COMBINATIONS, FusionSpec
 from ..fusion.combine import NEEDS_NON_NEGATIVE
-from ..models.reranker import ENSEMBLE
+from ..fusion.ensemble import ENSEMBLE
 from .measures import evaluate_per_query
 from .strategies import QueryRun, document_ranking, fused_order, ranking
 

@@ -8,10 +8,10 @@ from dataclasses import replace
 from ..backends import Backend, IndexMeta
 from ..config import DEFAULT_RERANK_DEPTH, DEFAULT_RERANK_WEIGHT
 from ..fusion import FusionSpec
+from ..fusion.ensemble import ENSEMBLE, INTERPOLATE
 from ..fusion.final_order import FORMULA
 from ..models.bi_encoder import BiEncoder
 from ..models.hub import DEFAULT_BI_ENCODER
-from ..models.reranker import ENSEMBLE, INTERPOLATE
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelError
-from ..fusion import FusionResult, FusionSpec, fuse
 from .draft_error import Predict, probability_error
 from .export import ACTIVATIONS, load_exported
 from .hub import (
@@ -33,11 +32,6 @@ log = logging.getLogger(__name__)
 SINGLE_LETTER_LIMIT = 0.5
 UNKNOWN_LIMIT = 0.1
 READ_CHECK_PASSAGES = 10
-
-# How reranked scores make the final order: blended with the fused scores (``final_order``),
-# or the study's ensemble (BM25's hits fused 1:1 with the reranked dense top).
-INTERPOLATE = "interpolate"
-ENSEMBLE = "ensemble"
 
 # The routes a score is remembered under (``ScoreMemory``): the exact one, and a checked route's
 # fast draft.
@@ -227,9 +221,3 @@ def _probability_of(name: str, activation: str | None) -> Callable[[np.ndarray],
         f"cross-encoder '{name}' ends in a {activation or 'custom'} activation; esrerank needs "
         "a relevance probability: a head with a sigmoid or with no activation (one logit)."
     )
-
-
-def ensemble_fusion(bm25: dict[str, float], rerank: dict[str, float]) -> FusionResult:
-    """The study's ensemble: BM25's hits and the reranked dense pool (id -> score each),
-    min_max normalized and averaged 1:1."""
-    return fuse({"bm25": bm25, "rerank": rerank}, FusionSpec())

@@ -17,12 +17,13 @@ from ..config import (
 from ..corpus.jsonstream import valid_unicode
 from ..errors import ConfigError
 from ..fusion import FusionResult, FusionSpec, fuse_hits, leg_scores
+from ..fusion.ensemble import ensemble_fusion
 from ..fusion.final_order import STOP_BATCH, Check, FinalOrder, RerankFailure, Scorer, final_order
 from ..indexing.handle import IndexHandle
 from ..models.bi_encoder import BiEncoder
 from ..models.hub import DEFAULT_CROSS_ENCODER, expect_model
 from ..models.pool import ModelPool
-from ..models.reranker import READ_CHECK_PASSAGES, Reranker, ensemble_fusion
+from ..models.reranker import READ_CHECK_PASSAGES, Reranker
 from ..types import BM25, DENSE, Hit, LegHit, Passage, StageScore
 
 log = logging.getLogger(__name__)
