@@ -38,7 +38,7 @@ main()
 COMMANDS = {
     "query --no-rerank": ["--no-rerank"],
     "query (reranked)": [],
-    "query (reranked), torch fp32": ["--backend", "torch", "--precision", "fp32"],
+    "query (reranked), torch fp32": ["--runtime", "torch", "--precision", "fp32"],
 }
 
 

@@ -93,7 +93,7 @@ def measure(name: str, url: str | None, corpus: Path, queries: list[str], store:
             # one query at a time, as a search encodes it (a batch pads, moving near-ties)
             vectors = [searcher.encoder.encode_queries([query])[0] for query in queries]
             deep_bm25 = searcher.backend.bm25_many(searcher.index, queries, DEEP)
-            deep_dense = searcher.backend.knn_many(searcher.index, vectors, DEEP)
+            deep_dense = searcher.backend.dense_many(searcher.index, vectors, DEEP)
             for label, (clause, wanted) in FILTERS.items():
                 broken, legs_same, final_same, seconds = 0, {BM25: [], DENSE: []}, [], []
                 for i, query in enumerate(queries):

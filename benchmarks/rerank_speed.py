@@ -14,7 +14,7 @@ with fp32 (torch): the share of queries whose top 5 is the same list, the same s
 nDCG@10 of the reranked pool, on `--checked` routes over every query of the split (scores are
 cached under the data dir, so a second run only times).
 
-    esrerank ingest ../shared/data/scifact/corpus.jsonl --index scifact --backend torch
+    esrerank ingest ../shared/data/scifact/corpus.jsonl --index scifact --runtime torch
     python benchmarks/rerank_speed.py ../shared/data/scifact --split test --index scifact \\
         --out benchmarks/results/rerank-speed-scifact
 """

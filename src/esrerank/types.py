@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,7 +78,8 @@ class Hit:
 
     @property
     def knn(self) -> StageScore:
-        """The dense leg's stage under its earlier name."""
+        """The dense leg's stage under its earlier name (deprecated: ``dense``)."""
+        warnings.warn("Hit.knn is deprecated: use Hit.dense", DeprecationWarning, stacklevel=2)
         return self.dense
 
     @property

@@ -83,7 +83,7 @@ def searches(bi_encoder, sample_dir, seeded_corpus, tmp_path_factory):
                 s.ingest(seeded_corpus)
                 vectors = s.encoder.encode_queries(queries)
                 deep_bm25 = s.backend.bm25_many(index, queries, DEEP)
-                deep_knn = s.backend.knn_many(index, vectors, DEEP)
+                deep_knn = s.backend.dense_many(index, vectors, DEEP)
                 found[name] = {
                     label: [
                         (

@@ -146,7 +146,7 @@ def random_command(rng: random.Random, corpus: Path) -> list[str]:
     options = [
         "--top-k", "--candidates", "--rerank-depth", "--fusion", "--weights", "--rrf-k",
         "--rerank-weight", "--url", "--index", "--chunk-size", "--chunk-overlap", "--format",
-        "--analyzer", "--encoder", "--epochs", "--backend", "--precision", "--split",
+        "--analyzer", "--encoder", "--epochs", "--runtime", "--backend", "--precision", "--split",
     ]  # fmt: skip
     for _ in range(rng.randint(0, 3)):
         argv += [rng.choice(options), rng.choice(values)]

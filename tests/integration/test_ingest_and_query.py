@@ -172,7 +172,7 @@ def test_embedding_cache_serves_another_index_without_the_model(bi_encoder, corp
     first = Searcher(None, "one", data_dir=tmp_path, bi_encoder=bi_encoder, embedding_cache=cache)
     with first:
         first.ingest(corpus, chunking=SMALL)
-        vectors = {h.passage.passage_id: h.score for h in first.backend.knn("one", _probe(), 50)}
+        vectors = {h.passage.passage_id: h.score for h in first.backend.dense("one", _probe(), 50)}
 
     class NoEmbedding(type(bi_encoder)):
         def encode(self, texts, batch_size=32):
@@ -186,7 +186,7 @@ def test_embedding_cache_serves_another_index_without_the_model(bi_encoder, corp
     with second:
         report = second.ingest(corpus, chunking=SMALL)
         assert report.indexed == report.passages > 12
-        again = {h.passage.passage_id: h.score for h in second.backend.knn("two", _probe(), 50)}
+        again = {h.passage.passage_id: h.score for h in second.backend.dense("two", _probe(), 50)}
     assert again == pytest.approx(vectors)
 
 

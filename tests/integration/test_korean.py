@@ -78,7 +78,7 @@ def test_multilingual_bi_encoder_finds_korean_passages(tmp_path):
             "촐라 제국의 행정 구역은 몇 개로 나뉘었나?": "15694",
         }
         for question, doc_id in questions.items():
-            hits = searcher.backend.knn(searcher.index, encoder.encode_queries([question])[0], 3)
+            hits = searcher.backend.dense(searcher.index, encoder.encode_queries([question])[0], 3)
             assert hits[0].passage.doc_id == doc_id, question
 
 

@@ -151,24 +151,32 @@ def test_command_line_names_the_route_and_rejects_a_bad_one(sample_dir, tmp_path
     assert "bi-encoder sentence-transformers/all-MiniLM-L6-v2 (openvino bf16):" in ingested.stdout
 
     queried = run_cli(
-        "query", "obesity surgery", "--index", "routes", data_dir=store, ESRERANK_BACKEND="torch"
+        "query", "obesity surgery", "--index", "routes", data_dir=store, ESRERANK_RUNTIME="torch"
     )
     assert queried.returncode == 0, queried.stderr
     assert f"reranker {OFFLINE_CROSS_ENCODER} (torch fp32)" in queried.stdout
+    assert "deprecated" not in queried.stderr
+
+    old_name = run_cli(
+        "query", "obesity", "--index", "routes", "--backend", "torch", data_dir=store
+    )
+    assert old_name.returncode == 0, old_name.stderr
+    assert f"reranker {OFFLINE_CROSS_ENCODER} (torch fp32)" in old_name.stdout
+    assert "--backend (ESRERANK_BACKEND" in old_name.stderr and "use --runtime" in old_name.stderr
 
     bad = run_cli(
         "query",
         "x",
         "--index",
         "routes",
-        "--backend",
+        "--runtime",
         "onnx",
         "--precision",
         "bf16",
         data_dir=store,
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
-    assert "Precision 'bf16' is not available with backend 'onnx'" in bad.stderr
+    assert "Precision 'bf16' is not available with runtime 'onnx'" in bad.stderr
 
 
 WITHOUT_TORCH = """
@@ -211,7 +219,7 @@ def test_ingest_and_query_run_without_torch(sample_dir, tmp_path):
     assert queried.returncode == 0, queried.stderr
     result = json.loads(queried.stdout)
     assert result["reranked"] and result["reranker_runtime"] == "openvino bf16-checked"
-    torch_route = run("query", "obesity", "--index", "no-torch", "--backend", "torch")
+    torch_route = run("query", "obesity", "--index", "no-torch", "--runtime", "torch")
     assert torch_route.returncode == 1 and "pip install 'esrerank[train]'" in torch_route.stderr
 
 

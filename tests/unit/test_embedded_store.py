@@ -49,7 +49,7 @@ def test_bm25_matches_lucene_formula(store):
 
 
 def test_knn_is_exact_cosine_scored_like_the_engines(store):
-    hits = store.knn("idx", np.array([1.0, 0.0, 0.0]), 2)
+    hits = store.dense("idx", np.array([1.0, 0.0, 0.0]), 2)
     assert [h.passage.passage_id for h in hits] == ["a#0", "c#0"]
     assert hits[0].score == pytest.approx((1 + 1.0) / 2)
     assert hits[1].score == pytest.approx((1 + 0.6) / 2)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from esrerank.cli.render import explain
 from esrerank.fusion import FusionSpec, fuse_hits
 from esrerank.search.pipeline import SearchResult
@@ -32,4 +34,5 @@ def test_explain_shows_the_floor_fusion_used_for_a_leg_whose_hits_all_tie():
     text = explain(result)
     assert "bm25   not returned by this leg -> floor 0.0000" in text  # 1.0 before: min of ties
     assert "dense  raw 0.9000 (rank 1) -> min_max 1.0000" in text
-    assert c.knn == c.dense  # the earlier name still reads the dense stage
+    with pytest.deprecated_call():
+        assert c.knn == c.dense  # the earlier name still reads the dense stage

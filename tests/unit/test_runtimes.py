@@ -27,7 +27,7 @@ def test_a_checked_route_drafts_in_bf16_and_settles_in_fp32():
     assert not Runtime("openvino", "bf16").checked
 
 
-def test_auto_precision_is_the_role_default_where_the_backend_has_it_else_fp32():
+def test_auto_precision_is_the_role_default_where_the_runtime_has_it_else_fp32():
     assert Runtime("onnx").resolve("bi-encoder") == Runtime("onnx", "fp32")
     assert Runtime("torch").resolve("bi-encoder") == Runtime("torch", "bf16")
     assert Runtime("auto", "int8").resolve("cross-encoder") == Runtime("openvino", "int8")
@@ -35,16 +35,16 @@ def test_auto_precision_is_the_role_default_where_the_backend_has_it_else_fp32()
 
 
 @pytest.mark.parametrize(
-    ("backend", "precision", "message"),
+    ("name", "precision", "message"),
     [
-        ("tensorrt", "auto", "Unknown backend 'tensorrt'"),
-        ("onnx", "bf16", "Precision 'bf16' is not available with backend 'onnx'"),
+        ("tensorrt", "auto", "Unknown runtime 'tensorrt'"),
+        ("onnx", "bf16", "Precision 'bf16' is not available with runtime 'onnx'"),
         ("torch", "int8", "Choose one of: auto, fp32, bf16"),
     ],
 )
-def test_bad_routes_say_what_to_choose(backend, precision, message):
+def test_bad_routes_say_what_to_choose(name, precision, message):
     with pytest.raises(ConfigError, match=message):
-        Runtime(backend, precision)
+        Runtime(name, precision)
 
 
 def test_a_missing_runtime_falls_back_to_torch_fp32_and_says_what_to_install(monkeypatch, caplog):
@@ -84,5 +84,5 @@ def test_on_a_gpu_auto_means_torch():
     assert Runtime("onnx").for_device("cuda") == Runtime("onnx")
 
 
-def test_describe_names_backend_and_precision():
+def test_describe_names_runtime_and_precision():
     assert Runtime("openvino", "int8").describe() == "openvino int8"

@@ -22,7 +22,7 @@ class ElasticsearchBackend(RestBackend):
     engine = "elasticsearch"
     dimension_key = "dims"
 
-    def knn_body(
+    def dense_body(
         self, schema: IndexSchema, vector: list[float], k: int, filter: Filter
     ) -> dict[str, Any]:
         """The top-level ``knn`` search; a filter goes in its own ``filter`` (applied while the

@@ -361,15 +361,15 @@ class EmbeddedBackend:
     def both_legs(
         self, index: str, text: str, vector: np.ndarray, k: int, filter: Filter = ()
     ) -> tuple[list[LegHit], list[LegHit]]:
-        return self.bm25(index, text, k, filter), self.knn(index, vector, k, filter)
+        return self.bm25(index, text, k, filter), self.dense(index, vector, k, filter)
 
     def bm25_many(self, index: str, texts: Sequence[str], k: int) -> list[list[LegHit]]:
         return [self.bm25(index, text, k) for text in texts]
 
-    def knn_many(self, index: str, vectors: np.ndarray, k: int) -> list[list[LegHit]]:
-        return [self.knn(index, vector, k) for vector in vectors]
+    def dense_many(self, index: str, vectors: np.ndarray, k: int) -> list[list[LegHit]]:
+        return [self.dense(index, vector, k) for vector in vectors]
 
-    def knn(self, index: str, vector: np.ndarray, k: int, filter: Filter = ()) -> list[LegHit]:
+    def dense(self, index: str, vector: np.ndarray, k: int, filter: Filter = ()) -> list[LegHit]:
         """Exact cosine nearest neighbours among passages that match ``filter``, scored
         outside the lock."""
         with self._lock:

@@ -24,7 +24,7 @@ class OpenSearchBackend(RestBackend):
             "created, so no vector field can be added to it"
         )
 
-    def knn_body(
+    def dense_body(
         self, schema: IndexSchema, vector: list[float], k: int, filter: Filter
     ) -> dict[str, Any]:
         """The ``knn`` query; a filter goes inside it (the lucene engine's efficient filtering:

@@ -67,7 +67,7 @@ class RestBackend:
         """Why a vector field cannot be added to ``index`` as it is, or None."""
         return None
 
-    def knn_body(
+    def dense_body(
         self, schema: IndexSchema, vector: list[float], k: int, filter: Filter
     ) -> dict[str, Any]:
         raise NotImplementedError
@@ -285,32 +285,34 @@ class RestBackend:
     def bm25(self, index: str, text: str, k: int, filter: Filter = ()) -> list[LegHit]:
         return self._msearch(index, [self._bm25_body(index, text, k, filter)])[0]
 
-    def knn(self, index: str, vector: np.ndarray, k: int, filter: Filter = ()) -> list[LegHit]:
+    def dense(self, index: str, vector: np.ndarray, k: int, filter: Filter = ()) -> list[LegHit]:
         schema = self._schema(index)
-        return self._msearch(index, [self.knn_body(schema, _floats(vector), k, filter)])[0]
+        return self._msearch(index, [self.dense_body(schema, _floats(vector), k, filter)])[0]
 
     def both_legs(
         self, index: str, text: str, vector: np.ndarray, k: int, filter: Filter = ()
     ) -> tuple[list[LegHit], list[LegHit]]:
         """The BM25 and kNN legs of one query in one round trip."""
         schema = self._schema(index)
-        bm25, knn = self._msearch(
+        bm25, dense = self._msearch(
             index,
             [
                 self._bm25_body(index, text, k, filter),
-                self.knn_body(schema, _floats(vector), k, filter),
+                self.dense_body(schema, _floats(vector), k, filter),
             ],
         )
-        return bm25, knn
+        return bm25, dense
 
     def bm25_many(self, index: str, texts: Sequence[str], k: int) -> list[list[LegHit]]:
         """One BM25 search per text, sent together through ``_msearch``."""
         return self._msearch(index, [self._bm25_body(index, text, k, ()) for text in texts])
 
-    def knn_many(self, index: str, vectors: np.ndarray, k: int) -> list[list[LegHit]]:
+    def dense_many(self, index: str, vectors: np.ndarray, k: int) -> list[list[LegHit]]:
         """One kNN search per vector, sent together through ``_msearch``."""
         schema = self._schema(index)
-        return self._msearch(index, [self.knn_body(schema, _floats(row), k, ()) for row in vectors])
+        return self._msearch(
+            index, [self.dense_body(schema, _floats(row), k, ()) for row in vectors]
+        )
 
     def _bm25_body(self, index: str, text: str, k: int, filter: Filter) -> dict[str, Any]:
         """A ``match`` on the index's BM25 field; with a filter, in a ``bool`` beside it."""

@@ -42,7 +42,7 @@ FLAGS = {
     "rerank_depth": "--rerank-depth",
     "rerank_weight": "--rerank-weight",
     "reranker": "--reranker",
-    "route": "--backend",
+    "route": "--runtime",
     "score_scale": "--score-scale",
     "split": "--split",
     "text_field": "--text-field",

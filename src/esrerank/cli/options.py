@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -19,8 +20,10 @@ from ..config import (
 from ..corpus import ChunkSpec
 from ..errors import ConfigError
 from ..models.hub import DEFAULT_BI_ENCODER, DEFAULT_CROSS_ENCODER, MULTILINGUAL_BI_ENCODER
-from ..models.runtimes import AUTO, BACKENDS, PRECISION_NAMES, Runtime
+from ..models.runtimes import AUTO, PRECISION_NAMES, RUNTIME_NAMES, Runtime
 from .flag_errors import NOTE_SETTINGS, for_command_line, with_flags
+
+log = logging.getLogger(__name__)
 
 
 def store_options_with(index_default: str | None = DEFAULT_INDEX, index_help: str = "Index name."):
@@ -61,11 +64,12 @@ def store_options_with(index_default: str | None = DEFAULT_INDEX, index_help: st
                 "Chinese or Japanese text when installed].",
             ),
             runtime_option(
-                "--backend",
-                [AUTO, *BACKENDS],
+                "--runtime",
+                [AUTO, *RUNTIME_NAMES],
                 "Where the bi-encoder and the reranker run: auto = the fastest route that keeps "
                 "fp32's results (openvino; torch when openvino is not installed).",
             ),
+            runtime_option("--backend", [AUTO, *RUNTIME_NAMES], "", deprecated=True),
             runtime_option(
                 "--precision",
                 [AUTO, *PRECISION_NAMES],
@@ -88,12 +92,20 @@ def store_options_with(index_default: str | None = DEFAULT_INDEX, index_help: st
     return decorate
 
 
-def runtime_option(flag: str, choices: list[str], help: str):
-    """``--backend`` / ``--precision``: kept in the context for ``open_searcher``, since they apply
-    to every command alike."""
+def runtime_option(flag: str, choices: list[str], help: str, deprecated: bool = False):
+    """``--runtime`` / ``--precision``: kept in the context for ``open_searcher``, since they apply
+    to every command alike. ``--backend`` (and ``ESRERANK_BACKEND``, ``backend`` in the config
+    file) is ``--runtime``'s old name, still read, hidden, with a note."""
 
     def remember(ctx: click.Context, param: click.Parameter, value):
-        ctx.meta[param.name] = value
+        if deprecated and value is not None:
+            log.warning(
+                "--backend (ESRERANK_BACKEND, backend = ... in the config file) is deprecated: "
+                "use --runtime (ESRERANK_RUNTIME, runtime = ...)"
+            )
+            ctx.meta.setdefault("runtime_alias", value)
+        elif value is not None:
+            ctx.meta[param.name] = value
         return value
 
     return click.option(
@@ -101,8 +113,9 @@ def runtime_option(flag: str, choices: list[str], help: str):
         type=click.Choice(choices),
         envvar=f"ESRERANK_{flag[2:].upper()}",
         show_envvar=True,
-        default=AUTO,
-        show_default=True,
+        default=None if deprecated else AUTO,
+        show_default=not deprecated,
+        hidden=deprecated,
         expose_value=False,
         callback=remember,
         help=help,
@@ -243,9 +256,10 @@ def open_searcher(
     from ..searcher import Searcher
 
     options = click.get_current_context().meta
-    runtime = as_usage_error(
-        lambda: Runtime(options.get("backend", AUTO), options.get("precision", AUTO))
-    )
+    name = options.get("runtime", AUTO)
+    if name == AUTO:  # an explicit --runtime wins over the old --backend
+        name = options.get("runtime_alias", AUTO)
+    runtime = as_usage_error(lambda: Runtime(name, options.get("precision", AUTO)))
     return Searcher(
         cluster_of(url, options.get("cluster", {})),
         index,

@@ -31,17 +31,17 @@ DOCS_PER_BATCH = 64
 
 
 class Ingester:
-    """Writes corpus files into ``index`` with the bi-encoder the index is used with."""
+    """Writes corpus files into ``handle``'s index with the bi-encoder the index is used with."""
 
-    def __init__(self, index: IndexHandle, models: ModelPool, embedder: PassageEmbedder) -> None:
-        self.index = index
-        self.backend = index.backend
+    def __init__(self, handle: IndexHandle, models: ModelPool, embedder: PassageEmbedder) -> None:
+        self.handle = handle
+        self.backend = handle.backend
         self.models = models
         self.embedder = embedder
 
     @property
     def encoder(self) -> BiEncoder:
-        return self.models.bi_encoder(self.index.encoder_choice())
+        return self.models.bi_encoder(self.handle.encoder_choice())
 
     def ingest(
         self,
@@ -75,7 +75,7 @@ class Ingester:
         corpus = open_corpus(path, fmt, fields)
         checked = corpus.check(progress)
         # The lock comes before the model loads: a busy index or an unwritable folder fails at once.
-        with self.backend.writer(self.index.name):
+        with self.backend.writer(self.handle.name):
             analyzer, notes = self._corpus_defaults(analyzer, checked.opening, recreate)
             if checked.set_aside:
                 notes += (
@@ -94,18 +94,18 @@ class Ingester:
             meta = IndexMeta(
                 encoder.name, encoder.dimension, chunking.size, chunking.overlap, analyzer=analyzer
             )
-            creates = recreate or not self.index.exists()
+            creates = recreate or not self.handle.exists()
             progress_so_far = _Progress()
             try:
                 self._prepare_index(meta, recreate)
-                self.index.forget_meta()
+                self.handle.forget_meta()
                 totals, in_file = self._index_corpus(
                     corpus, chunking, batch_size, sync, progress_so_far, checked.documents, progress
                 )
                 removed, removed_passages = self._remove_absent(in_file) if sync else (None, 0)
             except KeyboardInterrupt as interrupt:
                 raise self._interrupted(creates, progress_so_far, checked.documents) from interrupt
-            self.backend.refresh(self.index.name)
+            self.backend.refresh(self.handle.name)
         return IngestReport(
             documents=checked.documents,
             passages=totals.passages,
@@ -171,9 +171,9 @@ class Ingester:
     def _interrupted(self, creates: bool, done: _Progress, documents: int) -> IngestInterrupted:
         """What an interrupted ingest leaves: nothing, when it was creating the index and stored
         no batch (the index is removed again), else the batches stored so far."""
-        where = f"index '{self.index.name}' ({self.backend.location})"
+        where = f"index '{self.handle.name}' ({self.backend.location})"
         if creates and done.documents == 0:
-            self.backend.delete_index(self.index.name)
+            self.backend.delete_index(self.handle.name)
             return IngestInterrupted(
                 f"Interrupted before the first batch was stored; {where} was not created."
             )
@@ -185,11 +185,11 @@ class Ingester:
 
     def _remove_absent(self, in_file: set[str]) -> tuple[int, int]:
         """Delete every stored document that is not in ``in_file``: (documents, passages)."""
-        absent = [doc for doc in self.backend.doc_ids(self.index.name) if doc not in in_file]
+        absent = [doc for doc in self.backend.doc_ids(self.handle.name) if doc not in in_file]
         deleted = 0
         for batch in _batches(absent, DOCS_PER_BATCH):
             deleted += self.backend.delete(
-                self.index.name, sorted(self.backend.existing_passages(self.index.name, batch))
+                self.handle.name, sorted(self.backend.existing_passages(self.handle.name, batch))
             )
         return len(absent), deleted
 
@@ -198,23 +198,23 @@ class Ingester:
     ) -> tuple[str, tuple[str, ...]]:
         """The analyzer to index with, choosing it (and the bi-encoder, when none was given)
         from the corpus for a new index; and the notes that say what was chosen."""
-        if not recreate and self.index.exists():
-            return analyzer or self.index.meta().analyzer, ()
+        if not recreate and self.handle.exists():
+            return analyzer or self.handle.meta().analyzer, ()
         notes = []
         if analyzer is None:
             choice = choose_analyzer(opening)
             analyzer = choice.value
             notes.append(choice.note)
-        if self.index.bi_encoder is None:
+        if self.handle.bi_encoder is None:
             choice = choose_bi_encoder(opening)
-            self.index.bi_encoder = choice.value
+            self.handle.bi_encoder = choice.value
             notes.append(choice.note)
         return analyzer, tuple(note for note in notes if note)
 
     def _plan_batch(self, batch: list[Record], chunking: ChunkSpec) -> _PlannedBatch:
         """Chunk documents and find which passages are new or changed (the rest are stored)."""
         passages = [p for r in batch for p in chunk_record(r, self.encoder.token_spans, chunking)]
-        stored = self.backend.existing_passages(self.index.name, [r.doc_id for r in batch])
+        stored = self.backend.existing_passages(self.handle.name, [r.doc_id for r in batch])
         changed = [p for p in passages if stored.get(p.passage_id) != p.content_hash]
         return _PlannedBatch(len(batch), passages, changed, stored)
 
@@ -222,7 +222,7 @@ class Ingester:
         """Write a batch's new passages, then delete the stale passages of its documents (only
         once the new ones are stored, and not for a document whose write failed)."""
         vectors, embed_seconds = embedding.result()
-        result = self.backend.upsert(self.index.name, planned.changed, vectors)
+        result = self.backend.upsert(self.handle.name, planned.changed, vectors)
         current = {p.passage_id for p in planned.passages}
         failed_docs = {_doc_of(pid) for pid, _ in result.failures}
         stale = [
@@ -232,7 +232,7 @@ class Ingester:
             passages=len(planned.passages),
             indexed=result.indexed,
             unchanged=len(planned.passages) - len(planned.changed),
-            deleted=self.backend.delete(self.index.name, stale),
+            deleted=self.backend.delete(self.handle.name, stale),
             failures=tuple(f"{pid}: {reason}" for pid, reason in result.failures),
             embed_seconds=embed_seconds,
         )
@@ -241,14 +241,14 @@ class Ingester:
         """Create the index, then check that ``meta`` fits it (another ingest on an engine may
         have created it meanwhile)."""
         if recreate:
-            self.backend.delete_index(self.index.name)
-        if not self.index.exists():
-            self.backend.create_index(self.index.name, meta)
-        stored = self.backend.get_meta(self.index.name)
-        stored.check_not_attached(self.index.name)
-        stored.check_model(self.index.name, meta.model, meta.dimension)
-        stored.check_chunking(self.index.name, meta.chunk_size, meta.chunk_overlap)
-        stored.check_analyzer(self.index.name, meta.analyzer)
+            self.backend.delete_index(self.handle.name)
+        if not self.handle.exists():
+            self.backend.create_index(self.handle.name, meta)
+        stored = self.backend.get_meta(self.handle.name)
+        stored.check_not_attached(self.handle.name)
+        stored.check_model(self.handle.name, meta.model, meta.dimension)
+        stored.check_chunking(self.handle.name, meta.chunk_size, meta.chunk_overlap)
+        stored.check_analyzer(self.handle.name, meta.analyzer)
 
 
 @dataclass(frozen=True)

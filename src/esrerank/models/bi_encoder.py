@@ -34,7 +34,7 @@ class BiEncoder:
     ) -> None:
         self.name = name
         self.runtime = runtime.for_device(device).resolve("bi-encoder")
-        if self.runtime.backend == "torch":
+        if self.runtime.name == "torch":
             self._load_torch(device)
         else:
             self._load_exported()

@@ -1,5 +1,5 @@
 """Exported and quantized copies of a model for ONNX Runtime and OpenVINO, built once and kept on
-disk, keyed by model, role, backend and precision.
+disk, keyed by model, role, runtime and precision.
 
 A copy is a folder with ``tokenizer.json``, the graph (``model.onnx`` or ``model.xml``) and
 ``manifest.json``; ``esrerank.models.inference`` runs it with no torch. The graph takes the
@@ -59,7 +59,7 @@ def exported_model(
     cache_dir = cache_dir or model_cache_dir()
     key = cache_key(model_identity(location), role, str(EXPORT_VERSION))[:16]
     slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[-60:]
-    folder = cache_dir / f"{slug}-{key}" / f"{runtime.backend}-{runtime.precision}"
+    folder = cache_dir / f"{slug}-{key}" / f"{runtime.name}-{runtime.precision}"
     if (folder / "manifest.json").is_file():
         return folder
     log.warning(
@@ -118,15 +118,15 @@ def _build(location: str, role: str, runtime: Runtime, out: Path) -> None:
             f"cross-encoder at {location} has {fields['width']} output labels; a reranker needs "
             "exactly one relevance score."
         )
-    if runtime.backend == "onnx" and runtime.precision == "int8":
+    if runtime.name == "onnx" and runtime.precision == "int8":
         _quantize_onnx(onnx_path)
-    if runtime.backend == "openvino":
+    if runtime.name == "openvino":
         _to_openvino(onnx_path, out, role, runtime.precision, fields["max_length"])
     manifest = {
         "role": role,
-        "backend": runtime.backend,
+        "runtime": runtime.name,
         "precision": runtime.precision,
-        "graph": GRAPH_FILES[runtime.backend],
+        "graph": GRAPH_FILES[runtime.name],
         **fields,
         "source": str(location),
         "export_version": EXPORT_VERSION,

@@ -67,7 +67,8 @@ class ExportedModel:
             manifest["pad_token"],
         )
         graph = folder / manifest["graph"]
-        if manifest["backend"] == "openvino":
+        # "backend": the key copies exported before the runtime was called a runtime carry
+        if manifest.get("runtime", manifest.get("backend")) == "openvino":
             self._run = _openvino(graph, manifest["precision"])
         else:
             self._run = _onnxruntime(graph)

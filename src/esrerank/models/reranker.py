@@ -106,7 +106,7 @@ class Reranker:
             draft, folder = self._load_exported(name, self.runtime.draft)
             self._draft, self.draft_error = draft, probability_error(name, draft, exact, folder)
             return exact
-        if self.runtime.backend != "torch":
+        if self.runtime.name != "torch":
             return self._load_exported(name, self.runtime)[0]
         from sentence_transformers import CrossEncoder
 

@@ -27,7 +27,7 @@ PRECISIONS = {
     "onnx": ("fp32", "int8"),
     "openvino": ("fp32", "bf16", "int8", CHECKED),
 }
-BACKENDS = tuple(PRECISIONS)
+RUNTIME_NAMES = tuple(PRECISIONS)
 PRECISION_NAMES = ("fp32", "bf16", "int8", CHECKED)
 # What each route needs: onnx writes the graph, the runtime runs it, NNCF quantizes for
 # OpenVINO int8; torch (the `train` extra) runs the torch route and exports models that have
@@ -42,49 +42,51 @@ PACKAGES = {
     ("openvino", "int8"): ("onnx", "openvino", "nncf"),
     ("openvino", CHECKED): ("onnx", "openvino"),
 }
-DEFAULT_BACKEND = "openvino"
+DEFAULT_RUNTIME = "openvino"
 DEFAULTS = {"cross-encoder": ("openvino", CHECKED), "bi-encoder": ("openvino", "bf16")}
 
 
 @dataclass(frozen=True)
 class Runtime:
-    """A backend and a precision; ``auto`` in either picks the fastest route installed."""
+    """A runtime (torch, onnx, openvino) and a precision; ``auto`` in either picks the fastest
+    route installed."""
 
-    backend: str = AUTO
+    name: str = AUTO
     precision: str = AUTO
 
     def __post_init__(self) -> None:
-        if self.backend != AUTO and self.backend not in PRECISIONS:
+        if self.name != AUTO and self.name not in PRECISIONS:
             raise ConfigError(
-                f"Unknown backend '{self.backend}'. Choose one of: auto, {', '.join(BACKENDS)}."
+                f"Unknown runtime '{self.name}'. Choose one of: auto, {', '.join(RUNTIME_NAMES)}.",
+                settings=("route",),
             )
-        allowed = PRECISIONS[DEFAULT_BACKEND if self.backend == AUTO else self.backend]
+        allowed = PRECISIONS[DEFAULT_RUNTIME if self.name == AUTO else self.name]
         if self.precision != AUTO and self.precision not in allowed:
             raise ConfigError(
-                f"Precision '{self.precision}' is not available with backend '{self.backend}'. "
+                f"Precision '{self.precision}' is not available with runtime '{self.name}'. "
                 f"Choose one of: auto, {', '.join(allowed)}."
             )
 
     def for_device(self, device: str | None) -> Runtime:
         """On a GPU (``device`` other than the CPU) ``auto`` means torch: the CPU routes are
         what this module speeds up."""
-        if device in (None, "cpu") or self.backend != AUTO:
+        if device in (None, "cpu") or self.name != AUTO:
             return self
         return Runtime("torch", "fp32" if self.precision == AUTO else self.precision)
 
     def resolve(self, role: str) -> Runtime:
         """The concrete route to run ``role`` on: ``auto`` filled in with the role's default
-        (a precision the backend lacks becomes fp32), and torch fp32 where the route's packages
+        (a precision the runtime lacks becomes fp32), and torch fp32 where the route's packages
         are missing (with a warning naming what to install)."""
-        default_backend, default_precision = DEFAULTS[role]
-        backend = default_backend if self.backend == AUTO else self.backend
+        default_runtime, default_precision = DEFAULTS[role]
+        name = default_runtime if self.name == AUTO else self.name
         precision = self.precision
         if precision == AUTO:
-            precision = default_precision if default_precision in PRECISIONS[backend] else "fp32"
+            precision = default_precision if default_precision in PRECISIONS[name] else "fp32"
         if precision == CHECKED and role != "cross-encoder":
             precision = "bf16"  # only a final order has ties to check
-        missing = missing_packages(backend, precision)
-        if missing and backend == "torch":
+        missing = missing_packages(name, precision)
+        if missing and name == "torch":
             raise ConfigError(
                 f"torch {precision} needs {' and '.join(missing)}, which is not installed: "
                 "pip install 'esrerank[train]', or choose the openvino route.",
@@ -94,23 +96,23 @@ class Runtime:
             fallback = "torch fp32" if not missing_packages("torch", "fp32") else None
             if fallback is None:
                 raise ConfigError(
-                    f"{backend} {precision} needs {' and '.join(missing)}, which is not "
+                    f"{name} {precision} needs {' and '.join(missing)}, which is not "
                     f"installed: pip install {' '.join(missing)}, or choose another route.",
                     settings=("route",),
                 )
             log.warning(
                 "%s %s needs %s, which is not installed; running torch fp32 instead "
                 "(pip install %s, or pip install 'esrerank[runtimes]').",
-                backend,
+                name,
                 precision,
                 " and ".join(missing),
                 " ".join(missing),
             )
             return Runtime("torch", "fp32")
-        return Runtime(backend, precision)
+        return Runtime(name, precision)
 
     def describe(self) -> str:
-        return f"{self.backend} {self.precision}"
+        return f"{self.name} {self.precision}"
 
     @property
     def checked(self) -> bool:
@@ -119,24 +121,24 @@ class Runtime:
 
     @property
     def draft(self) -> Runtime:
-        return Runtime(self.backend, "bf16") if self.checked else self
+        return Runtime(self.name, "bf16") if self.checked else self
 
     @property
     def exact(self) -> Runtime:
-        return Runtime(self.backend, "fp32") if self.checked else self
+        return Runtime(self.name, "fp32") if self.checked else self
 
 
-def missing_packages(backend: str, precision: str) -> list[str]:
-    """The Python packages that ``backend`` at ``precision`` needs and cannot import."""
-    needed = PACKAGES.get((backend, precision), ())
-    return [name for name in needed if importlib.util.find_spec(name) is None]
+def missing_packages(name: str, precision: str) -> list[str]:
+    """The Python packages that runtime ``name`` at ``precision`` needs and cannot import."""
+    needed = PACKAGES.get((name, precision), ())
+    return [package for package in needed if importlib.util.find_spec(package) is None]
 
 
 def torch_precision(runtime: Runtime):
     """A context in which torch computes at ``runtime``'s precision (bf16 autocast or none)."""
     import contextlib
 
-    if runtime.backend == "torch" and runtime.precision == "bf16":
+    if runtime.name == "torch" and runtime.precision == "bf16":
         import torch
 
         return torch.autocast("cpu", dtype=torch.bfloat16)

@@ -73,17 +73,17 @@ class SearchResult:
 
 
 class SearchPipeline:
-    """Searches ``index`` with the bi-encoder it is used with and ``reranker``, both from
+    """Searches ``handle``'s index with the bi-encoder it is used with and ``reranker``, both from
     ``models``."""
 
     def __init__(
         self,
-        index: IndexHandle,
+        handle: IndexHandle,
         models: ModelPool,
         reranker: str | Reranker = DEFAULT_CROSS_ENCODER,
     ) -> None:
-        self.index = index
-        self.backend = index.backend
+        self.handle = handle
+        self.backend = handle.backend
         self.models = models
         self.reranker_choice = reranker
 
@@ -145,7 +145,7 @@ class SearchPipeline:
         bm25, dense = _timed(
             timings,
             "retrieve",
-            lambda: self.backend.both_legs(self.index.name, query, vector, candidates, clauses),
+            lambda: self.backend.both_legs(self.handle.name, query, vector, candidates, clauses),
         )
         return self.rank(
             query,
@@ -182,19 +182,19 @@ class SearchPipeline:
         options are ``search``'s."""
         timings = {} if timings is None else timings
         bm25, dense = legs[BM25], legs[DENSE]
-        fusion = fusion or self.index.stored_fusion()
+        fusion = fusion or self.handle.stored_fusion()
         reranker = self.reranker if rerank and rerank_weight != 0 else None
         off = "rerank weight 0" if rerank else "reranking turned off"
-        ensemble = rerank_weight is None and self.index.stored_ensemble(_name(reranker))
+        ensemble = rerank_weight is None and self.handle.stored_ensemble(_name(reranker))
         if rerank_weight is None:
-            rerank_weight = self.index.stored_rerank_weight(_name(reranker))
+            rerank_weight = self.handle.stored_rerank_weight(_name(reranker))
             if rerank_weight == 0 and reranker is not None:
                 reranker = None
                 off = (
                     "rerank weight 0, tuned with the index: reranking did not beat the fused order"
                 )
         if rerank_depth is None:
-            rerank_depth = self.index.stored_rerank_depth(_name(reranker))
+            rerank_depth = self.handle.stored_rerank_depth(_name(reranker))
         fused = _timed(timings, "fusion", lambda: fuse_hits(legs, fusion))
         passages = {h.passage.passage_id: h.passage for hits in legs.values() for h in hits}
         pool = ([h.passage.passage_id for h in dense] if ensemble else list(fused.order))[
@@ -250,9 +250,9 @@ class SearchPipeline:
     def checked_encoder(self) -> BiEncoder:
         """The bi-encoder, once checked against the one that built the index (read first, so a
         missing index fails before any model loads)."""
-        meta = self.index.meta()
-        encoder = self.models.bi_encoder(self.index.encoder_choice())
-        meta.check_model(self.index.name, encoder.name, encoder.dimension)
+        meta = self.handle.meta()
+        encoder = self.models.bi_encoder(self.handle.encoder_choice())
+        meta.check_model(self.handle.name, encoder.name, encoder.dimension)
         return encoder
 
     def legs_many(
@@ -267,8 +267,8 @@ class SearchPipeline:
             for begin in range(0, len(queries), step):
                 batch = queries[begin : begin + step]
                 vectors = encoder.encode_queries(batch)
-                bm25 = self.backend.bm25_many(self.index.name, batch, candidates)
-                dense = self.backend.knn_many(self.index.name, vectors, candidates)
+                bm25 = self.backend.bm25_many(self.handle.name, batch, candidates)
+                dense = self.backend.dense_many(self.handle.name, vectors, candidates)
                 legs += [{BM25: b, DENSE: d} for b, d in zip(bm25, dense, strict=True)]
                 bar.update(len(batch))
         for warning in self.backend.take_warnings():

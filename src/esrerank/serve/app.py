@@ -6,26 +6,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import hmac
-import json
-import logging
-import re
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import DEFAULT_CANDIDATES
 from ..errors import BackendError, EsrerankError, IndexNotFoundError
@@ -48,8 +41,20 @@ from .hybrid import (
     relayed_headers,
 )
 from .metrics import CONTENT_TYPE, Metrics
+from .middleware import ApiKeyCheck, RequestLog
+from .model_queue import Limits, ModelQueue
 from .proxy import OWN_PARAMS, Proxy, Relayed, query_string, raw_path
 from .relevance import relevance_search
+from .request_body import (
+    check_body,
+    decoded,
+    item_index,
+    json_body,
+    ndjson_pairs,
+    opted_out,
+    parse_json,
+    readable,
+)
 from .responses import (
     RequestError,
     bad_request,
@@ -60,139 +65,9 @@ from .responses import (
 )
 from .search_answer import engine_answer
 from .search_dsl import hybrid_search, may_be_hybrid
+from .searchers import Searchers
 
-log = logging.getLogger("esrerank.serve")
-
-MAX_BODY = 10 * 1024 * 1024  # bytes of one request body
-MAX_DEPTH = 100  # levels of nested lists and objects in one body
-STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"')  # JSON strings, whose brackets do not nest
-BRACKETS = re.compile(rb"[\[\]{}]")
-# An index or alias name esrerank looks up itself: no list, wildcard, or character a URL would
-# escape. Searches of any other name go to the engine as sent.
-PLAIN_INDEX = re.compile(r"[a-z0-9][a-z0-9_.+-]*")
-OPEN_PATHS = ("/healthz",)  # answered without the API key
 METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
-
-
-@dataclass
-class Limits:
-    """How much the server takes on: requests waiting for the cross-encoder beyond the one it
-    runs (more get 429), and the seconds one rerank may take."""
-
-    rerank_queue: int = 16
-    rerank_timeout: float | None = None
-
-
-def opted_out(request: Request, index: str) -> bool:
-    """A search the application sends to the engine as it is: ``?esrerank=off``, a Lucene
-    ``q``, or an index name that is a pattern or list."""
-    return (
-        request.query_params.get("esrerank") == "off"
-        or "q" in request.query_params
-        or not PLAIN_INDEX.fullmatch(index)
-    )
-
-
-def readable(request: Request) -> bool:
-    """Whether esrerank may read the request's body and write its answer: JSON both ways, the
-    body not compressed (the engine answers the others)."""
-    headers = request.headers
-    if headers.get("content-encoding", "identity") != "identity":
-        return False
-    for name in ("content-type", "accept"):
-        value = headers.get(name, "").lower()
-        if value and "json" not in value and not value.startswith("*/*"):
-            return False
-    return True
-
-
-def json_body(request: Request, raw: bytes) -> Any:
-    """The JSON of a search body esrerank may read, or None: a body in another format or
-    compressed, an answer asked for in another format, or a body that is not JSON (the engine
-    answers those with its own errors)."""
-    if not readable(request):
-        return None
-    if not raw:
-        return {}
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return None
-
-
-def ndjson_pairs(raw: bytes) -> list[tuple[dict, Any]] | None:
-    """The header and body of each ``_msearch`` item, or None when the body is not that."""
-    lines = [line for line in raw.split(b"\n") if line.strip()]
-    if not lines or len(lines) % 2:
-        return None
-    try:
-        decoded = [json.loads(line) for line in lines]
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    pairs = list(zip(decoded[::2], decoded[1::2], strict=True))
-    return pairs if all(isinstance(header, dict) for header, _ in pairs) else None
-
-
-def item_index(header: dict, url_index: str | None) -> str | None:
-    """The one plain index an ``_msearch`` item searches, or None."""
-    index = header.get("index", url_index)
-    if isinstance(index, list) and len(index) == 1:
-        index = index[0]
-    if not isinstance(index, str) or not PLAIN_INDEX.fullmatch(index):
-        return None
-    return index
-
-
-def parse_json(raw: bytes) -> Any:
-    check_body(raw)
-    return decoded(raw)
-
-
-def decoded(raw: bytes) -> Any:
-    """The JSON in a body ``check_body`` passed."""
-    try:
-        return json.loads(raw or b"null")
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RequestError(400, "parse_exception", f"the body is not JSON: {exc}") from None
-
-
-def check_body(raw: bytes) -> None:
-    """Refuse a body over the size cap or nested too deep. Bodies sent on to the cluster are
-    checked too: OpenSearch 2.19 exits on a StackOverflowError parsing one 5,000 levels deep."""
-    if len(raw) > MAX_BODY:
-        raise RequestError(413, "content_too_long_exception", f"body over {MAX_BODY} bytes")
-    depth = deepest = 0
-    for bracket in BRACKETS.findall(STRINGS.sub(b"", raw)):
-        depth += 1 if bracket in b"[{" else -1
-        deepest = max(deepest, depth)
-    if deepest > MAX_DEPTH:
-        raise RequestError(400, "parse_exception", f"the body nests deeper than {MAX_DEPTH} levels")
-
-
-class ModelQueue:
-    """Model calls run one at a time on one thread of their own, at most ``limit`` waiting; a
-    request beyond that is refused at once (429), so memory stays bounded however many clients
-    call. One thread, not a pool: an OpenVINO model keeps an infer request, with buffers sized
-    to the largest batch it has seen, per thread that runs it; and a call whose client went away
-    still finishes before the next one starts. The server keeps one queue for the bi-encoder
-    and one for the cross-encoder, so embedding a query never waits behind another search's
-    rerank."""
-
-    def __init__(self, limit: int, name: str) -> None:
-        self.limit = limit
-        self.waiting = 0
-        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"esrerank-{name}")
-
-    async def run(self, work, *args):
-        if self.waiting >= self.limit:
-            raise RequestError(
-                429, "rejected_execution_exception", f"the model queue is full ({self.limit})"
-            )
-        self.waiting += 1
-        try:
-            return await asyncio.get_running_loop().run_in_executor(self.thread, work, *args)
-        finally:
-            self.waiting -= 1
 
 
 def build_app(
@@ -215,15 +90,7 @@ def build_app(
         lambda: encoding.waiting + reranking.waiting, lambda: searcher.reranker.memory.recalled
     )
     reranker = searcher.pipeline.reranker_choice
-    searchers = {searcher.index: searcher}
-
-    def searcher_for(index: str) -> Searcher:
-        """A searcher per index, sharing the backend and the loaded models."""
-        if index not in searchers:
-            searchers[index] = Searcher(
-                index=index, backend=searcher.backend, models=searcher.models, reranker=reranker
-            )
-        return searchers[index]
+    searchers = Searchers(searcher)
 
     async def elsewhere(request: Request, body: bytes | None = None):
         if proxy is None:
@@ -249,9 +116,8 @@ def build_app(
         """The searcher, schema and reading of a search esrerank answers, or None."""
         if relevance_search(body, params, None) is None:  # its shape alone says no
             return None
-        target = searcher_for(index)
         try:
-            schema = (await run_in_threadpool(target.meta)).index_schema()
+            target, schema = await run_in_threadpool(searchers.open, index)
         except (IndexNotFoundError, BackendError):  # not an index esrerank knows
             return None
         text_fields = frozenset(
@@ -377,8 +243,7 @@ def build_app(
         body = decoded(raw) if raw else {}  # checked above
         if not may_be_hybrid(body):
             return await elsewhere(request, raw)
-        target = searcher_for(index)
-        schema = (await run_in_threadpool(target.meta)).index_schema()
+        target, schema = await run_in_threadpool(searchers.open, index)
         text_fields = frozenset(
             f for f in (schema.title_field, schema.text_field, schema.match_field) if f
         )
@@ -501,56 +366,3 @@ def build_app(
     return Starlette(
         routes=routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan
     )
-
-
-class ApiKeyCheck:
-    """With a key set, every request but the health check carries it (``Authorization: Bearer
-    KEY`` or ``ApiKey KEY``, or ``x-api-key``), compared in constant time. Plain ASGI, as is
-    ``RequestLog``: Starlette's ``BaseHTTPMiddleware`` costs a task and a stream per request."""
-
-    def __init__(self, app: ASGIApp, api_key: str | None) -> None:
-        self.app = app
-        self.api_key = api_key.encode() if api_key else None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.api_key is None or scope["path"] in OPEN_PATHS:
-            return await self.app(scope, receive, send)
-        headers = Headers(scope=scope)
-        given = headers.get("x-api-key", "")
-        scheme, _, token = headers.get("authorization", "").partition(" ")
-        if scheme.lower() in ("bearer", "apikey"):
-            given = token
-        if hmac.compare_digest(given.encode(), self.api_key):
-            return await self.app(scope, receive, send)
-        reason = "missing or wrong API key: send Authorization: Bearer KEY"
-        refusal = error_response(401, "security_exception", reason, {"WWW-Authenticate": "Bearer"})
-        await refusal(scope, receive, send)
-
-
-class RequestLog:
-    """One line per request (method, path, status, milliseconds to the last byte), counted in
-    the metrics."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        started = time.perf_counter()
-        status = 500
-
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, sending)
-        finally:
-            elapsed = time.perf_counter() - started
-            path = scope["path"]
-            self.metrics.request(path, status, elapsed)
-            log.info("%s %s %d %.1fms", scope["method"], path, status, elapsed * 1000)

@@ -197,7 +197,7 @@ class HybridSearches:
 
         vector = await self.run_encoder(embed)
         backend = target.backend
-        body = backend.knn_body(schema, vector.tolist(), search.window, search.filters)
+        body = backend.dense_body(schema, vector.tolist(), search.window, search.filters)
         body["_source"] = {"excludes": [schema.vectors]}
         if search.collapse:
             body["docvalue_fields"] = [search.collapse]

@@ -51,7 +51,7 @@ def mine(
         if BM25 in sources:
             legs[BM25] = backend.bm25(index, query, depth)
         if vectors is not None:
-            legs[DENSE] = backend.knn(index, vectors[position], depth)
+            legs[DENSE] = backend.dense(index, vectors[position], depth)
         passages = {h.passage.passage_id: h.passage for hits in legs.values() for h in hits}
         order = fuse_hits(legs, FusionSpec()).order
         retrieved = [passages[pid] for pid in order]
