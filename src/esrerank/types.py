@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +54,20 @@ class LegHit:
     passage: Passage
     score: float
     rank: int
+
+
+class LegHits(list):
+    """A leg's hits in rank order, and what the engine said was partial about this answer
+    (failed shards, a timeout): the warnings travel with the hits they belong to."""
+
+    def __init__(self, hits: Iterable[LegHit] = (), warnings: tuple[str, ...] = ()) -> None:
+        super().__init__(hits)
+        self.warnings = warnings
+
+
+def leg_warnings(*legs: Sequence[LegHit]) -> tuple[str, ...]:
+    """The warnings of ``legs`` (``LegHits``; a plain list has none), each once."""
+    return tuple(dict.fromkeys(w for leg in legs for w in getattr(leg, "warnings", ())))
 
 
 @dataclass(frozen=True)

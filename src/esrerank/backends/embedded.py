@@ -389,10 +389,6 @@ class EmbeddedBackend:
             self._snapshots[index] = load_snapshot(db, version, self.get_meta(index))
         return self._snapshots[index]
 
-    def take_warnings(self) -> list[str]:
-        """Answers here are always whole."""
-        return []
-
     @_serialized
     def close(self) -> None:
         for db in self._connections.values():

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import BackendError, IndexExistsError
-from ..types import LegHit, Passage
+from ..types import LegHit, LegHits, Passage
 from .analysis import analyzer
 from .base import BulkResult, IndexMeta, rank_hits
 from .bulk import bulk_results, write
@@ -53,7 +53,6 @@ class RestBackend:
         self.location = client.url
         self._schemas: dict[str, IndexSchema] = {}  # index -> where its fields are, read once
         self._writable: set[str] = set()  # indices whose mapping takes a document's own fields
-        self._warnings: list[str] = []  # partial answers since the last take_warnings()
 
     # -- engine-specific --------------------------------------------------------------------------
 
@@ -343,17 +342,10 @@ class RestBackend:
         if "error" in response:
             self.client.raise_for_error("POST", f"/{index}/_msearch", response)
         warning = partial_answer(self.engine, index, response)
-        if warning and warning not in self._warnings:
-            self._warnings.append(warning)
         hits = response["hits"]["hits"]
         scored = [(schema.passage(hit["_source"], hit["_id"]), hit["_score"]) for hit in hits]
         scored.sort(key=lambda item: (-item[1], item[0].passage_id))
-        return rank_hits(scored)
-
-    def take_warnings(self) -> list[str]:
-        """What was partial in the answers since the last call (failed shards, timeouts)."""
-        warnings, self._warnings = self._warnings, []
-        return warnings
+        return LegHits(rank_hits(scored), (warning,) if warning else ())
 
     def close(self) -> None:
         self.client.close()

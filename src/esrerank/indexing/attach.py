@@ -27,7 +27,7 @@ from ..backends.schema import ATTACHED_HASH, ATTACHED_PASSAGES, ATTACHED_VECTOR,
 from ..corpus import ChunkSpec, chunk_record
 from ..errors import ConfigError, IndexNotFoundError
 from ..models.bi_encoder import BiEncoder
-from ..models.hub import DEFAULT_BI_ENCODER, MULTILINGUAL_BI_ENCODER
+from ..models.hub import MULTILINGUAL_BI_ENCODER
 from ..models.pool import ModelPool
 from ..types import Passage, Record
 from .corpus_defaults import CJK_TEXT, choose_bi_encoder
@@ -185,9 +185,8 @@ class Attacher:
                 "name. Nothing was changed.",
                 settings=("reindex",),
             )
-        if self.handle.bi_encoder is None:
-            self.handle.bi_encoder = self._choose_bi_encoder(backend, text_field, report)
-        encoder = self._encoder()
+        choice = self.handle.bi_encoder or self._choose_bi_encoder(backend, text_field, report)
+        encoder = self.models.bi_encoder(choice)
         schema = IndexSchema.attached(text_field, title_field, passages)
         meta = IndexMeta(
             model=encoder.name,
@@ -221,7 +220,7 @@ class Attacher:
                 settings=("text_field", "title_field", "passages"),
             )
         if self.handle.bi_encoder is not None:
-            encoder = self._encoder()
+            encoder = self.models.bi_encoder(self.handle.bi_encoder)
             meta.check_model(index, encoder.name, encoder.dimension)
         return meta
 
@@ -240,9 +239,6 @@ class Attacher:
                 f"{MULTILINGUAL_BI_ENCODER}",
             )
         return choice.value
-
-    def _encoder(self) -> BiEncoder:
-        return self.models.bi_encoder(self.handle.bi_encoder or DEFAULT_BI_ENCODER)
 
     def _write(self, backend, encoder, model, schema, batch, batch_size, report) -> None:
         """Embed a batch's passages and write each document's vectors beside their digest."""

@@ -42,6 +42,11 @@ class IndexHandle:
             self._meta = self.backend.get_meta(self.name)
         return self._meta
 
+    def rebuilt_with(self, bi_encoder: str | BiEncoder) -> None:
+        """The index was rebuilt with ``bi_encoder`` (``reembed``): use it from now on."""
+        self.bi_encoder = bi_encoder
+        self._meta = None
+
     def forget_meta(self) -> None:
         """Read the build record again next time (the index was created or changed)."""
         self._meta = None

@@ -39,10 +39,6 @@ class Ingester:
         self.models = models
         self.embedder = embedder
 
-    @property
-    def encoder(self) -> BiEncoder:
-        return self.models.bi_encoder(self.handle.encoder_choice())
-
     def ingest(
         self,
         path: str | Path,
@@ -76,7 +72,9 @@ class Ingester:
         checked = corpus.check(progress)
         # The lock comes before the model loads: a busy index or an unwritable folder fails at once.
         with self.backend.writer(self.handle.name):
-            analyzer, notes = self._corpus_defaults(analyzer, checked.opening, recreate)
+            analyzer, encoder_choice, notes = self._corpus_defaults(
+                analyzer, checked.opening, recreate
+            )
             if checked.set_aside:
                 notes += (
                     f"fields not kept: {', '.join(checked.set_aside)} (esrerank's own fields "
@@ -90,7 +88,7 @@ class Ingester:
                     "better.",
                     path,
                 )
-            encoder = self.encoder
+            encoder = self.models.bi_encoder(encoder_choice)
             meta = IndexMeta(
                 encoder.name, encoder.dimension, chunking.size, chunking.overlap, analyzer=analyzer
             )
@@ -100,7 +98,14 @@ class Ingester:
                 self._prepare_index(meta, recreate)
                 self.handle.forget_meta()
                 totals, in_file = self._index_corpus(
-                    corpus, chunking, batch_size, sync, progress_so_far, checked.documents, progress
+                    corpus,
+                    encoder,
+                    chunking,
+                    batch_size,
+                    sync,
+                    progress_so_far,
+                    checked.documents,
+                    progress,
                 )
                 removed, removed_passages = self._remove_absent(in_file) if sync else (None, 0)
             except KeyboardInterrupt as interrupt:
@@ -124,6 +129,7 @@ class Ingester:
     def _index_corpus(
         self,
         corpus: Iterable[Record],
+        encoder: BiEncoder,
         chunking: ChunkSpec,
         batch_size: int,
         sync: bool,
@@ -145,13 +151,13 @@ class Ingester:
             for batch in _batches(corpus, DOCS_PER_BATCH):
                 if sync:
                     in_file.update(record.doc_id for record in batch)
-                planned = self._plan_batch(batch, chunking)
+                planned = self._plan_batch(batch, encoder, chunking)
                 embed_bar.total += len(planned.changed)
                 embed_bar.refresh()
                 embedding = embedder.submit(
                     _timed_call,
                     self.embedder.embed_counted,
-                    self.encoder,
+                    encoder,
                     planned.changed,
                     batch_size,
                     embed_bar,
@@ -195,25 +201,29 @@ class Ingester:
 
     def _corpus_defaults(
         self, analyzer: str | None, opening: str, recreate: bool
-    ) -> tuple[str, tuple[str, ...]]:
-        """The analyzer to index with, choosing it (and the bi-encoder, when none was given)
-        from the corpus for a new index; and the notes that say what was chosen."""
+    ) -> tuple[str, str | BiEncoder, tuple[str, ...]]:
+        """The analyzer and the bi-encoder to index with: those given, the index's own, or for
+        a new index chosen from the corpus; and the notes that say what was chosen."""
         if not recreate and self.handle.exists():
-            return analyzer or self.handle.meta().analyzer, ()
+            analyzer = analyzer or self.handle.meta().analyzer
+            return analyzer, self.handle.encoder_choice(), ()
         notes = []
         if analyzer is None:
             choice = choose_analyzer(opening)
             analyzer = choice.value
             notes.append(choice.note)
-        if self.handle.bi_encoder is None:
+        encoder_choice = self.handle.bi_encoder
+        if encoder_choice is None:
             choice = choose_bi_encoder(opening)
-            self.handle.bi_encoder = choice.value
+            encoder_choice = choice.value
             notes.append(choice.note)
-        return analyzer, tuple(note for note in notes if note)
+        return analyzer, encoder_choice, tuple(note for note in notes if note)
 
-    def _plan_batch(self, batch: list[Record], chunking: ChunkSpec) -> _PlannedBatch:
+    def _plan_batch(
+        self, batch: list[Record], encoder: BiEncoder, chunking: ChunkSpec
+    ) -> _PlannedBatch:
         """Chunk documents and find which passages are new or changed (the rest are stored)."""
-        passages = [p for r in batch for p in chunk_record(r, self.encoder.token_spans, chunking)]
+        passages = [p for r in batch for p in chunk_record(r, encoder.token_spans, chunking)]
         stored = self.backend.existing_passages(self.handle.name, [r.doc_id for r in batch])
         changed = [p for p in passages if stored.get(p.passage_id) != p.content_hash]
         return _PlannedBatch(len(batch), passages, changed, stored)

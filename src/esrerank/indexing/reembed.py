@@ -16,7 +16,7 @@ from .passage_embeddings import PassageEmbedder
 
 
 def reembed(
-    index: IndexHandle,
+    handle: IndexHandle,
     models: ModelPool,
     embedder: PassageEmbedder,
     bi_encoder: str | BiEncoder,
@@ -28,13 +28,13 @@ def reembed(
     tokenizer (same size and overlap) and embedded; only then is the index rebuilt beside the
     old one and swapped in when complete (``Backend.rebuild``), so a model that fails to load
     or run, or a write that fails, leaves it as it was and searches never find it missing.
-    Stored settings are kept, and ``index`` is used with the new bi-encoder from then on."""
-    backend = index.backend
-    with backend.writer(index.name):
+    Stored settings are kept, and ``handle`` is used with the new bi-encoder from then on."""
+    backend = handle.backend
+    with backend.writer(handle.name):
         started = time.perf_counter()
-        old = backend.get_meta(index.name)
-        old.check_not_attached(index.name)
-        records = documents_of(list(backend.passages(index.name)), index.name)
+        old = backend.get_meta(handle.name)
+        old.check_not_attached(handle.name)
+        records = documents_of(list(backend.passages(handle.name)), handle.name)
         encoder = models.bi_encoder(bi_encoder)
         chunking = ChunkSpec(old.chunk_size, old.chunk_overlap)
         passages = [p for r in records for p in chunk_record(r, encoder.token_spans, chunking)]
@@ -43,9 +43,8 @@ def reembed(
             vectors = embedder.embed_counted(encoder, passages, batch_size, bar)
         embed_seconds = time.perf_counter() - started
         meta = replace(old, model=encoder.name, dimension=encoder.dimension)
-        result = backend.rebuild(index.name, meta, passages, vectors)
-        index.bi_encoder = encoder
-        index.forget_meta()
+        result = backend.rebuild(handle.name, meta, passages, vectors)
+        handle.rebuilt_with(encoder)
     return IngestReport(
         documents=len(records),
         passages=len(passages),

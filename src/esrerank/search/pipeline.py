@@ -24,7 +24,7 @@ from ..models.bi_encoder import BiEncoder
 from ..models.hub import DEFAULT_CROSS_ENCODER, expect_model
 from ..models.pool import ModelPool
 from ..models.reranker import READ_CHECK_PASSAGES, Reranker
-from ..types import BM25, DENSE, Hit, LegHit, Passage, StageScore
+from ..types import BM25, DENSE, Hit, LegHit, Passage, StageScore, leg_warnings
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ class SearchPipeline:
             rerank=rerank,
             rerank_timeout=rerank_timeout,
             rerank_weight=rerank_weight,
-            warnings=tuple(self.backend.take_warnings()),
+            warnings=leg_warnings(bm25, dense),
             timings=timings,
             filter=clauses,
         )
@@ -271,7 +271,7 @@ class SearchPipeline:
                 dense = self.backend.dense_many(self.handle.name, vectors, candidates)
                 legs += [{BM25: b, DENSE: d} for b, d in zip(bm25, dense, strict=True)]
                 bar.update(len(batch))
-        for warning in self.backend.take_warnings():
+        for warning in leg_warnings(*(leg for query in legs for leg in query.values())):
             log.warning("%s", warning)
         return legs
 
