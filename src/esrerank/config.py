@@ -20,7 +20,6 @@ DEFAULT_RERANK_DEPTH = 100
 # the bundled one moved nDCG@10 by +0.009 (SciFact) and -0.000 (MS MARCO) at 0.2, against -0.040
 # and -0.258 at 1 (benchmarks/results/rerank-weight-*.md; README: How the query works).
 DEFAULT_RERANK_WEIGHT = 0.2
-ENV_PREFIX = "ESRERANK"
 
 
 def default_data_dir() -> Path:

@@ -15,11 +15,13 @@ message that says what failed, where, and what to do::
         ├── IndexExistsError     created meanwhile by another client
         ├── IndexMismatchError   the index was built with another model or dimension
         ├── IndexBusyError       another process is writing the embedded index
+        ├── QueryRejectedError   the cluster refused a request as malformed (400)
         └── PartialAnswerError   the engine answered from some shards only (``query --strict``)
 
 Messages speak the library's terms: a setting is named by its Python parameter (``top_k``,
 ``data_dir``, ``bi_encoder``), and ``settings`` lists the ones a message names, so each
-interface shows them its own way in one place (the command line as flags: ``cli_errors``).
+interface shows them its own way in one place (the command line as flags:
+``esrerank.cli.flag_errors``).
 
 An interrupted ingest raises ``IngestInterrupted``, a ``KeyboardInterrupt`` whose message says
 what was stored. The library never prints or exits; the CLI renders these as one line and exits

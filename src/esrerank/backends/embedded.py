@@ -10,7 +10,8 @@ b=0.75 and exact cosine kNN, scored ``(1 + cos) / 2`` like OpenSearch and Elasti
 One database file per index: ``<data_dir>/<index>.sqlite``, with a write lock beside it
 (``<index>.sqlite.lock``, see ``locking``). A backend may be shared by threads (a server's
 workers, searches during an ingest): each index has one connection, in WAL mode, and the
-backend's lock lets one thread use the connections at a time; scoring runs outside it.
+backend's lock lets one thread use the connections at a time. BM25 reads its postings through
+the connection and runs under the lock; kNN scores its snapshot of the vectors outside it.
 """
 
 from __future__ import annotations

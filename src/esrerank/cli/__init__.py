@@ -1,4 +1,4 @@
-"""The ``esrerank`` command line: ingest, query, eval, train and reembed.
+"""The ``esrerank`` command line: ingest, attach, query, eval, train, reembed and serve.
 
 Options come from flags, then ``ESRERANK_*`` environment variables, then the config file
 (``esrerank.toml``), then defaults. Library errors print as one line and exit 1; bad flags exit 2.

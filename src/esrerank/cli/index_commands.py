@@ -298,13 +298,14 @@ def query(
         raise click.UsageError("--reranker and --no-rerank contradict each other.")
     spec = None  # the index's stored setting, else the default
     if any(value is not None for value in (fusion, combination, weights, rrf_k)):
+        given = {
+            "method": fusion,
+            "combination": combination,
+            "weights": parse_weights(weights) if weights else None,
+            "rrf_k": rrf_k,
+        }
         spec = as_usage_error(
-            lambda: FusionSpec(
-                fusion or "min_max",
-                combination or "arithmetic",
-                parse_weights(weights or "0.5,0.5"),
-                rrf_k if rrf_k is not None else 60.0,
-            )
+            lambda: FusionSpec(**{name: v for name, v in given.items() if v is not None})
         )
     searcher = open_searcher(url, index, data_dir, bi_encoder, reranker or DEFAULT_CROSS_ENCODER)
     with searcher:

@@ -77,12 +77,13 @@ class FusionSpec:
 
     @classmethod
     def from_dict(cls, data: dict) -> FusionSpec:
-        return cls(
-            data.get("method", "min_max"),
-            data.get("combination", "arithmetic"),
-            tuple(data.get("weights", (0.5, 0.5))),
-            float(data.get("rrf_k", 60.0)),
-        )
+        """A stored spec; a setting it lacks takes the default."""
+        known = {name: data[name] for name in ("method", "combination") if name in data}
+        if "weights" in data:
+            known["weights"] = tuple(data["weights"])
+        if "rrf_k" in data:
+            known["rrf_k"] = float(data["rrf_k"])
+        return cls(**known)
 
     def describe(self) -> str:
         w_bm25, w_dense = self.weights

@@ -39,9 +39,10 @@ def reembed(
         chunking = ChunkSpec(old.chunk_size, old.chunk_overlap)
         passages = [p for r in records for p in chunk_record(r, encoder.token_spans, chunking)]
         bar = tqdm(total=len(passages), unit="passage", desc="embed", disable=not progress)
+        embedding = time.perf_counter()
         with bar:
             vectors = embedder.embed_counted(encoder, passages, batch_size, bar)
-        embed_seconds = time.perf_counter() - started
+        embed_seconds = time.perf_counter() - embedding
         meta = replace(old, model=encoder.name, dimension=encoder.dimension)
         result = backend.rebuild(handle.name, meta, passages, vectors)
         handle.rebuilt_with(encoder)

@@ -32,7 +32,6 @@ from .templates import fill_template, matching_template
 
 log = logging.getLogger(__name__)
 
-ROLES = ("cross-encoder", "bi-encoder")
 GRAPH_FILES = {"onnx": "model.onnx", "openvino": "model.xml"}
 EXPORT_VERSION = 2  # bump when the layout of an exported copy changes
 CALIBRATION_BATCH = 8
