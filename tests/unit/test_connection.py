@@ -11,7 +11,6 @@ import pytest
 from esrerank import Cluster, ConfigError
 from esrerank.backends.connection import client_options
 from esrerank.backends.redaction import RedactingFilter, redact
-from tests.cli import run_cli
 
 
 def test_credentials_in_the_url_move_out_of_it_and_stay_secret():
@@ -111,27 +110,3 @@ def test_log_records_are_masked():
     record = logging.LogRecord("x", logging.INFO, "", 0, "login with %s", ("hunter2-pw",), None)
     RedactingFilter().filter(record)
     assert record.getMessage() == "login with ***"
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--user", "bob"], "Error: Basic auth needs both --user and --password (or ESRERANK_"),
-        (["--cloud-id", "a:b"], "Error: Give --url or --cloud-id, not both."),
-        (["--ca-certs", "/nowhere.pem"], "Error: --ca-certs file /nowhere.pem does not exist."),
-    ],
-)
-def test_login_flags_that_cannot_work_are_usage_errors(args, message, tmp_path):
-    result = run_cli("query", "x", "--url", "https://127.0.0.1:1", *args, data_dir=tmp_path)
-    assert result.returncode == 2 and message in result.stderr, result.stderr
-
-
-def test_login_settings_come_from_the_config_file_too(tmp_path):
-    config = tmp_path / "esrerank.toml"
-    config.write_text(
-        'url = "https://127.0.0.1:1"\nuser = "bob"\npassword = "pw-123"\n'
-        'ca_certs = "/nowhere.pem"\n'
-    )
-    result = run_cli("query", "x", data_dir=tmp_path, ESRERANK_CONFIG=str(config))
-    assert result.returncode == 2
-    assert "--ca-certs file /nowhere.pem does not exist" in result.stderr

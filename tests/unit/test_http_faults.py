@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
@@ -17,47 +15,15 @@ from esrerank.backends import IndexMeta, OpenSearchBackend, open_backend
 from esrerank.backends.bulk import write
 from esrerank.backends.http import HttpClient
 from esrerank.backends.rest import META_KEY, partial_answer
-from esrerank.backends.schema import ESRERANK_SCHEMA
 from esrerank.errors import ClusterUnreachableError, ConfigError
-from esrerank.models.hub import DEFAULT_BI_ENCODER
 from esrerank.types import Passage
-from tests.cli import run_cli
-
-
-class Recorded(BaseHTTPRequestHandler):
-    """Answers each request with the next answer its server holds for the request's path."""
-
-    def _answer(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length).decode() if length else ""
-        self.server.seen.append((self.command, self.path, body))
-        answers = self.server.answers[self.path.split("?")[0]]
-        status, payload = answers.pop(0) if len(answers) > 1 else answers[0]  # the last one stays
-        data = json.dumps(payload(body) if callable(payload) else payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = do_PUT = _answer  # noqa: N815 - the handler's method names
-
-    def do_HEAD(self):  # noqa: N802 - every index asked about exists
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
+from tests.recorded_engine import answers_one_search_late, recorded_engine
 
 
 @pytest.fixture
 def engine():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorded)
-    server.answers, server.seen = {}, []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
+    with recorded_engine() as server:
+        yield server
 
 
 @pytest.mark.parametrize("url", ["not-a-url", "localhost:9200", "ftp://host", "http://"])
@@ -141,32 +107,11 @@ def test_a_partial_search_answer_is_a_warning():
 
 
 @pytest.mark.slow
-def test_a_partial_answer_reaches_the_result_and_strict_fails(engine, tmp_path):
-    """A whole query through the client: the engine's timed-out answer becomes the result's
-    warning, a ``warning:`` line on the command line, and exit 1 with ``--strict``."""
-    url = f"http://127.0.0.1:{engine.server_port}"
-    meta = IndexMeta(DEFAULT_BI_ENCODER, 384, 200, 40)
-    passage = Passage("d#0", "d", "Bone", "Vitamin D and bone fractures.", 0, 0, 29, "h")
-    hit = {"_id": "d#0", "_score": 1.5, "_source": ESRERANK_SCHEMA.source(passage)}
-    whole = {"hits": {"hits": [hit]}, "_shards": {"total": 1, "successful": 1, "failed": 0}}
-    late = {**whole, "timed_out": True}
-    engine.answers = {
-        "/": [(200, {"version": {"distribution": "opensearch", "number": "2.19.0"}})],
-        "/idx/_mapping": [(200, {"idx": {"mappings": {"_meta": {META_KEY: meta.to_dict()}}}})],
-        "/_msearch": [(200, {"responses": [whole, late]})],
-    }
+def test_a_partial_answer_reaches_the_result_as_a_warning(engine):
+    """A whole query through the client: the engine's timed-out answer becomes the warning of
+    the result it belongs to (the command line's side: tests/integration/test_cli_errors.py)."""
+    url = answers_one_search_late(engine)
     with Searcher(url, "idx") as searcher:
         result = searcher.search("vitamin D", rerank=False)
     assert result.warnings == ("opensearch timed out searching 'idx': the hits may be incomplete.",)
     assert result.to_dict()["warnings"] == list(result.warnings)
-
-    relaxed = run_cli("query", "vitamin D", "--no-rerank", data_dir=tmp_path, ESRERANK_URL=url,
-                      ESRERANK_INDEX="idx")  # fmt: skip
-    assert relaxed.returncode == 0, relaxed.stderr
-    assert "warning: opensearch timed out searching 'idx'" in relaxed.stderr
-    strict = run_cli("query", "vitamin D", "--no-rerank", "--strict", data_dir=tmp_path,
-                     ESRERANK_URL=url, ESRERANK_INDEX="idx")  # fmt: skip
-    assert strict.returncode == 1
-    assert strict.stderr.strip().splitlines()[-1] == (
-        "error: opensearch timed out searching 'idx': the hits may be incomplete. (--strict)"
-    )
