@@ -36,8 +36,7 @@ def test_no_library_message_speaks_in_flags():
     offenders = [
         path.name
         for path in source.rglob("*.py")
-        if path.parent.name != "cli"
-        and speaking_cli.search(path.read_text(encoding="utf-8"))
+        if path.parent.name != "cli" and speaking_cli.search(path.read_text(encoding="utf-8"))
     ]
     assert offenders == []
 
