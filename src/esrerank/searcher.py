@@ -30,19 +30,31 @@ __all__ = ["Searcher", "SearchResult"]
 class Searcher:
     """Ingest into and search one index on the embedded store, OpenSearch or Elasticsearch.
 
-    The index lives on ``backend`` when one is given (configured by the caller), else on the
-    engine at ``url`` (a URL, or an ``esrerank.Cluster`` with credentials and TLS settings),
-    else in the embedded store under ``data_dir``.
-    Models are given by name or folder and load on first use (the cross-encoder only when a
-    search reranks), or as loaded ``BiEncoder`` / ``Reranker`` objects; ``models`` shares
-    loaded models between searchers (its options then apply, not this constructor's).
-    ``bi_encoder=None`` is the index's own, or for a new index one chosen from its corpus
-    (``esrerank.indexing.corpus_defaults``).
-    ``rerank_runtime`` and ``bi_encoder_runtime`` say where each runs (``esrerank.models.runtimes``:
-    by default the fastest route installed). ``rerank_memory`` cross-encoder scores are kept in
-    memory for searches that come again (``esrerank.models.score_memory``; 0, none, by default).
-    With ``embedding_cache`` (a file), passage embeddings are kept there and reused by any
-    index built with the same bi-encoder.
+    Models given by name or folder load on first use (the cross-encoder only when a search
+    reranks). ``ingest``, ``attach`` and ``search`` are its parts' methods (``Ingester``,
+    ``Attacher``, ``SearchPipeline``); see their arguments there.
+
+    Args:
+        url: The engine's URL, or an ``esrerank.Cluster`` with credentials and TLS settings;
+            ``None``: the embedded store under ``data_dir``.
+        index: The index's name.
+        backend: A backend configured by the caller, used instead of ``url``.
+        models: A ``ModelPool`` shared between searchers (its options then apply, not this
+            constructor's).
+        data_dir: The embedded store's folder (default: ``$ESRERANK_DATA_DIR`` or the XDG data
+            home).
+        bi_encoder: A name, folder or loaded ``BiEncoder``; ``None`` is the index's own, or for
+            a new index one chosen from its corpus (``esrerank.indexing.corpus_defaults``).
+        reranker: A name, folder or loaded ``Reranker``.
+        rerank_max_length: Tokens of a (query, passage) pair the cross-encoder reads.
+        rerank_batch_size: Pairs per cross-encoder call.
+        rerank_memory: Cross-encoder scores kept in memory for searches that come again
+            (``esrerank.models.score_memory``; 0, none, by default).
+        device: ``cpu`` or a torch device such as ``cuda``; a GPU means the torch runtime.
+        rerank_runtime, bi_encoder_runtime: Where each model runs
+            (``esrerank.models.runtimes``: by default the fastest route installed).
+        embedding_cache: A file where passage embeddings are kept and reused by any index built
+            with the same bi-encoder.
     """
 
     def __init__(

@@ -89,11 +89,31 @@ class Attacher:
         batch_size: int = 32,
         progress: bool = False,
     ) -> AttachReport:
-        """Add the vector fields and build record (once), then embed every document whose
-        vectors are missing or stale. With ``reindex``, an index that cannot take vectors as
-        it is (OpenSearch without ``index.knn``) is first copied into one that can, which then
-        takes its name (``esrerank.backends.reindex``). With ``only_new``, only documents with
-        no vectors yet are read (a quick round; a full one also finds changed texts)."""
+        """Make the application's own index hybrid: add the vector fields and build record
+        (once), then embed every document whose vectors are missing or stale.
+
+        Args:
+            text_field: The documents' field whose text is embedded.
+            title_field: A field embedded before the text, if any.
+            passages: ``all``: every passage of a long text gets a vector; ``first``: only the
+                first (one vector per document).
+            reindex: An index that cannot take vectors as it is (OpenSearch without
+                ``index.knn``) is first copied into one that can, which then takes its name
+                (``esrerank.backends.reindex``).
+            only_new: Read only documents with no vectors yet (a quick round; a full one also
+                finds changed texts).
+            chunking: Passage size and overlap, in the bi-encoder's tokens.
+            batch_size: Passages per model call.
+            progress: Show a progress bar.
+
+        Returns:
+            An ``AttachReport``: documents read, embedded, unchanged, skipped and failed, and
+            notes on what was chosen or copied.
+
+        Raises:
+            ConfigError: a field that does not fit, or an index attached another way.
+            BackendError: the cluster refused a request (the embedded store cannot attach).
+        """
         if passages not in PASSAGES:
             raise ConfigError(
                 f"passages '{passages}' is not one of {', '.join(PASSAGES)}.",

@@ -58,12 +58,32 @@ class Ingester:
         input changes nothing; the second pass indexes it. Neither keeps the file in memory.
         Embedding runs in a worker thread while the next batch is read and chunked and the last
         one is written. A document whose text changed has its old passages replaced (and surplus
-        ones deleted). ``analyzer`` is the BM25 analysis of a new index: ``standard``, or
-        ``cjk`` for Korean, Chinese and Japanese (see ``esrerank.backends.analysis``); ``None`` is
-        the
-        index's own, or for a new index one chosen from the corpus, as the bi-encoder is when the
-        searcher was given none (the report's ``notes`` say so). With ``sync``, documents in the
-        index that the file no longer has are removed once the file is stored (``removed``).
+        ones deleted).
+
+        Args:
+            path: A corpus file: JSONL, a JSON array, a wiki.json dump or a BEIR corpus.
+            fmt: ``auto`` (told by the file's name and contents), ``json``, ``jsonl``, ``wiki``
+                or ``beir``.
+            fields: Which of its fields are the id, title and text, and which others are kept.
+            chunking: Passage size and overlap, in the bi-encoder's tokens.
+            analyzer: The BM25 analysis of a new index: ``standard``, or ``cjk`` for Korean,
+                Chinese and Japanese (``esrerank.backends.analysis``). ``None`` is the index's
+                own, or for a new index one chosen from the corpus, as the bi-encoder is when
+                none was given (the report's ``notes`` say so).
+            batch_size: Passages per model call.
+            recreate: Delete the index first and build it anew.
+            sync: Also remove the documents the index holds and the file no longer has.
+            progress: Show progress bars.
+
+        Returns:
+            An ``IngestReport``: documents, passages, indexed, unchanged, deleted and failed,
+            the seconds taken, the analyzer, notes, and with ``sync`` the documents removed.
+
+        Raises:
+            InputError: the file is missing, malformed or empty (nothing is written).
+            ConfigError: settings that do not fit the index as it was built.
+            IndexBusyError: another ingest is writing the index.
+            IngestInterrupted: Ctrl-C; its message says what was stored.
         """
         started = time.perf_counter()
         if analyzer is not None:

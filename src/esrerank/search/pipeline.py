@@ -107,19 +107,37 @@ class SearchPipeline:
         """BM25 and kNN legs of ``candidates`` hits each, fused; the fused top ``rerank_depth``
         reranked by the cross-encoder; the best ``top_k`` returned with every stage's score.
 
-        ``fusion=None`` uses the setting stored with the index (``esrerank eval --tune``), else
-        min_max + arithmetic mean, 0.5/0.5. A reranked passage's final score is
-        ``rerank_weight · p + (1 − rerank_weight) · norm(fused)``, ``p`` the cross-encoder's
-        probability and the fused score min-max normalized over the pool; the pool is scored in
-        fused order until nothing unscored can enter the top ``top_k``
-        (``esrerank.fusion.final_order``); at 0 the cross-encoder does not run. ``None`` uses
-        the weight stored with the index for this reranker (``esrerank eval --tune``), else
-        the default; when the tuner chose the study's ensemble instead, the dense top
-        ``rerank_depth`` is reranked and fused 1:1 (min_max) with BM25's hits. ``rerank_depth=None``
-        is the depth tuned with the weight, else 100.
+        Args:
+            query: The text to search for.
+            top_k: How many hits to return.
+            candidates: How many hits each leg retrieves.
+            rerank_depth: How many fused passages the cross-encoder may score; ``None`` is the
+                depth tuned with the weight (``esrerank eval --tune``), else 100.
+            fusion: How the legs are normalized and combined; ``None`` is the setting stored
+                with the index, else min_max + arithmetic mean, 0.5/0.5.
+            rerank: Whether the cross-encoder runs at all.
+            rerank_timeout: Seconds reranking may take; past them the fused order is returned,
+                with the reason.
+            rerank_weight: The cross-encoder's share of a reranked passage's final score,
+                ``w · p + (1 − w) · norm(fused)`` with ``p`` its probability and the fused
+                score min-max normalized over the pool (``esrerank.fusion.final_order``); the
+                pool is scored in fused order until nothing unscored can enter the top
+                ``top_k``; at 0 the cross-encoder does not run. ``None`` is the weight stored
+                with the index for this reranker, else 0.2; where the tuner chose the ensemble
+                (``esrerank.fusion.ensemble``), the dense top ``rerank_depth`` is reranked and
+                fused 1:1 with BM25's hits.
+            filter: Query DSL clauses (``esrerank.backends.filters``) both legs apply, so every
+                hit matches them and each leg still returns up to ``candidates`` passages.
 
-        ``filter`` (query DSL clauses, ``esrerank.backends.filters``) applies to both legs, so every
-        hit matches it and each leg still returns up to ``candidates`` matching passages."""
+        Returns:
+            A ``SearchResult``: the hits with every stage's score and rank, each leg's own
+            hits, whether and how reranking ran, the timings and any engine warnings.
+
+        Raises:
+            ConfigError: a setting out of range, an empty query or a bad filter.
+            IndexNotFoundError, IndexMismatchError, BackendError: the index cannot be searched
+                with this bi-encoder.
+        """
         query = valid_unicode(query)
         if not query.strip():
             raise ConfigError("The query is empty. Pass some text to search for.")
