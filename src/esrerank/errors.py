@@ -19,9 +19,9 @@ message that says what failed, where, and what to do::
         └── PartialAnswerError   the engine answered from some shards only (``query --strict``)
 
 Messages speak the library's terms: a setting is named by its Python parameter (``top_k``,
-``data_dir``, ``bi_encoder``), and ``settings`` lists the ones a message names, so each
-interface shows them its own way in one place (the command line as flags:
-``esrerank.cli.flag_errors``).
+``data_dir``, ``bi_encoder``), marked in backticks in the message's ``template`` and listed in
+``settings``, so each interface shows them its own way in one place (the command line as flags:
+``esrerank.cli.flag_errors``) without rewriting any other word.
 
 An interrupted ingest raises ``IngestInterrupted``, a ``KeyboardInterrupt`` whose message says
 what was stored. The library never prints or exits; the CLI renders these as one line and exits
@@ -30,16 +30,27 @@ with status 1.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+
+
+def named(template: str, settings: Sequence[str], name: Callable[[str], str] = str) -> str:
+    """``template`` with each setting it marks (```top_k```, one of ``settings``) written as
+    ``name`` gives it: by default its Python name; the command line gives its flag."""
+    for setting in settings:
+        template = template.replace(f"`{setting}`", name(setting))
+    return template
 
 
 class EsrerankError(Exception):
-    """Base class of every error esrerank raises on purpose; ``settings`` are the parameters
-    its message names."""
+    """Base class of every error esrerank raises on purpose. Its message marks the settings it
+    names in backticks (```top_k` must be at least 1``) and lists them in ``settings``;
+    ``str()`` reads with their Python names, and ``template`` keeps the marks for an interface
+    that names them its own way."""
 
     def __init__(self, message: str, *, settings: Sequence[str] = ()) -> None:
-        super().__init__(message)
+        self.template = message
         self.settings = tuple(settings)
+        super().__init__(named(message, self.settings))
 
 
 class ConfigError(EsrerankError):

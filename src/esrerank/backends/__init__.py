@@ -31,7 +31,7 @@ def open_backend(cluster: str | Cluster | None, data_dir: str | Path) -> Backend
     if not cluster:
         if Path(data_dir).expanduser().is_file():
             raise ConfigError(
-                f"The data folder {data_dir} is a file: point data_dir at a folder.",
+                f"The data folder {data_dir} is a file: point `data_dir` at a folder.",
                 settings=("data_dir",),
             )
         return EmbeddedBackend(data_dir)

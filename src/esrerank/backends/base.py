@@ -56,8 +56,8 @@ class IndexMeta:
         if model != self.model or dimension != self.dimension:
             raise IndexMismatchError(
                 f"Index '{index}' was built with bi-encoder '{self.model}' ({self.dimension} dims) "
-                f"but this run uses '{model}' ({dimension} dims). Set bi_encoder to "
-                f"{self.model}, or rebuild the index (ingest with recreate).",
+                f"but this run uses '{model}' ({dimension} dims). Set `bi_encoder` to "
+                f"{self.model}, or rebuild the index (ingest with `recreate`).",
                 settings=("bi_encoder", "recreate"),
             )
 
@@ -65,8 +65,8 @@ class IndexMeta:
         """Refuse mixing two analyzers in one index."""
         if analyzer != self.analyzer:
             raise IndexMismatchError(
-                f"Index '{index}' was built with analyzer {self.analyzer}, not {analyzer}. "
-                "Use the same analyzer or rebuild it with recreate.",
+                f"Index '{index}' was built with `analyzer` {self.analyzer}, not {analyzer}. "
+                "Use the same `analyzer` or rebuild it with `recreate`.",
                 settings=("analyzer", "recreate"),
             )
 
@@ -74,9 +74,9 @@ class IndexMeta:
         """Refuse mixing two chunkings in one index."""
         if (size, overlap) != (self.chunk_size, self.chunk_overlap):
             raise IndexMismatchError(
-                f"Index '{index}' was chunked with chunk_size {self.chunk_size} "
-                f"chunk_overlap {self.chunk_overlap}, not {size}/{overlap}. Use the same values "
-                "or rebuild it with recreate.",
+                f"Index '{index}' was chunked with `chunk_size` {self.chunk_size} "
+                f"`chunk_overlap` {self.chunk_overlap}, not {size}/{overlap}. Use the same values "
+                "or rebuild it with `recreate`.",
                 settings=("chunk_size", "chunk_overlap", "recreate"),
             )
 

@@ -64,7 +64,7 @@ class Cluster:
         parts = urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(
-                f"url '{self.url.rpartition('@')[2]}' is not a URL: "
+                f"`url` '{self.url.rpartition('@')[2]}' is not a URL: "
                 "give the cluster's address, e.g. http://localhost:9200 (or leave it empty for "
                 "the embedded store).",
                 settings=("url",),
@@ -88,7 +88,7 @@ class Cluster:
             host, es_id, *_ = base64.b64decode(encoded, validate=True).decode().split("$")
         except (binascii.Error, UnicodeDecodeError, ValueError):
             raise ConfigError(
-                f"cloud_id '{cloud_id[:40]}' is not an Elastic Cloud ID: copy it from the "
+                f"`cloud_id` '{cloud_id[:40]}' is not an Elastic Cloud ID: copy it from the "
                 "deployment's page (name:base64...).",
                 settings=("cloud_id",),
             ) from None
@@ -116,16 +116,17 @@ class Cluster:
         ways = [self.user is not None, bool(self.api_key), bool(self.bearer_token)]
         if sum(ways) + bool(self.aws_region) > 1:
             raise ConfigError(
-                "Give one way to log in: user and password, api_key, bearer_token or aws_region.",
+                "Give one way to log in: `user` and `password`, `api_key`, `bearer_token` or "
+                "`aws_region`.",
                 settings=("user", "password", "api_key", "bearer_token", "aws_region"),
             )
         if (self.user is None) != (self.password is None):
             raise ConfigError(
-                "Basic auth needs both user and password.", settings=("user", "password")
+                "Basic auth needs both `user` and `password`.", settings=("user", "password")
             )
         if self.aws_service not in AWS_SERVICES:
             raise ConfigError(
-                f"aws_service '{self.aws_service}' is not one of es (Amazon OpenSearch Service) "
+                f"`aws_service` '{self.aws_service}' is not one of es (Amazon OpenSearch Service) "
                 "or aoss (OpenSearch Serverless).",
                 settings=("aws_service",),
             )
@@ -133,13 +134,15 @@ class Cluster:
         files["client_key"] = self.client_key
         for name, path in files.items():
             if path is not None and not Path(path).expanduser().is_file():
-                raise ConfigError(f"{name} file {path} does not exist.", settings=(name,))
+                raise ConfigError(f"`{name}` file {path} does not exist.", settings=(name,))
         if self.client_key is not None and self.client_cert is None:
-            raise ConfigError("client_key needs client_cert.", settings=("client_key",))
+            raise ConfigError(
+                "`client_key` needs `client_cert`.", settings=("client_key", "client_cert")
+            )
         tls_files = [name for name, path in files.items() if path is not None]
         if tls_files and not self.tls:
             raise ConfigError(
-                f"{' and '.join(tls_files)} apply to TLS, but url {self.url} is plain http: "
+                f"{' and '.join(tls_files)} apply to TLS, but `url` {self.url} is plain http: "
                 "use https://.",
                 settings=("url", *tls_files),
             )
@@ -181,13 +184,13 @@ def _aws_signer(region: str, service: str) -> Any:
         from opensearchpy import Urllib3AWSV4SignerAuth
     except ImportError:
         raise ConfigError(
-            "Signing requests for AWS (aws_region) needs botocore: pip install 'esrerank[aws]'.",
+            "Signing requests for AWS (`aws_region`) needs botocore: pip install 'esrerank[aws]'.",
             settings=("aws_region",),
         ) from None
     credentials = botocore.session.get_session().get_credentials()
     if credentials is None:
         raise ConfigError(
-            "No AWS credentials found for aws_region: set AWS_ACCESS_KEY_ID and "
+            "No AWS credentials found for `aws_region`: set AWS_ACCESS_KEY_ID and "
             "AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or run where an instance role applies.",
             settings=("aws_region",),
         )

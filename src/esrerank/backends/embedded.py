@@ -67,7 +67,7 @@ CREATE INDEX postings_row ON postings (row);
 
 PAGE = 1000  # rows read per step when iterating over a whole index
 
-_FIX = "point data_dir at a folder you can write to"
+_FIX = "point `data_dir` at a folder you can write to"
 _INDEX_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 
@@ -135,7 +135,7 @@ class EmbeddedBackend:
             if file_id is None:
                 raise IndexNotFoundError(
                     f"Index '{index}' not found in {self.location}: ingest a corpus into it "
-                    "first, or point data_dir at the folder that holds it.",
+                    "first, or point `data_dir` at the folder that holds it.",
                     index=index,
                     settings=("data_dir",),
                 )

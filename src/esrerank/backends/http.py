@@ -160,14 +160,16 @@ class HttpClient:
     def _refused_login(self) -> AuthenticationError:
         cluster = self.cluster
         if cluster.user:
-            check, settings = "check user/password", ("user", "password")
+            check, settings = "check `user`/`password`", ("user", "password")
         elif cluster.api_key or cluster.bearer_token:
             settings = ("api_key",) if cluster.api_key else ("bearer_token",)
-            check = f"check {settings[0]}"
+            check = f"check `{settings[0]}`"
         elif cluster.aws_region:
-            check, settings = "check the AWS credentials and aws_region", ("aws_region",)
+            check, settings = "check the AWS credentials and `aws_region`", ("aws_region",)
         else:
-            check = "the cluster needs credentials: set user/password, api_key or bearer_token"
+            check = (
+                "the cluster needs credentials: set `user`/`password`, `api_key` or `bearer_token`"
+            )
             settings = ("user", "password", "api_key", "bearer_token")
         return AuthenticationError(
             f"401 from {self.url} for {cluster.login}: {check}.", settings=settings
@@ -188,24 +190,24 @@ class HttpClient:
         if "CERTIFICATE_VERIFY_FAILED" in text:
             detail = text.split("certificate verify failed:")[-1].split("(_ssl")[0].strip(" )'\"")
             return BackendError(
-                f"The certificate of {self.url} is not trusted ({detail}): set ca_certs to the "
-                "CA file that signed it, or insecure to skip the check.",
+                f"The certificate of {self.url} is not trusted ({detail}): set `ca_certs` to the "
+                "CA file that signed it, or `insecure` to skip the check.",
                 settings=("ca_certs", "insecure"),
             )
         if "WRONG_VERSION_NUMBER" in text or "record layer failure" in text:
             return BackendError(
-                f"{self.url} does not speak TLS: use http:// in url.", settings=("url",)
+                f"{self.url} does not speak TLS: use http:// in `url`.", settings=("url",)
             )
         if "CERTIFICATE_REQUIRED" in text or "certificate required" in text:
             return BackendError(
-                f"{self.url} asks for a client certificate: set client_cert and client_key.",
+                f"{self.url} asks for a client certificate: set `client_cert` and `client_key`.",
                 settings=("client_cert", "client_key"),
             )
         if "EOF occurred" in text and self.cluster.client_cert is None:
             # TLS 1.3: a server that wants a client certificate may just close the handshake
             return BackendError(
                 f"{self.url} closed the TLS handshake, as a server that asks for a client "
-                "certificate does: set client_cert and client_key.",
+                "certificate does: set `client_cert` and `client_key`.",
                 settings=("client_cert", "client_key"),
             )
         return BackendError(redact(f"TLS with {self.url} failed: {text[:200]}"))
@@ -222,7 +224,7 @@ class HttpClient:
             reason = "connection refused or host unknown"
         return ClusterUnreachableError(
             f"Cannot reach the cluster at {self.url} ({reason}, {CONNECTION_RETRIES + 1} tries). "
-            "Start it or point url at a running one.",
+            "Start it or point `url` at a running one.",
             settings=("url",),
         )
 

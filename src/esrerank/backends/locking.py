@@ -38,7 +38,7 @@ def single_writer(database: Path, index: str) -> Iterator[None]:
     except OSError as exc:  # after Timeout, which is an OSError too
         raise BackendError(
             f"Cannot write to the data folder {database.parent} ({exc.strerror or exc}): point "
-            "data_dir at a folder you can write to.",
+            "`data_dir` at a folder you can write to.",
             settings=("data_dir",),
         ) from None
     try:

@@ -4,10 +4,8 @@ makes it."""
 
 from __future__ import annotations
 
-import re
-
 from ..backends.redaction import redact
-from ..errors import EsrerankError, IndexNotFoundError
+from ..errors import EsrerankError, IndexNotFoundError, named
 
 # Parameter name -> how the command line sets it.
 FLAGS = {
@@ -42,7 +40,7 @@ FLAGS = {
     "rerank_depth": "--rerank-depth",
     "rerank_weight": "--rerank-weight",
     "reranker": "--reranker",
-    "route": "--runtime",
+    "runtime": "--runtime",
     "score_scale": "--score-scale",
     "split": "--split",
     "text_field": "--text-field",
@@ -57,17 +55,15 @@ FLAGS = {
 NOTE_SETTINGS = ("analyzer", "bi_encoder", "recreate")
 
 
-def with_flags(text: str, settings: tuple[str, ...]) -> str:
-    """``text`` with the command line's names for the ``settings`` it names."""
-    for setting in settings:
-        text = re.sub(rf"\b{re.escape(setting)}\b", FLAGS.get(setting, setting), text)
-    return text
+def with_flags(template: str, settings: tuple[str, ...]) -> str:
+    """``template`` with the command line's names for the ``settings`` it marks."""
+    return named(template, settings, lambda setting: FLAGS.get(setting, setting))
 
 
 def for_command_line(exc: EsrerankError) -> str:
     """The error's message with the command line's names for the settings it names, and no
     secrets."""
-    message = with_flags(redact(str(exc)), exc.settings)
+    message = with_flags(redact(exc.template), exc.settings)
     if isinstance(exc, IndexNotFoundError) and exc.index:
         message += f" (esrerank ingest FILE --index {exc.index})"
     return message

@@ -116,7 +116,7 @@ def _detect(path: Path) -> str:
         if window.take() != "{":
             raise InputError(
                 f"{path}: cannot tell the format (expected a JSON array, JSONL or a wiki dump "
-                "object). Set fmt.",
+                "object). Set `fmt`.",
                 settings=("fmt",),
             )
         try:
@@ -150,7 +150,7 @@ def _json_entries(path: Path, fmt: str) -> Iterator[tuple[int, str | None, Any]]
         line = window.line()
         if window.take() != opener:
             kind = "a JSON array" if fmt == "json" else "a JSON object keyed by document id"
-            raise InputError(f"{path}:{line}: expected {kind}. Check fmt.", settings=("fmt",))
+            raise InputError(f"{path}:{line}: expected {kind}. Check `fmt`.", settings=("fmt",))
         if window.peek() == closer:
             return
         while True:
@@ -178,7 +178,7 @@ def _to_record(path: Path, line: int, key: str | None, obj: Any, fields: Fields)
         problem = "has no" if fields.text not in obj else "has an empty or non-string"
         raise InputError(
             f"{where}: document '{doc_id}' {problem} '{fields.text}' field. "
-            "Fix the document or name the text field with text_field.",
+            "Fix the document or name the text field with `text_field`.",
             settings=("text_field",),
         )
     others = _other_fields(obj, fields, id_field)
@@ -213,7 +213,7 @@ def _doc_id(where: str, key: str | None, obj: dict, fields: Fields) -> tuple[str
     if fields.id is not None:
         if fields.id not in obj:
             raise InputError(
-                f"{where}: document has no '{fields.id}' field (set by id_field).",
+                f"{where}: document has no '{fields.id}' field (set by `id_field`).",
                 settings=("id_field",),
             )
         value, source = obj[fields.id], fields.id
@@ -224,7 +224,7 @@ def _doc_id(where: str, key: str | None, obj: dict, fields: Fields) -> tuple[str
         if found is None:
             raise InputError(
                 f"{where}: document has no id field (looked for {', '.join(ID_FIELD_CANDIDATES)}). "
-                "Name it with id_field.",
+                "Name it with `id_field`.",
                 settings=("id_field",),
             )
         value, source = obj[found], found

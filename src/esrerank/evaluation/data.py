@@ -67,7 +67,7 @@ def load_eval_data(folder: str | Path, split: str, corpus: str | Path | None = N
         found = sorted(p.stem for p in (folder / "qrels").glob("*.tsv"))
         raise InputError(
             f"{qrels_path} not found; splits in {folder}: {', '.join(found) or 'none'}. "
-            "Pick one with split.",
+            "Pick one with `split`.",
             settings=("split",),
         )
     corpus_path = Path(corpus) if corpus else _find_corpus(folder)
@@ -99,6 +99,6 @@ def _find_corpus(folder: Path) -> Path:
         if (folder / name).is_file():
             return folder / name
     raise InputError(
-        f"No corpus in {folder}: expected one of {', '.join(CORPUS_NAMES)}. Name it with corpus.",
+        f"No corpus in {folder}: expected one of {', '.join(CORPUS_NAMES)}. Name it with `corpus`.",
         settings=("corpus",),
     )

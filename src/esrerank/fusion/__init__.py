@@ -55,13 +55,13 @@ class FusionSpec:
         if len(self.weights) != 2 or any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
             raise ConfigError(
                 f"Fusion weights {self.weights} must be two non-negative numbers with a "
-                "positive sum, e.g. weights 0.5,0.5.",
+                "positive sum, e.g. `weights` 0.5,0.5.",
                 settings=("weights",),
             )
         if self.method == "z_score" and self.combination in NEEDS_NON_NEGATIVE:
             raise ConfigError(
                 f"The {self.combination} mean needs non-negative scores but z_score produces "
-                "negative ones: use the arithmetic combination or another normalization.",
+                "negative ones: set `combination` to arithmetic, or use another normalization.",
                 settings=("combination",),
             )
         if self.rrf_k <= 0:

@@ -116,7 +116,7 @@ class Attacher:
         """
         if passages not in PASSAGES:
             raise ConfigError(
-                f"passages '{passages}' is not one of {', '.join(PASSAGES)}.",
+                f"`passages` '{passages}' is not one of {', '.join(PASSAGES)}.",
                 settings=("passages",),
             )
         backend = self._backend()
@@ -160,7 +160,7 @@ class Attacher:
         backend = self.handle.backend
         if not isinstance(backend, RestBackend):
             raise ConfigError(
-                "attach makes an OpenSearch or Elasticsearch index searchable: set url to the "
+                "attach makes an OpenSearch or Elasticsearch index searchable: set `url` to the "
                 "cluster (the embedded store holds esrerank's own indices only).",
                 settings=("url",),
             )
@@ -200,7 +200,7 @@ class Attacher:
         blocked = backend.vectors_blocked(index)
         if blocked:
             raise ConfigError(
-                f"{blocked[0].upper()}{blocked[1:]}: attach with reindex to copy it into one "
+                f"{blocked[0].upper()}{blocked[1:]}: attach with `reindex` to copy it into one "
                 "that has it (writes to it are refused during the copy), which then takes its "
                 "name. Nothing was changed.",
                 settings=("reindex",),
@@ -235,8 +235,8 @@ class Attacher:
         stored = (schema.text_field, schema.title_field, schema.passages_embedded)
         if stored != (text_field, title_field, passages):
             raise ConfigError(
-                f"Index '{index}' is attached with text_field {stored[0]}, title_field "
-                f"{stored[1]} and passages {stored[2]}: attach it the same way.",
+                f"Index '{index}' is attached with `text_field` {stored[0]}, `title_field` "
+                f"{stored[1]} and `passages` {stored[2]}: attach it the same way.",
                 settings=("text_field", "title_field", "passages"),
             )
         if self.handle.bi_encoder is not None:
@@ -316,13 +316,13 @@ def check_field(
     offer = f" ({' or '.join(types)} fields: {', '.join(fitting[:10]) or 'none'})"
     if name not in fields:
         raise ConfigError(
-            f"Index '{index}' has no field '{name}': set {setting} to one it has{offer}. "
+            f"Index '{index}' has no field '{name}': set `{setting}` to one it has{offer}. "
             "Nothing was changed.",
             settings=(setting,),
         )
     if fields[name] not in types:
         raise ConfigError(
-            f"{setting} '{name}' of index '{index}' is a {fields[name]} field, not "
+            f"`{setting}` '{name}' of index '{index}' is a {fields[name]} field, not "
             f"{' or '.join(types)}: pick another{offer}. Nothing was changed.",
             settings=(setting,),
         )

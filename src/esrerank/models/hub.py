@@ -41,12 +41,12 @@ HUB_PROBE_SECONDS = 1.0
 
 # What to do about a missing model, per role: the remedy and the settings it names.
 REMEDIES = {
-    "bi-encoder": ("Set bi_encoder to a local model folder", ("bi_encoder",)),
+    "bi-encoder": ("Set `bi_encoder` to a local model folder", ("bi_encoder",)),
     "cross-encoder": (
-        "Set reranker to a local model folder (or skip reranking with rerank)",
+        "Set `reranker` to a local model folder (or skip reranking with `rerank`)",
         ("reranker", "rerank"),
     ),
-    "base model": ("Set base to a local model folder", ("base",)),
+    "base model": ("Set `base` to a local model folder", ("base",)),
 }
 
 

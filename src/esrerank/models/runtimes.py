@@ -57,8 +57,9 @@ class Runtime:
     def __post_init__(self) -> None:
         if self.name != AUTO and self.name not in PRECISIONS:
             raise ConfigError(
-                f"Unknown runtime '{self.name}'. Choose one of: auto, {', '.join(RUNTIME_NAMES)}.",
-                settings=("route",),
+                f"Unknown `runtime` '{self.name}'. Choose one of: auto, "
+                f"{', '.join(RUNTIME_NAMES)}.",
+                settings=("runtime",),
             )
         allowed = PRECISIONS[DEFAULT_RUNTIME if self.name == AUTO else self.name]
         if self.precision != AUTO and self.precision not in allowed:
@@ -89,16 +90,16 @@ class Runtime:
         if missing and name == "torch":
             raise ConfigError(
                 f"torch {precision} needs {' and '.join(missing)}, which is not installed: "
-                "pip install 'esrerank[train]', or choose the openvino route.",
-                settings=("route",),
+                "pip install 'esrerank[train]', or set `runtime` to openvino.",
+                settings=("runtime",),
             )
         if missing:
             fallback = "torch fp32" if not missing_packages("torch", "fp32") else None
             if fallback is None:
                 raise ConfigError(
                     f"{name} {precision} needs {' and '.join(missing)}, which is not "
-                    f"installed: pip install {' '.join(missing)}, or choose another route.",
-                    settings=("route",),
+                    f"installed: pip install {' '.join(missing)}, or choose another `runtime`.",
+                    settings=("runtime",),
                 )
             log.warning(
                 "%s %s needs %s, which is not installed; running torch fp32 instead "

@@ -147,11 +147,11 @@ class SearchPipeline:
             ("rerank_depth", rerank_depth),
         ):
             if value is not None and value < 1:
-                raise ConfigError(f"{name} must be at least 1, got {value}.", settings=(name,))
+                raise ConfigError(f"`{name}` must be at least 1, got {value}.", settings=(name,))
         clauses = filter_clauses(filter)
         if rerank_weight is not None and not 0 <= rerank_weight <= 1:
             raise ConfigError(
-                f"rerank_weight must be between 0 and 1, got {rerank_weight}.",
+                f"`rerank_weight` must be between 0 and 1, got {rerank_weight}.",
                 settings=("rerank_weight",),
             )
         if rerank and isinstance(self.reranker_choice, str):

@@ -38,7 +38,7 @@ def train_bi_encoder(
     if not usable:
         raise ConfigError(
             "No training query has a relevant passage and a negative: mine negatives from an "
-            "index or set negatives to 0 for in-batch negatives only.",
+            "index or set `negatives` to 0 for in-batch negatives only.",
             settings=("negatives",),
         )
     output = loop.prepare_output(output)

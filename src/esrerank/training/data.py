@@ -126,7 +126,7 @@ def _scored_pair(row: list[str], scale: float, where: str) -> ScoredPair:
         raise InputError(f"{where}: score '{row[2]}' is not a number.") from None
     if not 0 <= score <= scale:
         raise InputError(
-            f"{where}: score {score:g} is outside 0..{scale:g} (see score_scale).",
+            f"{where}: score {score:g} is outside 0..{scale:g} (see `score_scale`).",
             settings=("score_scale",),
         )
     if not row[0].strip() or not row[1].strip():

@@ -78,7 +78,7 @@ def prepare_output(output: str | Path) -> Path:
     except OSError as exc:
         raise ConfigError(
             f"Output folder '{output}' is not writable ({exc.strerror or exc}). Pick another "
-            "output.",
+            "`output`.",
             settings=("output",),
         ) from exc
     return output
