@@ -377,6 +377,7 @@ def test_serve_answers_the_applications_own_search_on_its_attached_index(
     searcher = Searcher(
         engine, index, data_dir=tmp_path, bi_encoder=bi_encoder, reranker=tiny_reranker
     )
+    searcher.warm_up()  # as esrerank serve does before it listens
     server = Server(build_app(searcher, None, Limits(), Proxy(Cluster(engine))))
     body = {
         "query": {

@@ -63,6 +63,7 @@ def wired(tmp_path_factory, sample_dir, bi_encoder, tiny_reranker):
     searcher = Searcher(
         None, "unused", data_dir=folder, bi_encoder=bi_encoder, reranker=tiny_reranker
     )
+    searcher.warm_up()  # as esrerank serve does before it listens
     server = Server(build_app(searcher, KEY, Limits()))
     wire = load_wire()
     model_id = wire.wire(client, server.url, KEY, field="text", name=f"esrerank-{index}")

@@ -355,6 +355,7 @@ def test_serve_passes_requests_on_over_tls_with_a_client_certificate(
             (Cluster(mtls.url, **certificate), 503, "certificate verify failed"),
             (Cluster(mtls.url, **tls), 503, "cannot reach the cluster"),
         ):
+            searcher.warm_up()  # as esrerank serve does before it listens
             server = Server(build_app(searcher, None, Limits(), Proxy(cluster)))
             try:
                 answer = requests.get(f"{server.url}/", auth=("elastic", "pw-12345"), timeout=30)

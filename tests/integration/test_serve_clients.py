@@ -44,6 +44,7 @@ def engine(request, tmp_path, sample_dir, bi_encoder, tiny_reranker):
         url, index, data_dir=tmp_path, bi_encoder=bi_encoder, reranker=tiny_reranker
     )
     searcher.ingest(corpus)
+    searcher.warm_up()  # as esrerank serve does before it listens
     app = build_app(searcher, None, Limits(), Proxy(Cluster(url)), cors=("http://app.test",))
     server = Server(app)
     yield request.param, url, server.url, index, searcher

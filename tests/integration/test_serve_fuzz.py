@@ -43,6 +43,7 @@ def fuzzed(backend_url, tmp_path, sample_dir, bi_encoder, tiny_reranker):
     searcher.ingest(corpus)
     proxy = Proxy(Cluster(backend_url)) if backend_url else None
     limits = Limits(rerank_queue=64, rerank_timeout=30)
+    searcher.warm_up()  # as esrerank serve does before it listens
     server = Server(build_app(searcher, None, limits, proxy))
     yield server.url, index
     server.stop()

@@ -56,6 +56,7 @@ def replayed(request, tmp_path_factory, sample_dir, bi_encoder, tiny_reranker):
     index = f"replay-{uuid.uuid4().hex[:8]}"
     searcher = Searcher(url, index, data_dir=folder, bi_encoder=bi_encoder, reranker=tiny_reranker)
     searcher.ingest(corpus)
+    searcher.warm_up()  # as esrerank serve does before it listens
     server = Server(build_app(searcher, None, Limits(), Proxy(Cluster(url))))
     yield url, server.url, index
     server.stop()

@@ -42,6 +42,7 @@ def served(backend_url, tmp_path, sample_dir, bi_encoder, tiny_reranker):
         reranker=tiny_reranker,
     )
     searcher.ingest(corpus)
+    searcher.warm_up()  # as esrerank serve does before it listens
     proxy = Proxy(Cluster(backend_url)) if backend_url else None
     server = Server(build_app(searcher, None, Limits(), proxy))
     yield server.url, index, searcher, {d["_id"]: d for d in documents}
@@ -54,7 +55,9 @@ def test_an_unchanged_client_gets_hybrid_reranked_answers(served, backend_url):
     """On a cluster the hits are the engine's own (its ``_id``s, here passages) in the order
     the Python API gives the same legs; the embedded store answers each document once."""
     url, index, searcher, documents = served
-    client = OpenSearch(hosts=[url])
+    # The embedded store ranks the whole window of 100 to page by document (no early stop):
+    # seconds on a slow machine, so a longer wait than the client's default 10 s.
+    client = OpenSearch(hosts=[url], timeout=60)
     field = "text" if backend_url is None else "content"  # the Python API's own BM25 field
     answer = client.search(
         index=index, body={"query": {"match": {field: "cancer surgery"}}, "size": 5}
@@ -186,6 +189,7 @@ def test_a_cluster_that_goes_down_is_a_503_with_the_reason(
         Cluster(relay.url), index, data_dir=tmp_path, bi_encoder=bi_encoder, reranker=tiny_reranker
     )
     searcher.ingest(corpus)
+    searcher.warm_up()  # as esrerank serve does before it listens
     server = Server(build_app(searcher, None, Limits(), Proxy(Cluster(relay.url))))
     search = {"query": {"match": {"text": "cancer"}}, "size": 3}
     try:

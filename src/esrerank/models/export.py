@@ -33,7 +33,8 @@ from .templates import fill_template, matching_template
 log = logging.getLogger(__name__)
 
 GRAPH_FILES = {"onnx": "model.onnx", "openvino": "model.xml"}
-EXPORT_VERSION = 2  # bump when the layout of an exported copy changes
+# Bump when the layout of an exported copy changes (3: the manifest names its "runtime").
+EXPORT_VERSION = 3
 CALIBRATION_BATCH = 8
 # Score activations applied after the graph, in float64: a sigmoid computed in bf16 or after int8
 # layers squeezes nearby high scores into ties. Any other activation stays inside the graph.

@@ -67,8 +67,7 @@ class ExportedModel:
             manifest["pad_token"],
         )
         graph = folder / manifest["graph"]
-        # "backend": the key copies exported before the runtime was called a runtime carry
-        if manifest.get("runtime", manifest.get("backend")) == "openvino":
+        if manifest["runtime"] == "openvino":
             self._run = _openvino(graph, manifest["precision"])
         else:
             self._run = _onnxruntime(graph)
