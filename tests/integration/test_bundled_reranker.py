@@ -4,14 +4,16 @@ weights are the trained ones (a random head would rank gold passages at chance).
 from __future__ import annotations
 
 import json
+import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from esrerank.corpus import read_qrels, read_queries
-from esrerank.models import hub
 from esrerank.models.hub import OFFLINE_CROSS_ENCODER, bundled_available
 from esrerank.models.reranker import Reranker
 from esrerank.training import Candidate, DevQuery
@@ -21,21 +23,33 @@ pytestmark = [pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def offline_default(monkeypatch_module) -> Reranker:
+def offline_default() -> Reranker:
     assert bundled_available(OFFLINE_CROSS_ENCODER), "the shipped reranker is not installed"
-    return Reranker()
+    return Reranker(OFFLINE_CROSS_ENCODER)
 
 
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HF_HUB_OFFLINE", "1")
-        patch.setattr(hub, "_from_hub_cache", lambda name: None)  # as on a fresh machine
-        yield patch
-
-
-def test_offline_default_is_the_bundled_reranker(offline_default):
-    assert offline_default.name == OFFLINE_CROSS_ENCODER
+def test_offline_default_is_the_bundled_reranker(tmp_path):
+    """On a fresh machine (an empty hub cache, the hub out of reach) the default reranker is the
+    shipped one."""
+    environment = {
+        **os.environ,
+        "HF_HOME": str(tmp_path / "hf"),
+        "HF_HUB_CACHE": str(tmp_path / "hf" / "hub"),
+        "HF_HUB_OFFLINE": "1",
+    }
+    chosen = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from esrerank.models.reranker import Reranker; print(Reranker().name)",
+        ],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+    )
+    assert chosen.returncode == 0, chosen.stderr
+    assert chosen.stdout.split() == [OFFLINE_CROSS_ENCODER]
 
 
 def test_bundled_reranker_ranks_gold_abstracts_well_above_chance(offline_default, sample_dir):

@@ -124,22 +124,38 @@ def test_bi_encoder_copies_embed_as_torch(route, closest, pairs):
     assert encoder.token_spans(texts[0]) == reference.token_spans(texts[0])
 
 
-def test_a_copy_is_built_once_then_loaded(tmp_path, monkeypatch):
+def test_a_copy_is_built_once_then_loaded(tmp_path, caplog):
     runtime = Runtime("onnx", "fp32")
     location = str(resolve_model(OFFLINE_CROSS_ENCODER, "cross-encoder"))
-    folder = export.exported_model("bundled", location, "cross-encoder", runtime, tmp_path)
+    with caplog.at_level("WARNING", logger="esrerank"):
+        folder = export.exported_model("bundled", location, "cross-encoder", runtime, tmp_path)
     assert (folder / "model.onnx").is_file() and (folder / "tokenizer.json").is_file()
+    assert "preparing the onnx fp32 copy" in caplog.text
+    built = (folder / "manifest.json").stat()
 
-    def no_build(*args):
-        raise AssertionError("built again")
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="esrerank"):
+        again = export.exported_model("bundled", location, "cross-encoder", runtime, tmp_path)
+    assert again == folder and "preparing" not in caplog.text
+    assert (folder / "manifest.json").stat().st_mtime_ns == built.st_mtime_ns
+    # another route is another copy, beside the first
+    other = export.exported_model(
+        "bundled", location, "cross-encoder", Runtime("onnx", "int8"), tmp_path
+    )
+    assert other.parent == folder.parent and other != folder
 
-    monkeypatch.setattr(export, "_build", no_build)
-    assert export.exported_model("bundled", location, "cross-encoder", runtime, tmp_path) == folder
-    with pytest.raises(ModelError, match="built again"):  # another route is another copy
+
+def test_a_failed_build_leaves_nothing_behind(tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{}")  # no architecture, no weights
+    cache = tmp_path / "cache"
+    with pytest.raises(ModelError, match="could not be exported for onnx fp32"):
         export.exported_model(
-            "bundled", location, "cross-encoder", Runtime("openvino", "fp32"), tmp_path
+            "broken", str(broken), "cross-encoder", Runtime("onnx", "fp32"), cache
         )
-    assert not list(tmp_path.glob("*/.build-*")), "a failed build left its staging folder"
+    assert not list(cache.glob("*/.build-*")), "a failed build left its staging folder"
+    assert not list(cache.glob("*/onnx-fp32")), "a failed build was taken for a copy"
 
 
 def test_command_line_names_the_route_and_rejects_a_bad_one(sample_dir, tmp_path):
