@@ -17,6 +17,7 @@ from esrerank.serve.proxy import Proxy
 
 from .conftest import require_backend
 from .relay import TcpRelay
+from .served import served_index
 from .test_serve import Server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -27,28 +28,14 @@ CATEGORIES = ("biology", "medicine", "physics")
 @pytest.fixture
 def served(backend_url, tmp_path, sample_dir, bi_encoder, tiny_reranker):
     """serve in front of a fresh index of 60 sample abstracts with a seeded category."""
-    corpus = tmp_path / "corpus.jsonl"
     lines = (sample_dir / "corpus.jsonl").read_text().splitlines()[:60]
     documents = [json.loads(line) for line in lines]
     for number, document in enumerate(documents):
         document["category"] = CATEGORIES[number % 3]
-    corpus.write_text("".join(json.dumps(d) + "\n" for d in documents))
-    index = f"served-{uuid.uuid4().hex[:8]}"
-    searcher = Searcher(
-        backend_url,
-        index,
-        data_dir=tmp_path / "store",
-        bi_encoder=bi_encoder,
-        reranker=tiny_reranker,
-    )
-    searcher.ingest(corpus)
-    searcher.warm_up()  # as esrerank serve does before it listens
-    proxy = Proxy(Cluster(backend_url)) if backend_url else None
-    server = Server(build_app(searcher, None, Limits(), proxy))
-    yield server.url, index, searcher, {d["_id"]: d for d in documents}
-    server.stop()
-    searcher.backend.delete_index(index)
-    searcher.close()
+    with served_index(
+        backend_url, tmp_path, documents, "served", bi_encoder=bi_encoder, reranker=tiny_reranker
+    ) as (url, index, searcher):
+        yield url, index, searcher, {d["_id"]: d for d in documents}
 
 
 def test_an_unchanged_client_gets_hybrid_reranked_answers(served, backend_url):

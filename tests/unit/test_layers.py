@@ -27,6 +27,7 @@ LAYERS = {
     "searcher": 3,
     "evaluation": 3,
     "training": 3,
+    "workbench": 3,
     "cli": 4,
     "serve": 4,
     "__init__": 4,

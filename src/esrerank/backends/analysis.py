@@ -58,15 +58,26 @@ def analyze(text: str) -> list[str]:
 
 def analyze_cjk(text: str) -> list[str]:
     """Character bigrams of each Hangul / Han / Kana run, standard tokens for the rest."""
-    tokens: list[str] = []
-    for number, part in enumerate(_CJK_RUN.split(text)):
+    return [token for token, _, _ in token_spans(text, "cjk")]
+
+
+def token_spans(text: str, analyzer: str = "standard") -> list[tuple[str, int, int]]:
+    """The tokens ``analyzer`` (``standard`` or ``cjk``) makes of ``text``, each with its
+    ``[start, end)`` character offsets in ``text``."""
+    spans: list[tuple[str, int, int]] = []
+    parts = _CJK_RUN.split(text) if analyzer == "cjk" else [text]
+    at = 0
+    for number, part in enumerate(parts):
         if number % 2 == 0:
-            tokens.extend(analyze(part))
+            spans += [
+                (m.group().lower(), at + m.start(), at + m.end()) for m in _TOKEN.finditer(part)
+            ]
         elif len(part) == 1:
-            tokens.append(part)
+            spans.append((part, at, at + 1))
         else:
-            tokens.extend(part[i : i + 2] for i in range(len(part) - 1))
-    return tokens
+            spans += [(part[i : i + 2], at + i, at + i + 2) for i in range(len(part) - 1)]
+        at += len(part)
+    return spans
 
 
 def cjk_share(text: str) -> float:

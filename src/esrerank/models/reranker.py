@@ -45,6 +45,7 @@ class RerankOutcome:
     scores: np.ndarray | None
     reason: str = ""
     seconds: float = 0.0
+    recalled: int = 0  # of the passages, how many the score memory answered (not the model)
 
     @property
     def reranked(self) -> bool:
@@ -206,7 +207,8 @@ class Reranker:
             return RerankOutcome(
                 None, f"cross-encoder failed: {exc}", time.perf_counter() - started
             )
-        return RerankOutcome(scores, "", time.perf_counter() - started)
+        recalled = len(passages) - len(missing)
+        return RerankOutcome(scores, "", time.perf_counter() - started, recalled)
 
 
 def _probability_of(name: str, activation: str | None) -> Callable[[np.ndarray], np.ndarray]:

@@ -46,6 +46,7 @@ class SearchResult:
     rerank_scored: int = 0  # passages the cross-encoder scored (it stops once the page is known)
     rerank_checked: int = 0  # of those, scored again at fp32 where bf16 left the order in doubt
     rerank_pool: int = 0  # passages it could have scored: the fused top rerank_depth
+    rerank_recalled: int = 0  # of the scores and checks, those the score memory answered
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
     ensemble: bool = False  # reranked the study's way: BM25 + the reranked dense top, 1:1
     warnings: tuple[str, ...] = ()  # the engine's answer was partial (failed shards, a timeout)
@@ -64,6 +65,7 @@ class SearchResult:
             "rerank_scored": self.rerank_scored,
             "rerank_checked": self.rerank_checked,
             "rerank_pool": self.rerank_pool,
+            "rerank_recalled": self.rerank_recalled,
             "filter": list(self.filter),
             "candidates": {name: len(hits) for name, hits in self.legs.items()},
             "timings": {name: round(seconds, 4) for name, seconds in self.timings.items()},
@@ -103,6 +105,7 @@ class SearchPipeline:
         rerank_timeout: float | None = None,
         rerank_weight: float | None = None,
         filter: dict | list[dict] | None = None,
+        draft: bool = True,
     ) -> SearchResult:
         """BM25 and kNN legs of ``candidates`` hits each, fused; the fused top ``rerank_depth``
         reranked by the cross-encoder; the best ``top_k`` returned with every stage's score.
@@ -128,6 +131,9 @@ class SearchPipeline:
                 fused 1:1 with BM25's hits.
             filter: Query DSL clauses (``esrerank.backends.filters``) both legs apply, so every
                 hit matches them and each leg still returns up to ``candidates`` passages.
+            draft: Whether a checked route (``esrerank.models.runtimes``) scores with its fast
+                draft first; ``False`` scores every pair exactly (the same order, slower, and
+                every score then stands in for a later draft in the reranker's memory).
 
         Returns:
             A ``SearchResult``: the hits with every stage's score and rank, each leg's own
@@ -177,6 +183,7 @@ class SearchPipeline:
             warnings=leg_warnings(bm25, dense),
             timings=timings,
             filter=clauses,
+            draft=draft,
         )
 
     def rank(
@@ -193,6 +200,7 @@ class SearchPipeline:
         warnings: tuple[str, ...] = (),
         timings: dict[str, float] | None = None,
         filter: tuple[dict, ...] = (),
+        draft: bool = True,
     ) -> SearchResult:
         """The final order of hits already retrieved (``legs``: BM25's and the dense leg's,
         best first): fused, the fused top ``rerank_depth`` reranked, the best ``top_k`` kept.
@@ -223,25 +231,28 @@ class SearchPipeline:
             texts = [passages[pid].content for pid in pool]
             reason = reranker.unreadable([query, *texts[:READ_CHECK_PASSAGES]])
         ranked: FinalOrder | None = None
+        recalled = 0
         if reranker is not None and pool and not reason:
             started = time.perf_counter()
+            scoring = _PoolScoring(reranker, query, texts, rerank_timeout)
             try:
                 if ensemble:
-                    ranked = _ensemble_order(reranker, query, texts, pool, bm25, rerank_timeout)
+                    ranked = _ensemble_order(scoring, pool, bm25)
                 else:
                     ranked = final_order(
                         pool,
                         [fused.scores[p] for p in pool],
                         rerank_weight,
                         top_k,
-                        _scorer(reranker, query, texts, rerank_timeout, draft=True),
+                        scoring.scorer(draft=draft),
                         min(reranker.batch_size, STOP_BATCH),
                         fused.order[len(pool) :],
-                        _check(reranker, query, texts, rerank_timeout),
+                        scoring.check() if draft else None,
                     )
             except RerankFailure as failure:
                 reason = failure.reason
             timings["rerank"] = time.perf_counter() - started
+            recalled = scoring.recalled
         if ranked is None:
             ranked = FinalOrder(list(fused.order[:top_k]), dict(fused.scores), {}, 0, len(pool))
         hits = _hits(ranked, passages, legs, fused)
@@ -259,6 +270,7 @@ class SearchPipeline:
             rerank_scored=ranked.scored,
             rerank_checked=ranked.checked,
             rerank_pool=ranked.pool if not reason else 0,
+            rerank_recalled=recalled if not reason else 0,
             timings=timings,
             ensemble=ensemble and not reason,
             warnings=warnings,
@@ -305,48 +317,44 @@ def _timed(timings: dict[str, float], stage: str, work: Callable):
     return result
 
 
-def _scorer(
-    reranker: Reranker,
-    query: str,
-    texts: list[str],
-    timeout: float | None,
-    draft: bool = False,
-) -> Scorer:
-    """Scores pool positions with ``reranker`` (its fast route with ``draft``); a timeout
-    counts from the first batch."""
-    started = time.perf_counter()
+class _PoolScoring:
+    """Scores pool positions with ``reranker``, counting the scores its memory answered; a
+    timeout counts from the first batch."""
 
-    def score(positions: list[int]):
-        left = None if timeout is None else timeout - (time.perf_counter() - started)
-        if left is not None and left <= 0:
-            raise RerankFailure(
-                f"timed out after {time.perf_counter() - started:.1f}s (limit {timeout:g}s)"
-            )
-        outcome = reranker.score(query, [texts[i] for i in positions], left, draft)
-        if not outcome.reranked:
-            raise RerankFailure(outcome.reason)
-        return outcome.scores
+    def __init__(
+        self, reranker: Reranker, query: str, texts: list[str], timeout: float | None
+    ) -> None:
+        self.reranker, self.query, self.texts, self.timeout = reranker, query, texts, timeout
+        self.started = time.perf_counter()
+        self.recalled = 0
 
-    return score
+    def scorer(self, draft: bool = False) -> Scorer:
+        """Scores on the reranker's fast route with ``draft`` (where its route is checked)."""
+
+        def score(positions: list[int]):
+            spent = time.perf_counter() - self.started
+            left = None if self.timeout is None else self.timeout - spent
+            if left is not None and left <= 0:
+                raise RerankFailure(f"timed out after {spent:.1f}s (limit {self.timeout:g}s)")
+            texts = [self.texts[i] for i in positions]
+            outcome = self.reranker.score(self.query, texts, left, draft)
+            if not outcome.reranked:
+                raise RerankFailure(outcome.reason)
+            self.recalled += outcome.recalled
+            return outcome.scores
+
+        return score
+
+    def check(self) -> Check | None:
+        """The exact route behind the reranker's fast one, when its route is checked."""
+        if self.reranker.draft_error is None:
+            return None
+        return Check(self.scorer(), self.reranker.draft_error)
 
 
-def _check(reranker: Reranker, query: str, texts: list[str], timeout: float | None) -> Check | None:
-    """The exact route behind ``reranker``'s fast one, when its route is checked."""
-    if reranker.draft_error is None:
-        return None
-    return Check(_scorer(reranker, query, texts, timeout), reranker.draft_error)
-
-
-def _ensemble_order(
-    reranker: Reranker,
-    query: str,
-    texts: list[str],
-    pool: list[str],
-    bm25: list[LegHit],
-    timeout: float | None,
-) -> FinalOrder:
+def _ensemble_order(scoring: _PoolScoring, pool: list[str], bm25: list[LegHit]) -> FinalOrder:
     """The study's ensemble: the whole dense pool scored, fused 1:1 with BM25's hits."""
-    scores = _scorer(reranker, query, texts, timeout)(list(range(len(pool))))
+    scores = scoring.scorer()(list(range(len(pool))))
     rerank = dict(zip(pool, map(float, scores), strict=True))
     fused = ensemble_fusion(leg_scores(bm25), rerank)
     return FinalOrder(list(fused.order), fused.scores, rerank, len(pool), len(pool))

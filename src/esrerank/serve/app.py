@@ -66,6 +66,7 @@ from .responses import (
 from .search_answer import engine_answer
 from .search_dsl import hybrid_search, may_be_hybrid
 from .searchers import Searchers
+from .workbench import workbench_routes
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 
@@ -339,6 +340,9 @@ def build_app(
         Route("/{index}/_search", search, methods=["GET", "POST"]),
         Route("/_msearch", msearch, methods=["GET", "POST"]),
         Route("/{index}/_msearch", msearch, methods=["GET", "POST"]),
+        *workbench_routes(
+            searcher, lambda index: searchers.open(index)[0], reranking.run, tuple(cors)
+        ),
         Route("/{path:path}", anything, methods=METHODS),
     ]
     middleware = [Middleware(RequestLog, metrics=metrics)]

@@ -11,10 +11,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .metrics import Metrics
 from .responses import error_response
+from .workbench import page_file
 
 log = logging.getLogger("esrerank.serve")
 
-OPEN_PATHS = ("/healthz",)  # answered without the API key
+
+def open_path(path: str) -> bool:
+    """Whether ``path`` is answered without the API key: the health check and the workbench
+    page's own files (code without data; the calls the page makes carry the key)."""
+    return path == "/healthz" or page_file(path)
 
 
 class ApiKeyCheck:
@@ -27,7 +32,7 @@ class ApiKeyCheck:
         self.api_key = api_key.encode() if api_key else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.api_key is None or scope["path"] in OPEN_PATHS:
+        if scope["type"] != "http" or self.api_key is None or open_path(scope["path"]):
             return await self.app(scope, receive, send)
         headers = Headers(scope=scope)
         given = headers.get("x-api-key", "")

@@ -1,0 +1,137 @@
+"""The relevance workbench in serve: its page under ``/_esrerank/workbench/`` and the calls the
+page makes under ``/_esrerank/workbench/api/``.
+
+The page's files are code with no data in them, so they load without the API key (a browser
+cannot add a header to a page it navigates to); every call under ``api/`` carries the key like
+any other request to serve. A call that changes anything must also be JSON from a page of the
+same origin (or one ``--cors`` allows): browsers send a JSON body cross-site only after a
+preflight, and say where a request comes from in ``Origin`` and ``Sec-Fetch-Site``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ..config import DEFAULT_CANDIDATES
+from ..searcher import Searcher
+from ..workbench.searches import DEFAULT_SIZE, Settings, WorkbenchSearches
+from .request_body import parse_json
+from .responses import RequestError, bad_request
+
+PAGE_PATH = "/_esrerank/workbench"
+API_PATH = f"{PAGE_PATH}/api"
+PAGE_FILES = Path(__file__).parent / "workbench_page"
+
+
+def page_file(path: str) -> bool:
+    """Whether ``path`` is one of the page's own files (served without the API key)."""
+    return (path == PAGE_PATH or path.startswith(f"{PAGE_PATH}/")) and not path.startswith(
+        f"{API_PATH}/"
+    )
+
+
+def workbench_routes(
+    started: Searcher,
+    open_searcher: Callable[[str], Searcher],
+    run_model: Callable[..., Awaitable[Any]],
+    cors: tuple[str, ...] = (),
+) -> list[BaseRoute]:
+    """The page and its API for the indices ``open_searcher`` opens (``started`` first);
+    searches run through ``run_model``, serve's cross-encoder queue."""
+    searches = WorkbenchSearches(open_searcher)
+
+    async def config(request: Request) -> JSONResponse:
+        return JSONResponse({"index": started.index, "page_size": DEFAULT_SIZE})
+
+    async def search(request: Request) -> JSONResponse:
+        body = await _json_call(request, cors)
+        index = _text(body, "index", started.index)
+        query = _text(body, "query", None)
+        settings = Settings.from_dict(_object(body, "settings"))
+        answer = await run_model(
+            lambda: searches.search(
+                index,
+                query,
+                settings,
+                size=_count(body, "size", DEFAULT_SIZE),
+                candidates=_count(body, "candidates", DEFAULT_CANDIDATES),
+                filter=body.get("filter"),
+                reuse=body.get("reuse") is True,
+            )
+        )
+        return JSONResponse(answer)
+
+    return [
+        Route(f"{API_PATH}/config", config, methods=["GET"]),
+        Route(f"{API_PATH}/search", search, methods=["POST"]),
+        Route(PAGE_PATH, _to_page, methods=["GET", "HEAD"]),
+        Mount(PAGE_PATH, app=StaticFiles(directory=PAGE_FILES, html=True)),
+    ]
+
+
+async def _to_page(request: Request) -> RedirectResponse:
+    return RedirectResponse(f"{PAGE_PATH}/", status_code=308)
+
+
+async def _json_call(request: Request, cors: tuple[str, ...]) -> dict[str, Any]:
+    """The JSON object of a call from the page, refused when it comes from another site."""
+    _same_site(request, cors)
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json":
+        raise RequestError(
+            415,
+            "media_type_header_exception",
+            f"{request.url.path} takes a JSON body: send Content-Type: application/json",
+        )
+    body = parse_json(await request.body())
+    if not isinstance(body, dict):
+        raise bad_request(f"{request.url.path}: the body must be a JSON object")
+    return body
+
+
+def _same_site(request: Request, cors: tuple[str, ...]) -> None:
+    """Refuse a call a page on another origin made, unless ``cors`` allows that origin."""
+    origin = request.headers.get("origin")
+    if origin is not None and origin in cors:
+        return
+    foreign = request.headers.get("sec-fetch-site") == "cross-site"
+    if origin is not None and origin != "null":
+        parts = urlsplit(origin)
+        foreign = foreign or parts.netloc != request.headers.get("host", "")
+    elif origin == "null":
+        foreign = True
+    if foreign:
+        raise RequestError(
+            403,
+            "security_exception",
+            f"{request.url.path}: refused a call from another site ({origin or 'cross-site'}); "
+            "open the workbench from this server, or list that origin in serve's CORS origins",
+        )
+
+
+def _text(body: dict[str, Any], name: str, default: str | None) -> str:
+    value = body.get(name, default)
+    if not isinstance(value, str) or not value.strip():
+        raise bad_request(f"[{name}] must be a non-empty string")
+    return value
+
+
+def _count(body: dict[str, Any], name: str, default: int) -> int:
+    value = body.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:
+        raise bad_request(f"[{name}] must be a whole number from 1 to 1000, got [{value}]")
+    return value
+
+
+def _object(body: dict[str, Any], name: str) -> dict[str, Any]:
+    value = body.get(name) or {}
+    if not isinstance(value, dict):
+        raise bad_request(f"[{name}] must be an object")
+    return value

@@ -1,0 +1,198 @@
+// The workbench page: no framework and nothing from the internet. Indexed text is data: it only
+// ever reaches the page as text nodes (textContent), never as markup.
+"use strict";
+
+const STAGES = ["bm25", "dense", "fused", "rerank", "final"];
+const $ = (id) => document.getElementById(id);
+const state = { key: sessionStorage.getItem("esrerank-key") || "", answer: null, asked: null };
+
+// An element with attributes and children; strings become text nodes.
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  for (const child of children) node.append(child);
+  return node;
+}
+
+// ``text`` with the spans [start, end) wrapped in <mark>.
+function marked(text, spans) {
+  const part = document.createDocumentFragment();
+  let at = 0;
+  for (const [start, end] of spans || []) {
+    part.append(text.slice(at, start), el("mark", {}, text.slice(start, end)));
+    at = end;
+  }
+  part.append(text.slice(at));
+  return part;
+}
+
+async function call(path, body) {
+  const headers = { "Content-Type": "application/json" };
+  if (state.key) headers.Authorization = `Bearer ${state.key}`;
+  const options = body === undefined ? { headers } : { method: "POST", headers, body: JSON.stringify(body) };
+  const response = await fetch(`api/${path}`, options);
+  const answer = await response.json().catch(() => ({}));
+  if (response.status === 401) {
+    $("key-form").hidden = false;
+    throw new Error("this server asks for its API key");
+  }
+  if (!response.ok) throw new Error((answer.error && answer.error.reason) || response.statusText);
+  return answer;
+}
+
+function settings() {
+  const depth = $("rerank-depth").value;
+  const share = Number($("bm25-weight").value);
+  return {
+    rerank_weight: Number($("rerank-weight").value),
+    rerank_depth: depth ? Number(depth) : null,
+    fusion: {
+      method: $("fusion-method").value,
+      combination: $("fusion-combination").value,
+      weights: [share, Number((1 - share).toFixed(4))],
+      rrf_k: Number($("rrf-k").value) || 60,
+    },
+  };
+}
+
+function showSettings(answer) {
+  $("rerank-weight").value = answer.rerank_weight;
+  $("fusion-method").value = answer.fusion.method;
+  $("fusion-combination").value = answer.fusion.combination;
+  $("bm25-weight").value = answer.fusion.weights[0] / (answer.fusion.weights[0] + answer.fusion.weights[1]);
+  $("rrf-k").value = answer.fusion.rrf_k;
+  showValues();
+}
+
+function showValues() {
+  $("rerank-weight-value").textContent = Number($("rerank-weight").value).toFixed(2);
+  $("bm25-weight-value").textContent = Number($("bm25-weight").value).toFixed(2);
+  $("fusion-combination").disabled = $("fusion-method").value === "rrf";
+  $("rrf-k").disabled = $("fusion-method").value !== "rrf";
+}
+
+function format(score) {
+  return score === null || score === undefined ? "–" : score.toFixed(4);
+}
+
+function card(stage, pid, passage) {
+  const ranks = passage.ranks;
+  const head = el("div", { class: "head" }, el("span", { class: "rank" }, String(ranks[stage])));
+  head.append(el("span", { class: "title" }, marked(passage.title || passage.doc_id, passage.title ? passage.title_marks : [])));
+  head.append(el("span", { class: "score", title: `${stage} score` }, format(passage.scores[stage])));
+  if (stage === "final") {
+    const moved = ranks.fused - ranks.final;
+    const arrow = moved > 0 ? `▲${moved}` : moved < 0 ? `▼${-moved}` : "＝";
+    const kind = moved > 0 ? "up" : moved < 0 ? "down" : "same";
+    head.append(el("span", { class: `move ${kind}`, title: `fused rank ${ranks.fused}` }, arrow));
+  }
+  const stages = el("div", { class: "stages" });
+  for (const name of STAGES) {
+    const rank = ranks[name];
+    stages.append(el("span", { class: `stage ${name}`, title: `${name} score ${format(passage.scores[name])}` },
+      `${name} ${rank === null ? "–" : "#" + rank}`));
+  }
+  const item = el("li", { class: "hit", "data-pid": pid }, head, stages,
+    el("p", { class: "text" }, marked(passage.text, passage.marks)));
+  const fields = Object.entries(passage.fields || {});
+  if (fields.length) {
+    const list = el("dl");
+    for (const [name, value] of fields) list.append(el("dt", {}, name), el("dd", {}, typeof value === "string" ? value : JSON.stringify(value)));
+    item.append(el("details", {}, el("summary", {}, `fields (${fields.length})`), list));
+  }
+  item.addEventListener("mouseenter", () => highlight(pid, true));
+  item.addEventListener("mouseleave", () => highlight(pid, false));
+  return item;
+}
+
+function highlight(pid, on) {
+  for (const node of document.querySelectorAll(".hit")) {
+    if (node.dataset.pid === pid) node.classList.toggle("same", on);
+  }
+}
+
+function render(answer) {
+  for (const column of document.querySelectorAll(".column")) {
+    const stage = column.dataset.stage;
+    const list = column.querySelector("ol");
+    list.replaceChildren(...answer.columns[stage].map((pid) => card(stage, pid, answer.passages[pid])));
+  }
+  const rerank = answer.reranked
+    ? `reranked by ${answer.reranker} (${answer.reranker_runtime}), weight ${answer.rerank_weight}, ` +
+      `${answer.rerank_scored} of ${answer.rerank_pool} scored, ${answer.model_pairs} by the model now`
+    : `not reranked: ${answer.rerank_reason}`;
+  $("status").textContent = `${answer.fusion_described} · ${rerank} · ${answer.took_ms} ms on the server`;
+  for (const warning of answer.warnings) $("status").append(el("span", { class: "warning" }, ` ⚠ ${warning}`));
+}
+
+function failed(error) {
+  $("error").textContent = error.message;
+  $("error").hidden = false;
+}
+
+async function search(whatIf) {
+  const started = performance.now();
+  $("error").hidden = true;
+  let filter;
+  try {
+    filter = $("filter").value.trim() ? JSON.parse($("filter").value) : undefined;
+  } catch (error) {
+    return failed(new Error(`the filter is not JSON: ${error.message}`));
+  }
+  const asked = {
+    index: $("index").value.trim(),
+    query: $("query").value,
+    size: Number($("size").value) || 10,
+    filter,
+    reuse: whatIf,
+    settings: whatIf ? settings() : {},
+  };
+  document.body.classList.add("busy");
+  try {
+    const answer = await call("search", asked);
+    state.answer = answer;
+    state.asked = asked;
+    if (!whatIf) showSettings(answer);
+    render(answer);
+    const kind = whatIf ? "what-if" : "search";
+    const drawn = performance.now() - started;
+    $("status").dataset.drawnMs = drawn.toFixed(1);
+    $("status").dataset.kind = kind;
+    $("status").append(` · ${kind} drawn in ${drawn.toFixed(0)} ms`);
+  } catch (error) {
+    failed(error);
+  } finally {
+    document.body.classList.remove("busy");
+  }
+}
+
+function whatIf() {
+  showValues();
+  if (state.answer) search(true);
+}
+
+async function start() {
+  $("search").addEventListener("submit", (event) => { event.preventDefault(); search(false); });
+  $("key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    state.key = $("key").value;
+    sessionStorage.setItem("esrerank-key", state.key);
+    $("key-form").hidden = true;
+    start();
+  });
+  for (const id of ["rerank-weight", "bm25-weight"]) $(id).addEventListener("input", showValues);
+  for (const id of ["rerank-weight", "bm25-weight", "rerank-depth", "fusion-method", "fusion-combination", "rrf-k"]) {
+    $(id).addEventListener("change", whatIf);
+  }
+  $("reset").addEventListener("click", () => { if (state.answer) search(false); });
+  try {
+    const config = await call("config");
+    if (!$("index").value) $("index").value = config.index;
+    $("indices").replaceChildren(el("option", { value: config.index }));
+    $("size").value = config.page_size;
+  } catch (error) {
+    failed(error);
+  }
+}
+
+document.addEventListener("DOMContentLoaded", start, { once: true });

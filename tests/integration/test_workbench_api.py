@@ -1,0 +1,129 @@
+"""The workbench's page and API over real HTTP, on every backend: columns with the ranks the
+Python API gives, a what-if that reorders without the model, the page's files open but its
+calls behind the API key, and calls from another site refused."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+
+from .served import served_index
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+KEY = "workbench-key"
+QUERY = "bariatric surgery and obesity"
+
+
+@pytest.fixture
+def served(backend_url, tmp_path, sample_dir, bi_encoder, tiny_reranker):
+    lines = (sample_dir / "corpus.jsonl").read_text().splitlines()[:60]
+    with served_index(
+        backend_url,
+        tmp_path,
+        [json.loads(line) for line in lines],
+        "bench",
+        KEY,
+        bi_encoder=bi_encoder,
+        reranker=tiny_reranker,
+        rerank_memory=20_000,
+    ) as found:
+        yield found
+
+
+def call(url: str, body: dict, **headers) -> requests.Response:
+    return requests.post(
+        f"{url}/_esrerank/workbench/api/search",
+        data=json.dumps(body),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {KEY}", **headers},
+        timeout=120,
+    )
+
+
+def test_columns_and_a_what_if_without_the_model(served):
+    url, index, searcher = served
+    answer = call(
+        url, {"index": index, "query": QUERY, "size": 5, "settings": {"rerank_weight": 0.3}}
+    )
+    assert answer.status_code == 200, answer.text
+    view = answer.json()
+    api = searcher.search(QUERY, top_k=5, rerank_weight=0.3)
+    assert view["columns"]["final"] == [h.passage_id for h in api.hits]
+    assert view["columns"]["bm25"] == [h.passage.passage_id for h in api.legs["bm25"][:5]]
+    assert view["columns"]["dense"] == [h.passage.passage_id for h in api.legs["dense"][:5]]
+    assert view["columns"]["fused"] == list(api.fused.order[:5])
+    assert view["reranked"] and view["rerank_scored"] == view["rerank_pool"] > 5  # all of it
+
+    heavier = call(
+        url,
+        {
+            "index": index,
+            "query": QUERY,
+            "size": 5,
+            "reuse": True,
+            "settings": {"rerank_weight": 1},
+        },
+    ).json()
+    assert heavier["reused"] and heavier["model_pairs"] == 0  # every score from memory
+    scores = [heavier["passages"][p]["scores"]["rerank"] for p in heavier["columns"]["final"]]
+    assert scores == sorted(scores, reverse=True)  # weight 1: the cross-encoder's order
+    # another fusion puts other passages in the pool: only those are new to the model
+    rrf = {"index": index, "query": QUERY, "reuse": True, "settings": {"fusion": {"method": "rrf"}}}
+    first_rrf = call(url, rrf).json()
+    assert first_rrf["fusion"]["method"] == "rrf"
+    assert first_rrf["model_pairs"] < first_rrf["rerank_pool"] // 2
+    assert call(url, rrf).json()["model_pairs"] == 0
+
+
+def test_the_page_loads_without_the_key_and_its_calls_need_it(served):
+    url, index, _ = served
+    page = requests.get(f"{url}/_esrerank/workbench/", timeout=10)
+    assert page.status_code == 200 and "esrerank workbench" in page.text
+    assert "content-security-policy" in page.text.lower()
+    assert requests.get(f"{url}/_esrerank/workbench/workbench.js", timeout=10).status_code == 200
+    moved = requests.get(f"{url}/_esrerank/workbench", allow_redirects=False, timeout=10)
+    assert moved.status_code == 308 and moved.headers["location"].endswith("/workbench/")
+    keyless = requests.get(f"{url}/_esrerank/workbench/api/config", timeout=10)
+    assert keyless.status_code == 401 and keyless.json()["error"]["type"] == "security_exception"
+    config = requests.get(
+        f"{url}/_esrerank/workbench/api/config", headers={"x-api-key": KEY}, timeout=10
+    )
+    assert config.json()["index"] == index
+    missing = requests.get(f"{url}/_esrerank/workbench/nothing.js", timeout=10)
+    assert missing.status_code == 404 and "error" in missing.json()
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"Origin": "https://elsewhere.example"}, 403),
+        ({"Sec-Fetch-Site": "cross-site"}, 403),
+        ({"Origin": "null"}, 403),
+        ({"Content-Type": "text/plain"}, 415),  # a form or a no-preflight fetch
+    ],
+)
+def test_calls_from_another_site_are_refused(served, headers, status):
+    url, index, _ = served
+    answer = call(url, {"index": index, "query": QUERY}, **headers)
+    assert answer.status_code == status, answer.text
+    assert answer.json()["status"] == status and answer.json()["error"]["reason"]
+
+
+def test_the_same_origin_and_bad_input(served):
+    url, index, _ = served
+    same = call(
+        url, {"index": index, "query": QUERY}, Origin=url, **{"Sec-Fetch-Site": "same-origin"}
+    )
+    assert same.status_code == 200, same.text
+    for body, status, kind in (
+        ({"index": "no-such-index", "query": QUERY}, 404, "index_not_found_exception"),
+        ({"index": index, "query": ""}, 400, "illegal_argument_exception"),
+        ({"index": index, "query": QUERY, "settings": {"rerank_weight": 3}}, 400, None),
+        ({"index": index, "query": QUERY, "size": 0}, 400, None),
+    ):
+        answer = call(url, body)
+        assert answer.status_code == status, (body, answer.text)
+        if kind:
+            assert answer.json()["error"]["type"] == kind
