@@ -4,7 +4,7 @@
 
 const STAGES = ["bm25", "dense", "fused", "rerank", "final"];
 const $ = (id) => document.getElementById(id);
-const state = { key: sessionStorage.getItem("esrerank-key") || "", answer: null, asked: null };
+const state = { key: sessionStorage.getItem("esrerank-key") || "", answer: null, asked: null, calls: {} };
 
 // An element with attributes and children; strings become text nodes.
 function el(tag, attributes = {}, ...children) {
@@ -122,6 +122,7 @@ function render(answer) {
       `${answer.rerank_scored} of ${answer.rerank_pool} scored, ${answer.model_pairs} by the model now`
     : `not reranked: ${answer.rerank_reason}`;
   $("status").textContent = `${answer.fusion_described} · ${rerank} · ${answer.took_ms} ms on the server`;
+  $("status").dataset.modelPairs = answer.model_pairs;
   for (const warning of answer.warnings) $("status").append(el("span", { class: "warning" }, ` ⚠ ${warning}`));
 }
 
@@ -156,8 +157,10 @@ async function search(whatIf) {
     render(answer);
     const kind = whatIf ? "what-if" : "search";
     const drawn = performance.now() - started;
+    state.calls[kind] = (state.calls[kind] || 0) + 1;
     $("status").dataset.drawnMs = drawn.toFixed(1);
     $("status").dataset.kind = kind;
+    $("status").dataset.calls = state.calls[kind];
     $("status").append(` · ${kind} drawn in ${drawn.toFixed(0)} ms`);
   } catch (error) {
     failed(error);
@@ -171,20 +174,7 @@ function whatIf() {
   if (state.answer) search(true);
 }
 
-async function start() {
-  $("search").addEventListener("submit", (event) => { event.preventDefault(); search(false); });
-  $("key-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    state.key = $("key").value;
-    sessionStorage.setItem("esrerank-key", state.key);
-    $("key-form").hidden = true;
-    start();
-  });
-  for (const id of ["rerank-weight", "bm25-weight"]) $(id).addEventListener("input", showValues);
-  for (const id of ["rerank-weight", "bm25-weight", "rerank-depth", "fusion-method", "fusion-combination", "rrf-k"]) {
-    $(id).addEventListener("change", whatIf);
-  }
-  $("reset").addEventListener("click", () => { if (state.answer) search(false); });
+async function loadConfig() {
   try {
     const config = await call("config");
     if (!$("index").value) $("index").value = config.index;
@@ -193,6 +183,24 @@ async function start() {
   } catch (error) {
     failed(error);
   }
+}
+
+function start() {
+  $("search").addEventListener("submit", (event) => { event.preventDefault(); search(false); });
+  $("key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    state.key = $("key").value;
+    sessionStorage.setItem("esrerank-key", state.key);
+    $("key-form").hidden = true;
+    $("error").hidden = true;
+    loadConfig();
+  });
+  for (const id of ["rerank-weight", "bm25-weight"]) $(id).addEventListener("input", showValues);
+  for (const id of ["rerank-weight", "bm25-weight", "rerank-depth", "fusion-method", "fusion-combination", "rrf-k"]) {
+    $(id).addEventListener("change", whatIf);
+  }
+  $("reset").addEventListener("click", () => { if (state.answer) search(false); });
+  loadConfig();
 }
 
 document.addEventListener("DOMContentLoaded", start, { once: true });

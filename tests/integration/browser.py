@@ -1,0 +1,32 @@
+"""A real headless Chromium, driven by Selenium (the W3C WebDriver standard, well kept), with
+the browser and its driver from the same Debian packages (``chromium``, ``chromium-driver``),
+so their versions always match and nothing is downloaded at test time."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+DRIVER = "chromedriver"
+
+
+def chromium():
+    """A headless Chromium session, or a skip (a failure in CI) when none is installed."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    binary = next(filter(None, map(shutil.which, BROWSERS)), None)
+    driver = shutil.which(DRIVER)
+    if binary is None or driver is None:
+        message = "no Chromium and chromedriver here: apt-get install chromium chromium-driver"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1600,1000"):
+        options.add_argument(argument)
+    return webdriver.Chrome(options=options, service=Service(driver))

@@ -1,0 +1,130 @@
+"""The workbench page in a real headless Chromium against a real serve: a search draws the four
+columns with the ranks the Python API gives, moving the rerank weight reorders them without a
+model call, and indexed text that holds markup and script shows as text and never runs.
+
+With ``ESRERANK_SCREENSHOTS=DIR`` the steps are saved there as PNGs (docs/images holds them)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from .browser import chromium
+from .served import served_index
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+KEY = "page-key"
+QUERY = "bariatric surgery and colorectal cancer"
+HOSTILE = {
+    "_id": "hostile",
+    "title": "<b>Bold</b> claims about bariatric surgery",
+    "text": "Bariatric surgery <script>window.pwned = 1</script>"
+    '<img src=x onerror="window.pwned = 2"> and colorectal cancer risk.',
+}
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, sample_dir, bi_encoder, tiny_reranker):
+    lines = (sample_dir / "corpus.jsonl").read_text().splitlines()[:60]
+    documents = [json.loads(line) for line in lines] + [HOSTILE]
+    with served_index(
+        None,
+        tmp_path_factory.mktemp("page"),
+        documents,
+        "page",
+        KEY,
+        bi_encoder=bi_encoder,
+        reranker=tiny_reranker,
+        rerank_memory=20_000,
+    ) as found:
+        yield found
+
+
+@pytest.fixture(scope="module")
+def browser():
+    session = chromium()
+    yield session
+    session.quit()
+
+
+def shot(browser, name: str) -> None:
+    folder = os.environ.get("ESRERANK_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        browser.save_screenshot(str(Path(folder) / f"workbench-{name}.png"))
+
+
+def column(browser, stage: str) -> list[str]:
+    from selenium.webdriver.common.by import By
+
+    cards = browser.find_elements(By.CSS_SELECTOR, f'.column[data-stage="{stage}"] .hit')
+    return [card.get_attribute("data-pid") for card in cards]
+
+
+def wait_for(browser, kind: str, count: int):
+    """Until the page has drawn the answer to its ``count``-th call of ``kind``."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 120).until(
+        lambda b: b.execute_script(
+            "const s = document.getElementById('status');"
+            "return s.dataset.kind === arguments[0] && Number(s.dataset.calls) >= arguments[1]",
+            kind,
+            count,
+        )
+    )
+
+
+def test_search_then_move_the_weight(served, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    url, index, searcher = served
+    browser.get(f"{url}/_esrerank/workbench/")
+    key = browser.find_element(By.ID, "key")  # the server has a key: the page asks for it
+    assert browser.find_element(By.ID, "key-form").is_displayed()
+    key.send_keys(KEY, Keys.ENTER)
+    assert not browser.find_element(By.ID, "key-form").is_displayed()
+    browser.find_element(By.ID, "query").send_keys(QUERY, Keys.ENTER)
+    wait_for(browser, "search", 1)
+    shot(browser, "search")
+    api = searcher.search(QUERY, top_k=10)
+    assert column(browser, "final") == [hit.passage_id for hit in api.hits]
+    assert column(browser, "bm25") == [h.passage.passage_id for h in api.legs["bm25"][:10]]
+    assert column(browser, "dense") == [h.passage.passage_id for h in api.legs["dense"][:10]]
+    assert column(browser, "fused") == list(api.fused.order[:10])
+    final_ranks = browser.find_elements(By.CSS_SELECTOR, '.column[data-stage="final"] .rank')
+    assert [rank.text for rank in final_ranks] == [str(n) for n in range(1, 11)]
+
+    weight = browser.find_element(By.ID, "rerank-weight")
+    weight.send_keys(Keys.END)  # all the way to the cross-encoder: 1.0
+    wait_for(browser, "what-if", 1)
+    shot(browser, "what-if")
+    status = browser.find_element(By.ID, "status")
+    assert status.get_attribute("data-model-pairs") == "0"
+    heavy = searcher.search(QUERY, top_k=10, rerank_weight=1.0)
+    assert column(browser, "final") == [hit.passage_id for hit in heavy.hits]
+    assert column(browser, "final") != [hit.passage_id for hit in api.hits]
+
+
+def test_indexed_markup_shows_as_text_and_never_runs(served, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    url, _, _ = served
+    browser.get(f"{url}/_esrerank/workbench/")
+    query = browser.find_element(By.ID, "query")
+    query.clear()
+    query.send_keys("bariatric surgery script colorectal", Keys.ENTER)
+    wait_for(browser, "search", 1)
+    cards = browser.find_elements(By.CSS_SELECTOR, '.hit[data-pid^="hostile"]')
+    assert cards, "the hostile document was not found"
+    text = cards[0].find_element(By.CSS_SELECTOR, ".text").text
+    assert "<script>window.pwned = 1</script>" in text and "<img src=x" in text
+    assert "<b>Bold</b>" in cards[0].find_element(By.CSS_SELECTOR, ".title").text
+    assert browser.execute_script("return window.pwned === undefined")
+    assert not browser.find_elements(By.CSS_SELECTOR, "#columns script, #columns img, #columns b")
