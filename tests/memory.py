@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from esrerank.backends.base import BulkResult, IndexMeta, rank_hits
+from esrerank.backends.judgments import Judgment, pair_key
 from esrerank.errors import IndexNotFoundError
 from esrerank.models.pool import ModelPool
 from esrerank.models.reranker import RerankOutcome
@@ -21,6 +22,24 @@ from esrerank.models.runtimes import Runtime
 from esrerank.types import LegHit, Passage
 
 WORD = re.compile(r"\w+")
+
+
+class MemoryJudgments:
+    """The ``JudgmentStore`` protocol over a dict."""
+
+    def __init__(self) -> None:
+        self.kept: dict[str, Judgment] = {}
+
+    def put(self, judgments) -> int:
+        stamped = [j.stamped() for j in judgments]
+        self.kept.update((j.key, j) for j in stamped)
+        return len(stamped)
+
+    def delete(self, query: str, doc_id: str) -> bool:
+        return self.kept.pop(pair_key(query, doc_id), None) is not None
+
+    def all(self) -> list[Judgment]:
+        return list(self.kept.values())
 
 
 class MemoryBackend:
@@ -32,6 +51,10 @@ class MemoryBackend:
     def __init__(self) -> None:
         self.metas: dict[str, IndexMeta] = {}
         self.stored: dict[str, dict[str, tuple[Passage, np.ndarray]]] = {}
+        self.judged: dict[str, MemoryJudgments] = {}
+
+    def judgments(self, index: str) -> MemoryJudgments:
+        return self.judged.setdefault(index, MemoryJudgments())
 
     def index_exists(self, index: str) -> bool:
         return index in self.metas

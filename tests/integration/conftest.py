@@ -112,3 +112,18 @@ def searcher(backend_url, bi_encoder, tmp_path):
     yield instance
     instance.backend.delete_index(index)
     instance.close()
+
+
+@pytest.fixture(scope="session")
+def sample_beir(tmp_path_factory, sample_dir):
+    """The sample as a BEIR folder: its 20 test claims, and its 100 training claims as dev."""
+    folder = tmp_path_factory.mktemp("sample-beir")
+    (folder / "qrels").mkdir()
+    (folder / "corpus.jsonl").write_text((sample_dir / "corpus.jsonl").read_text())
+    (folder / "queries.jsonl").write_text(
+        (sample_dir / "queries.jsonl").read_text()
+        + (sample_dir / "train-queries.jsonl").read_text()
+    )
+    (folder / "qrels" / "test.tsv").write_text((sample_dir / "queries.qrels.tsv").read_text())
+    (folder / "qrels" / "dev.tsv").write_text((sample_dir / "train-queries.qrels.tsv").read_text())
+    return folder

@@ -21,21 +21,6 @@ from .conftest import BACKENDS, require_backend
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module")
-def sample_beir(tmp_path_factory, sample_dir):
-    """The sample as a BEIR folder: its 20 test claims, and its 100 training claims as dev."""
-    folder = tmp_path_factory.mktemp("sample-beir")
-    (folder / "qrels").mkdir()
-    (folder / "corpus.jsonl").write_text((sample_dir / "corpus.jsonl").read_text())
-    (folder / "queries.jsonl").write_text(
-        (sample_dir / "queries.jsonl").read_text()
-        + (sample_dir / "train-queries.jsonl").read_text()
-    )
-    (folder / "qrels" / "test.tsv").write_text((sample_dir / "queries.qrels.tsv").read_text())
-    (folder / "qrels" / "dev.tsv").write_text((sample_dir / "train-queries.qrels.tsv").read_text())
-    return folder
-
-
 def _evaluate(url, bi_encoder, sample_beir, tmp_path, index):
     searcher = Searcher(url, index, data_dir=tmp_path / "store", bi_encoder=bi_encoder)
     searcher.ingest(sample_beir / "corpus.jsonl")

@@ -127,3 +127,34 @@ def test_the_same_origin_and_bad_input(served):
         assert answer.status_code == status, (body, answer.text)
         if kind:
             assert answer.json()["error"]["type"] == kind
+
+
+def test_judgments_are_kept_listed_edited_and_forgotten(served):
+    url, index, searcher = served
+    base = f"{url}/_esrerank/workbench/api/judgments"
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {KEY}"}
+
+    def judge(doc_id, grade, **extra):
+        body = {"index": index, "query": QUERY, "doc_id": doc_id, "grade": grade}
+        return requests.post(base, data=json.dumps(body), headers={**headers, **extra}, timeout=30)
+
+    assert judge("d1", 3).json() == {"index": index, "judged": 1}
+    assert judge("d2", 1).status_code == 200
+    assert judge("d1", 2).status_code == 200  # edited: judged again
+    listed = requests.get(base, params={"index": index, "query": QUERY}, headers=headers).json()
+    assert {j["doc_id"]: j["grade"] for j in listed["judgments"]} == {"d1": 2, "d2": 1}
+    stored = searcher.backend.judgments(index).all()  # where the library reads them
+    assert {j.doc_id: j.grade for j in stored} == {"d1": 2, "d2": 1}
+    other = requests.get(base, params={"index": index, "query": "other"}, headers=headers)
+    assert other.json()["judgments"] == []
+
+    forget = {"index": index, "query": QUERY, "doc_id": "d2"}
+    gone = requests.post(f"{base}/delete", data=json.dumps(forget), headers=headers, timeout=30)
+    assert gone.json()["deleted"] is True
+    assert [j.doc_id for j in searcher.backend.judgments(index).all()] == ["d1"]
+
+    assert judge("d3", 5).status_code == 400  # grades are 0-3
+    assert judge("d3", 1, Origin="https://elsewhere.example").status_code == 403
+    missing = {"index": "no-such-index", "query": QUERY, "doc_id": "d", "grade": 1}
+    refused = requests.post(base, data=json.dumps(missing), headers=headers, timeout=30)
+    assert refused.status_code == 404

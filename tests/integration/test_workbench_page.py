@@ -111,6 +111,52 @@ def test_search_then_move_the_weight(served, browser):
     assert column(browser, "final") != [hit.passage_id for hit in api.hits]
 
 
+def test_judge_five_documents_by_click_and_key(served, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    url, index, searcher = served
+    browser.get(f"{url}/_esrerank/workbench/")
+    query = browser.find_element(By.ID, "query")
+    query.clear()
+    query.send_keys(QUERY + "\n")
+    wait_for(browser, "search", 1)
+    cards = {}  # the first hit of each of five documents (a document may have two passages)
+    for card in browser.find_elements(By.CSS_SELECTOR, '.column[data-stage="final"] .hit'):
+        cards.setdefault(card.get_attribute("data-doc"), card)
+    cards = list(cards.values())[:5]
+    docs = [card.get_attribute("data-doc") for card in cards]
+    given = dict(zip(docs, [3, 2, 1, 0, 3], strict=True))
+    for number, (card, grade) in enumerate(zip(cards, given.values(), strict=True)):
+        if number % 2:  # by key: focus the hit, press its grade
+            card.click()
+            card.send_keys(str(grade))
+        else:
+            card.find_element(By.CSS_SELECTOR, f'.grade[data-grade="{grade}"]').click()
+        WebDriverWait(browser, 30).until(
+            lambda b, n=number: (
+                b.find_element(By.ID, "judged").get_attribute("data-calls") == str(n + 1)
+            )
+        )
+    shot(browser, "judged")
+    stored = {
+        j.doc_id: j.grade for j in searcher.backend.judgments(index).all() if j.query == QUERY
+    }
+    assert stored == given
+
+    browser.refresh()  # the grades come back with the query
+    browser.find_element(By.ID, "query").send_keys(QUERY + "\n")
+    wait_for(browser, "search", 1)
+    WebDriverWait(browser, 30).until(
+        lambda b: len(b.find_elements(By.CSS_SELECTOR, "#judged li")) == len(given)
+    )
+    for doc, grade in given.items():
+        chosen = browser.find_element(
+            By.CSS_SELECTOR, f'.column[data-stage="final"] .hit[data-doc="{doc}"] .grade.chosen'
+        )
+        assert chosen.text == str(grade)
+
+
 def test_indexed_markup_shows_as_text_and_never_runs(served, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys

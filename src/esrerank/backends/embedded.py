@@ -41,6 +41,7 @@ from .embedded_scoring import (
     nearest,
 )
 from .filters import Filter
+from .judgments import FileJudgments
 from .locking import single_writer
 from .schema import ESRERANK_SCHEMA
 
@@ -114,6 +115,11 @@ class EmbeddedBackend:
 
     def index_exists(self, index: str) -> bool:
         return self._path(index).is_file()
+
+    def judgments(self, index: str) -> FileJudgments:
+        """The judgments given ``index``'s results, in the store's folder."""
+        self._path(index)  # a valid name
+        return FileJudgments(self.data_dir / "judgments" / f"{index}.jsonl")
 
     def _db(self, index: str) -> sqlite3.Connection:
         """The index's connection; opened again when another process has deleted or rebuilt

@@ -19,6 +19,7 @@ from .base import BulkResult, IndexMeta, rank_hits
 from .bulk import bulk_results, write
 from .filters import Filter
 from .http import HttpClient
+from .judgments import EngineJudgments
 from .schema import TERMS_FIELD, IndexSchema
 
 META_KEY = "esrerank"
@@ -75,6 +76,10 @@ class RestBackend:
 
     def index_exists(self, index: str) -> bool:
         return self.client.exists(f"/{index}")
+
+    def judgments(self, index: str) -> EngineJudgments:
+        """The judgments given ``index``'s results, in an index of their own."""
+        return EngineJudgments(self.client, index)
 
     def create_index(self, index: str, meta: IndexMeta) -> None:
         body = load_mapping(self.engine)

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..backends.redaction import redact
-from ..config import cache_dir
+from ..config import DEFAULT_INDEX, cache_dir
 from ..evaluation.strategies import DEFAULT_STRATEGIES
 from ..models.hub import DEFAULT_CROSS_ENCODER
 from .app import cli
@@ -29,12 +29,24 @@ from .options import (
 
 
 @cli.command("eval")
-@click.argument("folder", type=click.Path(path_type=Path))
+@click.argument("folder", type=click.Path(path_type=Path), required=False)
 @click.option("--split", default="test", show_default=True, help="Qrels split to report on.")
 @file_option(
     "--corpus", "corpus_file", "Corpus file [default: corpus.jsonl or wiki.json in FOLDER]."
 )
-@store_options_with(None, "Index name [default: FOLDER's name]; ingested first if missing.")
+@store_options_with(
+    None,
+    f"Index name [default: FOLDER's name, or {DEFAULT_INDEX} with --judgments alone]; "
+    "ingested first if missing.",
+)
+@click.option(
+    "--judgments",
+    "use_judgments",
+    is_flag=True,
+    help="Use the judgments given the index's results (in the workbench, or imported): "
+    "without FOLDER, they are the queries reported on (and with --tune, a share of them is "
+    "held out to tune on); with FOLDER and --tune, they are the tuning queries.",
+)
 @analyzer_option
 @click.option(
     "--strategies",
@@ -108,9 +120,11 @@ def eval_command(
     out,
     cache,
     as_json,
+    use_judgments,
 ):
     """Compare retrieval strategies on FOLDER's judged queries (BEIR layout, or wiki.json with
-    queries.jsonl and qrels/): top-k accuracy, Recall@k, MRR@10 and nDCG@10 per document."""
+    queries.jsonl and qrels/), or on the judgments given the index (--judgments): top-k
+    accuracy, Recall@k, MRR@10 and nDCG@10 per document."""
     from .. import evaluation
 
     if no_rerank and reranker is not None:
@@ -125,20 +139,38 @@ def eval_command(
     )
     if no_rerank:
         chosen = [s for s in chosen if s not in evaluation.RERANKED]
-    data, tune_on = evaluation.reporting_and_tuning_queries(
-        folder,
-        split,
-        corpus=corpus_file,
-        tune=tune,
-        tune_split=tune_split,
-        tune_fraction=tune_fraction,
-        seed=seed,
-    )
-    if max_queries is not None and max_queries < len(data.queries):
-        data = data.sample(max_queries, seed)
-    index = index or evaluation.index_name_for(data)
+    if folder is None and not use_judgments:
+        raise click.UsageError("Give FOLDER (judged queries in the BEIR layout) or --judgments.")
+    if use_judgments and folder is not None and not tune:
+        raise click.UsageError("--judgments with FOLDER applies to --tune (its tuning queries).")
+    if use_judgments and tune_split:
+        raise click.UsageError("--judgments and --tune-split both name the tuning queries.")
+    data = tune_on = None
+    if folder is None:
+        index = index or DEFAULT_INDEX
+    else:
+        data, tune_on = evaluation.reporting_and_tuning_queries(
+            folder,
+            split,
+            corpus=corpus_file,
+            tune=tune and not use_judgments,
+            tune_split=tune_split,
+            tune_fraction=tune_fraction,
+            seed=seed,
+        )
+        index = index or evaluation.index_name_for(data)
     searcher = open_searcher(url, index, data_dir, bi_encoder, reranker or DEFAULT_CROSS_ENCODER)
     with searcher:
+        if use_judgments:
+            judged = evaluation.judged_data(searcher.backend.judgments(index).all(), index)
+            if data is not None:
+                tune_on = judged
+            elif tune:
+                tune_on, data = judged.held_out(tune_fraction, seed)
+            else:
+                data = judged
+        if max_queries is not None and max_queries < len(data.queries):
+            data = data.sample(max_queries, seed)
         report = evaluation.ensure_index(searcher, data, analyzer, show_progress(progress))
         if report is not None:
             for note in report.notes:

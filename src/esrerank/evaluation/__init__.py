@@ -6,6 +6,7 @@ Needs the ``eval`` extra (pytrec-eval-terrier, matplotlib): ``pip install 'esrer
 from __future__ import annotations
 
 from .data import EvalData, index_name_for, load_eval_data
+from .judgments import export_beir, import_beir, judged_data
 from .plan import ensure_index, reporting_and_tuning_queries, require_eval_extra
 from .report import markdown, write
 from .runner import Evaluation
@@ -21,7 +22,10 @@ __all__ = [
     "check_strategies",
     "ensure_index",
     "evaluate",
+    "export_beir",
+    "import_beir",
     "index_name_for",
+    "judged_data",
     "load_eval_data",
     "markdown",
     "reporting_and_tuning_queries",

@@ -23,7 +23,7 @@ class EvalData:
     """Judged queries of one split, and the corpus they are judged against."""
 
     name: str
-    corpus: Path
+    corpus: Path | None  # None: judgments given an existing index, which has no corpus file
     queries: dict[str, str]  # query id -> text, judged queries only
     qrels: dict[str, dict[str, int]]  # query id -> {doc id: relevance}
     split: str

@@ -60,6 +60,6 @@ def ensure_index(
 ) -> IngestReport | None:
     """Ingest ``data``'s corpus into the searcher's index unless it exists; the report if it
     was ingested."""
-    if searcher.handle.exists():
+    if searcher.handle.exists() or data.corpus is None:  # no corpus: searching says it is missing
         return None
     return searcher.ingest(data.corpus, analyzer=analyzer, progress=progress)

@@ -10,15 +10,18 @@ preflight, and say where a request comes from in ``Origin`` and ``Sec-Fetch-Site
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from ..backends.judgments import Judgment
 from ..config import DEFAULT_CANDIDATES
 from ..searcher import Searcher
 from ..workbench.searches import DEFAULT_SIZE, Settings, WorkbenchSearches
@@ -68,9 +71,44 @@ def workbench_routes(
         )
         return JSONResponse(answer)
 
+    def store(index: str):
+        return open_searcher(index).backend.judgments(index)
+
+    async def judgments(request: Request) -> JSONResponse:
+        """GET: the index's judgments (of one ``query`` if given); POST: grade a document."""
+        if request.method == "GET":
+            index = request.query_params.get("index") or started.index
+            query = request.query_params.get("query")
+            found = await run_in_threadpool(lambda: store(index).all())
+            rows = [
+                {"query_id": j.query_id, **asdict(j)}
+                for j in found
+                if query is None or j.query == query
+            ]
+            return JSONResponse({"index": index, "judgments": rows})
+        body = await _json_call(request, cors)
+        index = _text(body, "index", started.index)
+        judgment = Judgment(
+            _text(body, "query", None),
+            _text(body, "doc_id", None),
+            body.get("grade"),
+            str(body.get("passage_id") or ""),
+        )
+        await run_in_threadpool(lambda: store(index).put([judgment]))
+        return JSONResponse({"index": index, "judged": 1})
+
+    async def unjudge(request: Request) -> JSONResponse:
+        body = await _json_call(request, cors)
+        index = _text(body, "index", started.index)
+        query, doc_id = _text(body, "query", None), _text(body, "doc_id", None)
+        deleted = await run_in_threadpool(lambda: store(index).delete(query, doc_id))
+        return JSONResponse({"index": index, "deleted": deleted})
+
     return [
         Route(f"{API_PATH}/config", config, methods=["GET"]),
         Route(f"{API_PATH}/search", search, methods=["POST"]),
+        Route(f"{API_PATH}/judgments", judgments, methods=["GET", "POST"]),
+        Route(f"{API_PATH}/judgments/delete", unjudge, methods=["POST"]),
         Route(PAGE_PATH, _to_page, methods=["GET", "HEAD"]),
         Mount(PAGE_PATH, app=StaticFiles(directory=PAGE_FILES, html=True)),
     ]

@@ -4,7 +4,8 @@
 
 const STAGES = ["bm25", "dense", "fused", "rerank", "final"];
 const $ = (id) => document.getElementById(id);
-const state = { key: sessionStorage.getItem("esrerank-key") || "", answer: null, asked: null, calls: {} };
+const state = { key: sessionStorage.getItem("esrerank-key") || "", answer: null, asked: null, calls: {}, grades: {} };
+const GRADES = ["0 not relevant", "1 related", "2 relevant", "3 perfect"];
 
 // An element with attributes and children; strings become text nodes.
 function el(tag, attributes = {}, ...children) {
@@ -82,7 +83,7 @@ function card(stage, pid, passage) {
   head.append(el("span", { class: "score", title: `${stage} score` }, format(passage.scores[stage])));
   if (stage === "final") {
     const moved = ranks.fused - ranks.final;
-    const arrow = moved > 0 ? `▲${moved}` : moved < 0 ? `▼${-moved}` : "＝";
+    const arrow = moved > 0 ? `▲${moved}` : moved < 0 ? `▼${-moved}` : "=";
     const kind = moved > 0 ? "up" : moved < 0 ? "down" : "same";
     head.append(el("span", { class: `move ${kind}`, title: `fused rank ${ranks.fused}` }, arrow));
   }
@@ -92,8 +93,17 @@ function card(stage, pid, passage) {
     stages.append(el("span", { class: `stage ${name}`, title: `${name} score ${format(passage.scores[name])}` },
       `${name} ${rank === null ? "–" : "#" + rank}`));
   }
-  const item = el("li", { class: "hit", "data-pid": pid }, head, stages,
-    el("p", { class: "text" }, marked(passage.text, passage.marks)));
+  const grades = el("div", { class: "grades", role: "group", "aria-label": "judge" });
+  GRADES.forEach((label, grade) => {
+    const button = el("button", { type: "button", class: "grade", "data-grade": String(grade), title: label }, String(grade));
+    button.addEventListener("click", () => judge(passage, grade));
+    grades.append(button);
+  });
+  const item = el("li", { class: "hit", "data-pid": pid, "data-doc": passage.doc_id, tabindex: "0" }, head, stages,
+    el("p", { class: "text" }, marked(passage.text, passage.marks)), grades);
+  item.addEventListener("keydown", (event) => {
+    if (/^[0-3]$/.test(event.key)) judge(passage, Number(event.key));
+  });
   const fields = Object.entries(passage.fields || {});
   if (fields.length) {
     const list = el("dl");
@@ -108,6 +118,57 @@ function card(stage, pid, passage) {
 function highlight(pid, on) {
   for (const node of document.querySelectorAll(".hit")) {
     if (node.dataset.pid === pid) node.classList.toggle("same", on);
+  }
+}
+
+function showGrades() {
+  for (const node of document.querySelectorAll(".hit")) {
+    const grade = state.grades[node.dataset.doc];
+    node.dataset.grade = grade === undefined ? "" : String(grade);
+    for (const button of node.querySelectorAll(".grade")) {
+      button.classList.toggle("chosen", Number(button.dataset.grade) === grade);
+    }
+  }
+  const list = $("judged").querySelector("ul");
+  const entries = Object.entries(state.grades);
+  list.replaceChildren(...entries.map(([doc, grade]) => {
+    const remove = el("button", { type: "button", class: "remove", title: "forget this judgment" }, "×");
+    remove.addEventListener("click", () => unjudge(doc));
+    return el("li", { "data-doc": doc }, el("span", { class: "grade chosen" }, String(grade)), ` ${doc} `, remove);
+  }));
+  $("judged").querySelector("h2").textContent = `Judged for this query: ${entries.length}`;
+}
+
+async function loadGrades() {
+  const index = encodeURIComponent(state.asked.index);
+  const query = encodeURIComponent(state.asked.query);
+  const answer = await call(`judgments?index=${index}&query=${query}`);
+  state.grades = Object.fromEntries(answer.judgments.map((j) => [j.doc_id, j.grade]));
+  showGrades();
+}
+
+async function judge(passage, grade) {
+  try {
+    await call("judgments", {
+      index: state.asked.index, query: state.asked.query,
+      doc_id: passage.doc_id, passage_id: passage.passage_id, grade,
+    });
+    state.grades[passage.doc_id] = grade;
+    state.calls.judged = (state.calls.judged || 0) + 1;
+    $("judged").dataset.calls = state.calls.judged;
+    showGrades();
+  } catch (error) {
+    failed(error);
+  }
+}
+
+async function unjudge(doc) {
+  try {
+    await call("judgments/delete", { index: state.asked.index, query: state.asked.query, doc_id: doc });
+    delete state.grades[doc];
+    showGrades();
+  } catch (error) {
+    failed(error);
   }
 }
 
@@ -155,6 +216,8 @@ async function search(whatIf) {
     state.asked = asked;
     if (!whatIf) showSettings(answer);
     render(answer);
+    if (whatIf) showGrades();
+    else await loadGrades();
     const kind = whatIf ? "what-if" : "search";
     const drawn = performance.now() - started;
     state.calls[kind] = (state.calls[kind] || 0) + 1;
