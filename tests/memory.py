@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -171,6 +173,7 @@ class OverlapReranker:
     ``pairs_scored`` counts its work."""
 
     name: str = "test/overlap-reranker"
+    max_length: int = 256
     batch_size: int = 8
     draft_error = None
     runtime = Runtime("torch", "fp32")
@@ -197,3 +200,22 @@ class HashingModels(ModelPool):
     def bi_encoder(self, model):
         self.asked.append(model if isinstance(model, str) else model.name)
         return self.encoder
+
+
+def memory_searcher(folder: Path, docs: dict[str, str], backend: MemoryBackend | None = None):
+    """A ``Searcher`` of index ``docs`` on ``backend`` (a new ``MemoryBackend`` by default)
+    with the hashing bi-encoder and the overlap reranker, ``docs`` (id -> text) ingested one
+    passage each."""
+    from esrerank.corpus import ChunkSpec
+    from esrerank.searcher import Searcher
+
+    corpus = folder / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps({"_id": i, "text": t}) + "\n" for i, t in docs.items()))
+    found = Searcher(
+        index="docs",
+        backend=backend or MemoryBackend(),
+        models=HashingModels(HashingEncoder()),
+        reranker=OverlapReranker(),
+    )
+    found.ingest(corpus, chunking=ChunkSpec(size=64, overlap=0))
+    return found

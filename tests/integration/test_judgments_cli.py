@@ -32,6 +32,15 @@ def test_imported_judgments_measure_as_the_qrels_do(sample_beir, tmp_path):
     assert judgments["queries"] == files["queries"] == 20
     assert judgments["figures"] == files["figures"]
 
+    tuned = run_cli(
+        "judgments", "tune", "--index", "sample", "--no-rerank", "--dry-run", data_dir=store
+    )
+    assert tuned.returncode == 0, tuned.stderr
+    assert "20 judged queries in index 'sample'" in tuned.stdout
+    assert "fusion: " in tuned.stdout and "dry run: nothing changed" in tuned.stdout
+    undo = run_cli("judgments", "undo", "--index", "sample", data_dir=store)
+    assert undo.returncode == 1 and "no tuning from judgments to undo" in undo.stderr
+
     exported = run_cli(
         "judgments", "export", str(tmp_path / "out"), "--index", "sample", data_dir=store
     )

@@ -9,6 +9,9 @@ import json
 import pytest
 import requests
 
+from esrerank.backends.judgments import Judgment
+from esrerank.fusion import FusionSpec
+
 from .served import served_index
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -158,3 +161,43 @@ def test_judgments_are_kept_listed_edited_and_forgotten(served):
     missing = {"index": "no-such-index", "query": QUERY, "doc_id": "d", "grade": 1}
     refused = requests.post(base, data=json.dumps(missing), headers=headers, timeout=30)
     assert refused.status_code == 404
+
+
+def test_tune_from_judgments_then_undo(served):
+    url, index, searcher = served
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {KEY}"}
+    api = f"{url}/_esrerank/workbench/api"
+    few = [Judgment(QUERY, searcher.search(QUERY, top_k=1, rerank=False).hits[0].doc_id, 3)]
+    searcher.backend.judgments(index).put(few)
+    too_few = requests.post(f"{api}/tune", data=json.dumps({"index": index}), headers=headers)
+    assert too_few.status_code == 200, too_few.text
+    assert not too_few.json()["decided"] and "too few" in too_few.json()["why"]
+
+    titles = {p.title: p.doc_id for p in searcher.backend.passages(index) if p.title}
+    judged = [Judgment(title, doc, 3) for title, doc in sorted(titles.items())[:10]]
+    searcher.backend.judgments(index).put(judged)
+    tuned = requests.post(f"{api}/tune", data=json.dumps({"index": index}), headers=headers)
+    record = tuned.json()
+    assert tuned.status_code == 200, tuned.text
+    assert record["decided"] and record["queries"] == 11, record
+    assert [c["setting"] for c in record["changes"]] == ["fusion", "rerank"]
+    assert all(c["why"] for c in record["changes"])
+    state = requests.get(f"{api}/tuning", params={"index": index}, headers=headers).json()
+    assert len(state["history"]) == (1 if record["applied"] else 0)
+
+    searcher.handle.remember_tuning("by hand")  # a change to undo, whatever the guard kept
+    searcher.handle.store_fusion(FusionSpec("rrf"), {"tuned_on": "by hand"})
+    before = requests.get(f"{api}/tuning", params={"index": index}, headers=headers).json()
+    assert before["fusion"].startswith("rrf")
+    undone = requests.post(f"{api}/tuning/undo", data=json.dumps({"index": index}), headers=headers)
+    assert undone.status_code == 200 and undone.json()["undone"]["change"] == "by hand"
+    assert not undone.json()["fusion"].startswith("rrf")
+    while len(searcher.handle.tuning_history()):
+        searcher.handle.undo_tuning()
+    nothing = requests.post(
+        f"{api}/tuning/undo", data=json.dumps({"index": index}), headers=headers
+    )
+    assert (
+        nothing.status_code == 400
+        and "no tuning from judgments" in nothing.json()["error"]["reason"]
+    )

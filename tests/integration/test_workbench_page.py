@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from esrerank.backends.judgments import Judgment
+from esrerank.fusion import FusionSpec
+
 from .browser import chromium
 from .served import served_index
 
@@ -155,6 +158,49 @@ def test_judge_five_documents_by_click_and_key(served, browser):
             By.CSS_SELECTOR, f'.column[data-stage="final"] .hit[data-doc="{doc}"] .grade.chosen'
         )
         assert chosen.text == str(grade)
+
+
+def test_tune_from_judgments_see_the_measures_then_undo(served, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    url, index, searcher = served
+    titles = {p.title: p.doc_id for p in searcher.backend.passages(index) if p.title}
+    judged = [Judgment(title, doc, 3) for title, doc in sorted(titles.items())[:10]]
+    searcher.backend.judgments(index).put(judged)  # with the five above: 11 judged queries
+    browser.get(f"{url}/_esrerank/workbench/")
+    WebDriverWait(browser, 30).until(
+        lambda b: "tuning(s) to undo" in b.find_element(By.ID, "tuning-state").text
+    )
+    browser.find_element(By.ID, "tune").click()
+    WebDriverWait(browser, 300).until(
+        lambda b: b.find_element(By.ID, "tuning").get_attribute("data-calls") == "1"
+    )
+    browser.execute_script("document.getElementById('tuning').scrollIntoView()")
+    shot(browser, "tuned")
+    result = browser.find_element(By.ID, "tune-result")
+    assert "11 judged queries" in result.text
+    rows = result.find_elements(By.CSS_SELECTOR, "tr[data-setting]")
+    assert [row.get_attribute("data-setting") for row in rows] == ["fusion", "rerank"]
+    assert len(result.find_elements(By.CSS_SELECTOR, "svg rect.bar")) == 8  # 4 strategies x 2
+    applied = any(row.get_attribute("data-applied") == "true" for row in rows)
+    assert len(searcher.handle.tuning_history()) == (1 if applied else 0)
+
+    searcher.handle.remember_tuning("by hand")  # a change to undo, whatever the guard kept
+    searcher.handle.store_fusion(FusionSpec("rrf"), {"tuned_on": "by hand"})
+    browser.refresh()
+    WebDriverWait(browser, 30).until(
+        lambda b: b.find_element(By.ID, "tuning-state").text.startswith(f"Index {index}: rrf")
+    )
+    browser.find_element(By.ID, "undo").click()
+    WebDriverWait(browser, 30).until(
+        lambda b: b.find_element(By.ID, "tuning").get_attribute("data-undone") == "1"
+    )
+    assert "Undone: by hand" in browser.find_element(By.ID, "tune-result").text
+    WebDriverWait(browser, 30).until(
+        lambda b: not b.find_element(By.ID, "tuning-state").text.startswith(f"Index {index}: rrf")
+    )
+    assert searcher.handle.stored_fusion().method != "rrf"
 
 
 def test_indexed_markup_shows_as_text_and_never_runs(served, browser):

@@ -4,17 +4,16 @@ in-memory backend, hashing bi-encoder and word-overlap reranker)."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from esrerank.corpus import ChunkSpec
 from esrerank.errors import ConfigError
 from esrerank.fusion import FusionSpec
-from esrerank.searcher import Searcher
 from esrerank.workbench.searches import Settings, WorkbenchSearches
 from esrerank.workbench.stages import term_marks
-from tests.memory import HashingEncoder, HashingModels, MemoryBackend, OverlapReranker
+from tests.memory import (
+    MemoryBackend,
+    memory_searcher,
+)
 
 DOCS = {
     f"d{n}": f"{topic} study number {n} of {n * 7} adults over {n} years."
@@ -44,16 +43,7 @@ class CountingBackend(MemoryBackend):
 
 @pytest.fixture
 def searcher(tmp_path):
-    corpus = tmp_path / "c.jsonl"
-    corpus.write_text("".join(json.dumps({"_id": i, "text": t}) + "\n" for i, t in DOCS.items()))
-    found = Searcher(
-        index="docs",
-        backend=CountingBackend(),
-        models=HashingModels(HashingEncoder()),
-        reranker=OverlapReranker(),
-    )
-    found.ingest(corpus, chunking=ChunkSpec(size=64, overlap=0))
-    return found
+    return memory_searcher(tmp_path, DOCS, CountingBackend())
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """``esrerank judgments``: the relevance judgments given an index's results, listed, exported
-to and imported from the BEIR layout."""
+to and imported from the BEIR layout, and the index tuned on them (and the tuning undone)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ from pathlib import Path
 
 import click
 
+from ..config import cache_dir
+from ..errors import ConfigError
+from ..models.hub import DEFAULT_CROSS_ENCODER
 from .app import cli
-from .options import location_of, open_searcher, store_options_with
+from .options import location_of, open_searcher, reranker_option, store_options_with
 
 SPLIT_HELP = "The qrels file's split: FOLDER/qrels/SPLIT.tsv."
 
@@ -18,7 +21,7 @@ SPLIT_HELP = "The qrels file's split: FOLDER/qrels/SPLIT.tsv."
 @cli.group()
 def judgments():
     """Relevance judgments given an index's results (graded in serve's workbench, or
-    imported): what 'eval --judgments' measures and tunes on."""
+    imported): listed, exported, imported, and tuned on with the guard of 'eval --tune'."""
 
 
 @judgments.command("list")
@@ -73,3 +76,68 @@ def import_judgments(folder, split, url, index, data_dir, bi_encoder, progress):
         where = location_of(searcher)
     queries = len({j.query_id for j in found})
     click.echo(f"imported {len(found)} judgments of {queries} queries into {where} index '{index}'")
+
+
+@judgments.command("tune")
+@store_options_with()
+@reranker_option
+@click.option("--dry-run", is_flag=True, help="Say what the guard would keep; change nothing.")
+@click.option("--no-rerank", is_flag=True, help="Tune the fusion only.")
+@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
+def tune_judgments(
+    url, index, data_dir, bi_encoder, progress, reranker, dry_run, no_rerank, as_json
+):
+    """Tune the index on its judged queries with the out-of-fold guard of 'eval --tune',
+    and store only what the guard kept (undo with 'esrerank judgments undo')."""
+    from ..evaluation.judged_tuning import tune_on_judgments
+
+    with open_searcher(
+        url, index, data_dir, bi_encoder, reranker or DEFAULT_CROSS_ENCODER
+    ) as searcher:
+        record = tune_on_judgments(
+            searcher,
+            searcher.backend.judgments(index).all(),
+            rerank=not no_rerank,
+            apply=not dry_run,
+            cache_path=cache_dir(data_dir) / "rerank-scores.sqlite",
+        )
+    if as_json:
+        click.echo(json.dumps(record, indent=2))
+        return
+    click.echo(f"{record['queries']} judged queries in index '{index}'")
+    if not record["decided"]:
+        click.echo(record["why"])
+        return
+    for change in record["changes"]:
+        verdict = (
+            "applied"
+            if change["applied"]
+            else "kept, already set"
+            if change["kept"]
+            else "not kept"
+        )
+        click.echo(f"{change['setting']}: {change['before']} -> best {change['best']}: {verdict}")
+        click.echo(f"  {change['why']}")
+        if not change["kept"] and change["queries_needed"]:
+            click.echo(f"  about {change['queries_needed']} judged queries would decide it")
+    click.echo(
+        f"{record['measure']}: "
+        + ", ".join(
+            f"{name} {m['before']:.3f} -> {m['after']:.3f}"
+            for name, m in record["measures"].items()
+        )
+    )
+    if dry_run:
+        click.echo("dry run: nothing changed")
+
+
+@judgments.command("undo")
+@store_options_with()
+def undo_tuning(url, index, data_dir, bi_encoder, progress):
+    """Bring back the index's settings from before its last tuning from judgments."""
+    with open_searcher(url, index, data_dir, bi_encoder) as searcher:
+        undone = searcher.handle.undo_tuning()
+        left = len(searcher.handle.tuning_history())
+    if undone is None:
+        raise ConfigError(f"Index '{index}' has no tuning from judgments to undo.")
+    click.echo(f"undid '{undone['change']}' of {undone['date']} ({left} more to undo)")

@@ -92,7 +92,7 @@ def tune(runs: dict[str, QueryRun], qrels: dict[str, dict[str, int]], seed: int 
     """Score every setting of the grid on ``runs`` and choose one (see the module doc)."""
     query_ids = sorted(q for q in runs if q in qrels)
     trials = [
-        _trial(spec, lambda run, spec=spec: fused_order(run, spec), runs, qrels, query_ids)
+        ordering_trial(spec, lambda run, spec=spec: fused_order(run, spec), runs, qrels, query_ids)
         for spec in fusion_grid()
     ]
     legs = [t for t in trials if t.spec in LEGS.values()]
@@ -161,7 +161,9 @@ def tune_rerank_weight(
         _reranked_trial(weight, runs, qrels, query_ids, fusion, depth, weight) for weight in WEIGHTS
     ]
     trials.append(
-        _trial(ENSEMBLE, lambda run: ranking(ENSEMBLE, run, fusion, depth), runs, qrels, query_ids)
+        ordering_trial(
+            ENSEMBLE, lambda run: ranking(ENSEMBLE, run, fusion, depth), runs, qrels, query_ids
+        )
     )
     unreranked, candidates = trials[0], trials[1:]
     everyone = np.ones(len(query_ids), dtype=bool)
@@ -250,7 +252,7 @@ def _out_of_fold_gains(fused: list[Trial], legs: list[Trial], count: int, seed: 
     return gains
 
 
-def _trial(
+def ordering_trial(
     spec: FusionSpec | float,
     order_of: Callable[[QueryRun], list[str]],
     runs,
@@ -265,7 +267,7 @@ def _trial(
 
 def _reranked_trial(spec, runs, qrels, query_ids, fusion: FusionSpec, depth: int, weight: float):
     """The trial of ``hybrid+rerank`` at ``depth`` and ``weight``, labelled ``spec``."""
-    return _trial(
+    return ordering_trial(
         spec,
         lambda run: ranking("hybrid+rerank", run, fusion, depth, weight),
         runs,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import replace
 
 from ..backends import Backend, IndexMeta
@@ -14,6 +15,10 @@ from ..models.bi_encoder import BiEncoder
 from ..models.hub import DEFAULT_BI_ENCODER
 
 log = logging.getLogger(__name__)
+
+TUNED = ("fusion", "rerank")  # the build record's extras that tuning chooses
+HISTORY = "tuning_history"
+HISTORY_KEPT = 20
 
 
 class IndexHandle:
@@ -102,7 +107,36 @@ class IndexHandle:
         ``record``; searches with that reranker then use it."""
         self._store_extra("rerank", {"weight": weight, "mode": mode, "formula": FORMULA, **record})
 
+    def tuning_history(self) -> list[dict]:
+        """The tuned choices as they were before each change made from judgments, oldest
+        first (``remember_tuning``)."""
+        return list(self.meta().extra.get(HISTORY, []))
+
+    def remember_tuning(self, change: str) -> None:
+        """Keep the stored fusion and rerank choice as they are now, so ``undo_tuning`` can
+        bring them back after ``change``; the last ``HISTORY_KEPT`` are kept."""
+        extra = self.meta().extra
+        entry = {"change": change, "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+        entry.update({key: extra.get(key) for key in TUNED})
+        self._update_extra({HISTORY: [*self.tuning_history(), entry][-HISTORY_KEPT:]})
+
+    def undo_tuning(self) -> dict | None:
+        """Bring back the choices before the last remembered change; that entry, or None when
+        there is nothing to undo."""
+        history = self.tuning_history()
+        if not history:
+            return None
+        last = history.pop()
+        self._update_extra({HISTORY: history or None, **{key: last.get(key) for key in TUNED}})
+        return last
+
     def _store_extra(self, key: str, value: dict) -> None:
+        self._update_extra({key: value})
+
+    def _update_extra(self, changes: dict) -> None:
+        """Set each of ``changes`` in the build record's extras; a value of None removes it."""
         meta = self.meta()
-        self.backend.put_meta(self.name, replace(meta, extra={**meta.extra, key: value}))
+        extra = {**meta.extra, **changes}
+        extra = {key: value for key, value in extra.items() if value is not None}
+        self.backend.put_meta(self.name, replace(meta, extra=extra))
         self.forget_meta()

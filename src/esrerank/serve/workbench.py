@@ -23,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 
 from ..backends.judgments import Judgment
 from ..config import DEFAULT_CANDIDATES
+from ..evaluation.judged_tuning import tune_on_judgments
 from ..searcher import Searcher
 from ..workbench.searches import DEFAULT_SIZE, Settings, WorkbenchSearches
 from .request_body import parse_json
@@ -104,14 +105,55 @@ def workbench_routes(
         deleted = await run_in_threadpool(lambda: store(index).delete(query, doc_id))
         return JSONResponse({"index": index, "deleted": deleted})
 
+    async def tune(request: Request) -> JSONResponse:
+        """Run the guarded tuning on the index's judgments; apply what it kept (unless
+        ``apply`` is false)."""
+        body = await _json_call(request, cors)
+        index = _text(body, "index", started.index)
+        searcher = await run_in_threadpool(open_searcher, index)
+        record = await run_model(
+            lambda: tune_on_judgments(
+                searcher, store(index).all(), apply=body.get("apply", True) is not False
+            )
+        )
+        return JSONResponse(record)
+
+    async def tuning(request: Request) -> JSONResponse:
+        """The index's tuned settings now, and the changes that can be undone."""
+        index = request.query_params.get("index") or started.index
+        searcher = await run_in_threadpool(open_searcher, index)
+        return JSONResponse(await run_in_threadpool(_tuning_state, searcher))
+
+    async def undo(request: Request) -> JSONResponse:
+        body = await _json_call(request, cors)
+        searcher = await run_in_threadpool(open_searcher, _text(body, "index", started.index))
+        undone = await run_in_threadpool(searcher.handle.undo_tuning)
+        if undone is None:
+            raise bad_request(f"index [{searcher.index}] has no tuning from judgments to undo")
+        return JSONResponse({"undone": undone, **await run_in_threadpool(_tuning_state, searcher)})
+
     return [
         Route(f"{API_PATH}/config", config, methods=["GET"]),
+        Route(f"{API_PATH}/tune", tune, methods=["POST"]),
+        Route(f"{API_PATH}/tuning", tuning, methods=["GET"]),
+        Route(f"{API_PATH}/tuning/undo", undo, methods=["POST"]),
         Route(f"{API_PATH}/search", search, methods=["POST"]),
         Route(f"{API_PATH}/judgments", judgments, methods=["GET", "POST"]),
         Route(f"{API_PATH}/judgments/delete", unjudge, methods=["POST"]),
         Route(PAGE_PATH, _to_page, methods=["GET", "HEAD"]),
         Mount(PAGE_PATH, app=StaticFiles(directory=PAGE_FILES, html=True)),
     ]
+
+
+def _tuning_state(searcher: Searcher) -> dict[str, Any]:
+    handle = searcher.handle
+    return {
+        "index": searcher.index,
+        "fusion": handle.stored_fusion().describe(),
+        "rerank_weight": handle.stored_rerank_weight(searcher.reranker.name),
+        "ensemble": handle.stored_ensemble(searcher.reranker.name),
+        "history": handle.tuning_history(),
+    }
 
 
 async def _to_page(request: Request) -> RedirectResponse:

@@ -172,6 +172,88 @@ async function unjudge(doc) {
   }
 }
 
+const SVG = "http://www.w3.org/2000/svg";
+
+function svg(tag, attributes = {}, text) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// Before and after bars per strategy, nDCG@10 from 0 to 1.
+function plot(measures) {
+  const names = Object.keys(measures);
+  const width = 120 * names.length + 40;
+  const chart = svg("svg", { width, height: 196, role: "img", "aria-label": "nDCG@10 before and after" });
+  names.forEach((name, column) => {
+    ["before", "after"].forEach((when, bar) => {
+      const value = measures[name][when];
+      const height = Math.round(130 * value);
+      const x = 30 + column * 120 + bar * 42;
+      chart.append(svg("rect", { x, y: 156 - height, width: 38, height, class: `bar ${when}` }));
+      chart.append(svg("text", { x: x + 19, y: 152 - height, "text-anchor": "middle" }, value.toFixed(3)));
+    });
+    chart.append(svg("text", { x: 30 + column * 120 + 40, y: 174, "text-anchor": "middle" }, name));
+  });
+  chart.append(svg("text", { x: 30, y: 192 }, "grey: before · blue: after"));
+  return chart;
+}
+
+function showTuning(record) {
+  const box = $("tune-result");
+  box.replaceChildren(el("p", {}, `${record.queries} judged queries with a relevant document.`));
+  if (!record.decided) {
+    box.append(el("p", { class: "verdict" }, record.why));
+    return;
+  }
+  const table = el("table", {}, el("tr", {}, ...["setting", "now", "best tried", "guard", "why", "queries to decide"].map((h) => el("th", {}, h))));
+  for (const change of record.changes) {
+    const verdict = change.applied ? "kept, applied" : change.kept ? "kept (already set)" : "not kept";
+    const needed = change.kept ? "enough" : change.queries_needed ? `about ${change.queries_needed}` : "no gain seen";
+    table.append(el("tr", { "data-setting": change.setting, "data-applied": String(change.applied) },
+      el("td", {}, change.setting), el("td", {}, change.before), el("td", {}, change.best),
+      el("td", {}, verdict), el("td", {}, change.why), el("td", {}, needed)));
+  }
+  box.append(table, el("p", {}, `${record.measure}:`), plot(record.measures));
+  box.append(el("p", { class: "verdict" }, record.applied ? "The kept changes are applied to the index." : "Nothing changed on the index."));
+}
+
+async function loadTuning() {
+  const tuned = await call(`tuning?index=${encodeURIComponent($("index").value.trim())}`);
+  const weight = tuned.ensemble ? "the ensemble" : `rerank weight ${tuned.rerank_weight}`;
+  $("tuning-state").textContent = `Index ${tuned.index}: ${tuned.fusion}; ${weight}; ${tuned.history.length} tuning(s) to undo.`;
+  $("undo").disabled = tuned.history.length === 0;
+}
+
+async function tuneNow() {
+  $("tune").disabled = true;
+  $("tune-result").replaceChildren(el("p", {}, "Tuning on the judged queries: the cross-encoder scores their pools once (seconds to minutes)…"));
+  try {
+    const record = await call("tune", { index: $("index").value.trim() });
+    showTuning(record);
+    state.calls.tuned = (state.calls.tuned || 0) + 1;
+    $("tuning").dataset.calls = state.calls.tuned;
+    await loadTuning();
+  } catch (error) {
+    failed(error);
+  } finally {
+    $("tune").disabled = false;
+  }
+}
+
+async function undoNow() {
+  try {
+    const answer = await call("tuning/undo", { index: $("index").value.trim() });
+    $("tune-result").replaceChildren(el("p", { class: "verdict" }, `Undone: ${answer.undone.change} (${answer.undone.date}).`));
+    state.calls.undone = (state.calls.undone || 0) + 1;
+    $("tuning").dataset.undone = state.calls.undone;
+    await loadTuning();
+  } catch (error) {
+    failed(error);
+  }
+}
+
 function render(answer) {
   for (const column of document.querySelectorAll(".column")) {
     const stage = column.dataset.stage;
@@ -243,6 +325,7 @@ async function loadConfig() {
     if (!$("index").value) $("index").value = config.index;
     $("indices").replaceChildren(el("option", { value: config.index }));
     $("size").value = config.page_size;
+    await loadTuning();
   } catch (error) {
     failed(error);
   }
@@ -263,6 +346,8 @@ function start() {
     $(id).addEventListener("change", whatIf);
   }
   $("reset").addEventListener("click", () => { if (state.answer) search(false); });
+  $("tune").addEventListener("click", tuneNow);
+  $("undo").addEventListener("click", undoNow);
   loadConfig();
 }
 
