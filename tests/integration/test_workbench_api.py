@@ -201,3 +201,35 @@ def test_tune_from_judgments_then_undo(served):
         nothing.status_code == 400
         and "no tuning from judgments" in nothing.json()["error"]["reason"]
     )
+
+
+def test_two_configurations_compared(served):
+    url, index, _ = served
+    queries = [QUERY, "cancer risk", "protein folding"]
+    body = {
+        "index": index,
+        "queries": queries,
+        "first": {"rerank_weight": 0},
+        "second": {"rerank_weight": 1, "fusion": {"method": "rrf"}},
+        "size": 5,
+    }
+    answer = requests.post(
+        f"{url}/_esrerank/workbench/api/compare",
+        data=json.dumps(body),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {KEY}"},
+        timeout=300,
+    )
+    assert answer.status_code == 200, answer.text
+    compared = answer.json()
+    assert compared["queries"] == 3 and sorted(r["query"] for r in compared["rows"]) == sorted(
+        queries
+    )
+    rbos = [row["rbo"] for row in compared["rows"]]
+    assert rbos == sorted(rbos) and all(0 <= r <= 1 for r in rbos)
+    assert all(len(row["first"]) == 5 for row in compared["rows"])
+    bad = requests.post(
+        f"{url}/_esrerank/workbench/api/compare",
+        data=json.dumps({**body, "queries": "not a list"}),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {KEY}"},
+    )
+    assert bad.status_code == 400

@@ -203,6 +203,35 @@ def test_tune_from_judgments_see_the_measures_then_undo(served, browser):
     assert searcher.handle.stored_fusion().method != "rrf"
 
 
+def test_compare_the_index_settings_with_the_what_if(served, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    url, _, _ = served
+    browser.get(f"{url}/_esrerank/workbench/")
+    WebDriverWait(browser, 30).until(  # the judged queries fill the list in
+        lambda b: b.find_element(By.ID, "compare-queries").get_attribute("value").strip()
+    )
+    queries = browser.find_element(By.ID, "compare-queries")
+    queries.clear()
+    queries.send_keys(QUERY, Keys.ENTER, "cancer risk", Keys.ENTER, "protein folding")
+    browser.find_element(By.ID, "rerank-weight").send_keys(Keys.END)  # B: weight 1
+    browser.find_element(By.ID, "compare-go").click()
+    WebDriverWait(browser, 300).until(
+        lambda b: b.find_element(By.ID, "compare").get_attribute("data-calls") == "1"
+    )
+    browser.execute_script("document.getElementById('compare').scrollIntoView()")
+    shot(browser, "compare")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#compare-table tbody tr")
+    assert sorted(row.get_attribute("data-query") for row in rows) == sorted(
+        [QUERY, "cancer risk", "protein folding"]
+    )
+    rbos = [float(row.find_elements(By.TAG_NAME, "td")[2].text) for row in rows]
+    assert rbos == sorted(rbos)
+    assert "mean RBO" in browser.find_element(By.ID, "compare-summary").text
+
+
 def test_indexed_markup_shows_as_text_and_never_runs(served, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys

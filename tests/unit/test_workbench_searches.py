@@ -127,3 +127,26 @@ def test_settings_from_the_page_are_checked():
 def test_query_terms_are_marked_where_the_analyzer_finds_them(query, text, analyzer, marked):
     spans = term_marks(query, text, analyzer)
     assert [text[start:end] for start, end in spans] == marked
+
+
+def test_two_configurations_compared_over_queries(searcher, searches):
+    queries = ["bone fractures", "surgery for obesity", "statins cardiovascular", "bone fractures"]
+    same = searches.compare("docs", queries, Settings(), Settings(), size=5)
+    assert same["queries"] == 3  # each query once
+    assert all(row["rbo"] == pytest.approx(1) and row["jaccard"] == 1 for row in same["rows"])
+    retrievals = searcher.backend.retrievals
+    apart = searches.compare(
+        "docs",
+        queries,
+        Settings(rerank_weight=0.0),
+        Settings(fusion=FusionSpec(weights=(0, 1))),
+        size=5,
+    )
+    assert searcher.backend.retrievals == retrievals  # the legs of the searches above
+    rbos = [row["rbo"] for row in apart["rows"]]
+    assert rbos == sorted(rbos) and apart["mean_rbo"] == pytest.approx(sum(rbos) / 3)
+    first = apart["rows"][0]
+    assert len(first["first"]) == len(first["second"]) == 5
+    assert "not reranked" in first["first_described"]
+    with pytest.raises(ConfigError):
+        searches.compare("docs", [], Settings(), Settings())

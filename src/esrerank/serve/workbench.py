@@ -32,6 +32,7 @@ from .responses import RequestError, bad_request
 PAGE_PATH = "/_esrerank/workbench"
 API_PATH = f"{PAGE_PATH}/api"
 PAGE_FILES = Path(__file__).parent / "workbench_page"
+MAX_COMPARED = 200  # queries in one comparison: each may run the cross-encoder once
 
 
 def page_file(path: str) -> bool:
@@ -70,6 +71,22 @@ def workbench_routes(
                 reuse=body.get("reuse") is True,
             )
         )
+        return JSONResponse(answer)
+
+    async def compare(request: Request) -> JSONResponse:
+        """A list of queries under two configurations, the ones that differ most first."""
+        body = await _json_call(request, cors)
+        queries = body.get("queries")
+        if not isinstance(queries, list) or not all(isinstance(q, str) for q in queries):
+            raise bad_request("[queries] must be a list of strings")
+        queries = [q for q in queries if q.strip()]
+        if len(queries) > MAX_COMPARED:
+            raise bad_request(f"[queries] holds {len(queries)}; compare at most {MAX_COMPARED}")
+        index = _text(body, "index", started.index)
+        first = Settings.from_dict(_object(body, "first"))
+        second = Settings.from_dict(_object(body, "second"))
+        size = _count(body, "size", DEFAULT_SIZE)
+        answer = await run_model(lambda: searches.compare(index, queries, first, second, size=size))
         return JSONResponse(answer)
 
     def store(index: str):
@@ -138,6 +155,7 @@ def workbench_routes(
         Route(f"{API_PATH}/tuning", tuning, methods=["GET"]),
         Route(f"{API_PATH}/tuning/undo", undo, methods=["POST"]),
         Route(f"{API_PATH}/search", search, methods=["POST"]),
+        Route(f"{API_PATH}/compare", compare, methods=["POST"]),
         Route(f"{API_PATH}/judgments", judgments, methods=["GET", "POST"]),
         Route(f"{API_PATH}/judgments/delete", unjudge, methods=["POST"]),
         Route(PAGE_PATH, _to_page, methods=["GET", "HEAD"]),

@@ -18,6 +18,7 @@ from ..fusion import FusionSpec
 from ..search.pipeline import SearchResult
 from ..searcher import Searcher
 from ..types import LegHit
+from .overlap import jaccard, rank_biased_overlap
 from .stages import stage_view
 
 DEFAULT_SIZE = 10
@@ -114,6 +115,48 @@ class WorkbenchSearches:
             **stage_view(result, size, searcher.meta().analyzer),
         }
 
+    def compare(
+        self,
+        index: str,
+        queries: list[str],
+        first: Settings,
+        second: Settings,
+        *,
+        size: int = DEFAULT_SIZE,
+        candidates: int = DEFAULT_CANDIDATES,
+    ) -> dict[str, Any]:
+        """Each of ``queries`` under two configurations: their final top ``size``, how much
+        they overlap (Jaccard, rank-biased overlap), the queries that changed most first."""
+        if not queries:
+            raise ConfigError("Give at least one query to compare on.")
+        rows = []
+        for query in dict.fromkeys(queries):
+            a, b = (
+                self.search(index, query, s, size=size, candidates=candidates, reuse=True)
+                for s in (first, second)
+            )
+            top_a, top_b = a["columns"]["final"], b["columns"]["final"]
+            rows.append(
+                {
+                    "query": query,
+                    "jaccard": jaccard(top_a, top_b),
+                    "rbo": rank_biased_overlap(top_a, top_b),
+                    "first": [_short(a["passages"][pid]) for pid in top_a],
+                    "second": [_short(b["passages"][pid]) for pid in top_b],
+                    "first_described": _described(a),
+                    "second_described": _described(b),
+                }
+            )
+        rows.sort(key=lambda row: (row["rbo"], row["jaccard"], row["query"]))
+        return {
+            "index": index,
+            "size": size,
+            "queries": len(rows),
+            "mean_jaccard": sum(r["jaccard"] for r in rows) / len(rows),
+            "mean_rbo": sum(r["rbo"] for r in rows) / len(rows),
+            "rows": rows,
+        }
+
     def _recall(self, key: str) -> _Retrieved | None:
         with self._lock:
             found = self._retrieved.get(key)
@@ -147,6 +190,19 @@ def _settings_used(result: SearchResult) -> dict[str, Any]:
         "model_pairs": result.rerank_scored + result.rerank_checked - result.rerank_recalled,
         "candidates": {name: len(hits) for name, hits in result.legs.items()},
     }
+
+
+def _short(passage: dict[str, Any]) -> dict[str, str]:
+    return {
+        "passage_id": passage["passage_id"],
+        "doc_id": passage["doc_id"],
+        "title": passage["title"],
+    }
+
+
+def _described(view: dict[str, Any]) -> str:
+    rerank = f"rerank weight {view['rerank_weight']:g}" if view["reranked"] else "not reranked"
+    return f"{view['fusion_described']}; {rerank}"
 
 
 def _number(data: dict[str, Any], name: str, kind: type):

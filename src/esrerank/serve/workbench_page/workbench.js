@@ -254,6 +254,51 @@ async function undoNow() {
   }
 }
 
+function titles(hits) {
+  return el("ol", { class: "short" }, ...hits.map((hit) => el("li", { title: hit.passage_id }, hit.title || hit.doc_id)));
+}
+
+async function compareNow() {
+  const queries = $("compare-queries").value.split("\n").map((q) => q.trim()).filter(Boolean);
+  if (!queries.length) return failed(new Error("give at least one query to compare on"));
+  $("compare-go").disabled = true;
+  $("compare-summary").textContent = `comparing ${queries.length} queries…`;
+  try {
+    const answer = await call("compare", {
+      index: $("index").value.trim(), queries, first: {}, second: settings(),
+      size: Number($("size").value) || 10,
+    });
+    const rows = answer.rows.map((row) => {
+      const line = el("tr", { "data-query": row.query },
+        el("td", {}, el("a", { href: "#" }, row.query)),
+        el("td", {}, row.jaccard.toFixed(3)), el("td", {}, row.rbo.toFixed(3)),
+        el("td", {}, titles(row.first)), el("td", {}, titles(row.second)));
+      line.querySelector("a").addEventListener("click", (event) => {
+        event.preventDefault();
+        $("query").value = row.query;
+        search(true);
+      });
+      return line;
+    });
+    $("compare-table").querySelector("tbody").replaceChildren(...rows);
+    $("compare-table").hidden = false;
+    $("compare-summary").textContent =
+      `${answer.queries} queries · mean Jaccard ${answer.mean_jaccard.toFixed(3)} · mean RBO ${answer.mean_rbo.toFixed(3)}`;
+    state.calls.compared = (state.calls.compared || 0) + 1;
+    $("compare").dataset.calls = state.calls.compared;
+  } catch (error) {
+    failed(error);
+  } finally {
+    $("compare-go").disabled = false;
+  }
+}
+
+async function loadJudgedQueries() {
+  const answer = await call(`judgments?index=${encodeURIComponent($("index").value.trim())}`);
+  const queries = [...new Set(answer.judgments.map((j) => j.query))];
+  if (!$("compare-queries").value.trim()) $("compare-queries").value = queries.join("\n");
+}
+
 function render(answer) {
   for (const column of document.querySelectorAll(".column")) {
     const stage = column.dataset.stage;
@@ -326,6 +371,7 @@ async function loadConfig() {
     $("indices").replaceChildren(el("option", { value: config.index }));
     $("size").value = config.page_size;
     await loadTuning();
+    await loadJudgedQueries();
   } catch (error) {
     failed(error);
   }
@@ -347,6 +393,7 @@ function start() {
   }
   $("reset").addEventListener("click", () => { if (state.answer) search(false); });
   $("tune").addEventListener("click", tuneNow);
+  $("compare-go").addEventListener("click", compareNow);
   $("undo").addEventListener("click", undoNow);
   loadConfig();
 }
