@@ -151,6 +151,12 @@ def test_judgments_are_kept_listed_edited_and_forgotten(served):
     other = requests.get(base, params={"index": index, "query": "other"}, headers=headers)
     assert other.json()["judgments"] == []
 
+    exported = requests.get(f"{base}/export", params={"index": index}, headers=headers).json()
+    assert set(exported["files"]) == {"queries.jsonl", "qrels/test.tsv"}
+    assert exported["files"]["qrels/test.tsv"].splitlines()[1:] == sorted(
+        f"{j.query_id}\t{j.doc_id}\t{j.grade}" for j in stored
+    )
+
     forget = {"index": index, "query": QUERY, "doc_id": "d2"}
     gone = requests.post(f"{base}/delete", data=json.dumps(forget), headers=headers, timeout=30)
     assert gone.json()["deleted"] is True

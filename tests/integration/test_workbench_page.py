@@ -82,6 +82,19 @@ def wait_for(browser, kind: str, count: int):
     )
 
 
+def click_and_show(browser, button: str, section: str, name: str) -> None:
+    """Click ``button``, wait until ``section`` has drawn its answer, show it and take a shot."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.find_element(By.ID, button).click()
+    WebDriverWait(browser, 300).until(
+        lambda b: b.find_element(By.ID, section).get_attribute("data-calls") == "1"
+    )
+    browser.execute_script("arguments[0].scrollIntoView()", browser.find_element(By.ID, section))
+    shot(browser, name)
+
+
 def test_search_then_move_the_weight(served, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -172,12 +185,7 @@ def test_tune_from_judgments_see_the_measures_then_undo(served, browser):
     WebDriverWait(browser, 30).until(
         lambda b: "tuning(s) to undo" in b.find_element(By.ID, "tuning-state").text
     )
-    browser.find_element(By.ID, "tune").click()
-    WebDriverWait(browser, 300).until(
-        lambda b: b.find_element(By.ID, "tuning").get_attribute("data-calls") == "1"
-    )
-    browser.execute_script("document.getElementById('tuning').scrollIntoView()")
-    shot(browser, "tuned")
+    click_and_show(browser, "tune", "tuning", "tuned")
     result = browser.find_element(By.ID, "tune-result")
     assert "11 judged queries" in result.text
     rows = result.find_elements(By.CSS_SELECTOR, "tr[data-setting]")
@@ -217,12 +225,7 @@ def test_compare_the_index_settings_with_the_what_if(served, browser):
     queries.clear()
     queries.send_keys(QUERY, Keys.ENTER, "cancer risk", Keys.ENTER, "protein folding")
     browser.find_element(By.ID, "rerank-weight").send_keys(Keys.END)  # B: weight 1
-    browser.find_element(By.ID, "compare-go").click()
-    WebDriverWait(browser, 300).until(
-        lambda b: b.find_element(By.ID, "compare").get_attribute("data-calls") == "1"
-    )
-    browser.execute_script("document.getElementById('compare').scrollIntoView()")
-    shot(browser, "compare")
+    click_and_show(browser, "compare-go", "compare", "compare")
     rows = browser.find_elements(By.CSS_SELECTOR, "#compare-table tbody tr")
     assert sorted(row.get_attribute("data-query") for row in rows) == sorted(
         [QUERY, "cancer risk", "protein folding"]

@@ -89,7 +89,7 @@ def tune_judgments(
 ):
     """Tune the index on its judged queries with the out-of-fold guard of 'eval --tune',
     and store only what the guard kept (undo with 'esrerank judgments undo')."""
-    from ..evaluation.judged_tuning import tune_on_judgments
+    from ..evaluation.judged_tuning import change_summary, tune_on_judgments
 
     with open_searcher(
         url, index, data_dir, bi_encoder, reranker or DEFAULT_CROSS_ENCODER
@@ -109,17 +109,7 @@ def tune_judgments(
         click.echo(record["why"])
         return
     for change in record["changes"]:
-        verdict = (
-            "applied"
-            if change["applied"]
-            else "kept, already set"
-            if change["kept"]
-            else "not kept"
-        )
-        click.echo(f"{change['setting']}: {change['before']} -> best {change['best']}: {verdict}")
-        click.echo(f"  {change['why']}")
-        if not change["kept"] and change["queries_needed"]:
-            click.echo(f"  about {change['queries_needed']} judged queries would decide it")
+        click.echo(change_summary(change))
     click.echo(
         f"{record['measure']}: "
         + ", ".join(

@@ -186,6 +186,18 @@ def _change(
     }
 
 
+def change_summary(change: dict[str, Any]) -> str:
+    """One change of a record in words: the best tried, what became of it and why."""
+    verdict = (
+        "applied" if change["applied"] else "kept, already set" if change["kept"] else "not kept"
+    )
+    text = f"{change['setting']}: {change['before']} -> best {change['best']}: {verdict}. "
+    text += change["why"]
+    if not change["kept"] and change["queries_needed"]:
+        text += f"; about {change['queries_needed']} judged queries would decide it"
+    return text
+
+
 def queries_needed(count: int, gain: float, t_statistic: float) -> int | None:
     """About how many judged queries the guard needs to keep a change with this out-of-fold
     gain and spread: the t statistic grows with the square root of the queries, so

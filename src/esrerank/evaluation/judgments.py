@@ -5,6 +5,7 @@ written to and read from the BEIR layout (``queries.jsonl`` and ``qrels/<split>.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections import defaultdict
 from collections.abc import Iterable
@@ -38,19 +39,29 @@ def judged_data(judgments: Iterable[Judgment], index: str) -> EvalData:
     )
 
 
-def export_beir(judgments: Iterable[Judgment], folder: Path, split: str = "test") -> list[Path]:
-    """Write ``folder/queries.jsonl`` and ``folder/qrels/<split>.tsv``; the paths written."""
+def beir_files(judgments: Iterable[Judgment], split: str = "test") -> dict[str, str]:
+    """The BEIR layout of ``judgments``: ``queries.jsonl`` and ``qrels/<split>.tsv``, by path."""
     judgments = sorted(judgments, key=lambda j: (j.query_id, j.doc_id))
-    (folder / "qrels").mkdir(parents=True, exist_ok=True)
     queries = {j.query_id: j.query for j in judgments}
-    written = [folder / "queries.jsonl", folder / "qrels" / f"{split}.tsv"]
-    with written[0].open("w", encoding="utf-8") as out:
-        for qid, text in queries.items():
-            out.write(json.dumps({"_id": qid, "text": text}, ensure_ascii=False) + "\n")
-    with written[1].open("w", encoding="utf-8", newline="") as out:
-        rows = csv.writer(out, delimiter="\t", lineterminator="\n")
-        rows.writerow(["query-id", "corpus-id", "score"])
-        rows.writerows([j.query_id, j.doc_id, j.grade] for j in judgments)
+    lines = [json.dumps({"_id": q, "text": t}, ensure_ascii=False) for q, t in queries.items()]
+    qrels = io.StringIO()
+    rows = csv.writer(qrels, delimiter="\t", lineterminator="\n")
+    rows.writerow(["query-id", "corpus-id", "score"])
+    rows.writerows([j.query_id, j.doc_id, j.grade] for j in judgments)
+    return {
+        "queries.jsonl": "".join(f"{line}\n" for line in lines),
+        f"qrels/{split}.tsv": qrels.getvalue(),
+    }
+
+
+def export_beir(judgments: Iterable[Judgment], folder: Path, split: str = "test") -> list[Path]:
+    """Write ``beir_files`` under ``folder``; the paths written."""
+    written = []
+    for name, text in beir_files(judgments, split).items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
     return written
 
 

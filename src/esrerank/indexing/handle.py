@@ -120,6 +120,12 @@ class IndexHandle:
         entry.update({key: extra.get(key) for key in TUNED})
         self._update_extra({HISTORY: [*self.tuning_history(), entry][-HISTORY_KEPT:]})
 
+    def clear_tuning(self, change: str) -> None:
+        """Forget the stored fusion and rerank choice, so searches use the defaults; remembered
+        first (as ``change``), so ``undo_tuning`` brings them back."""
+        self.remember_tuning(change)
+        self._update_extra(dict.fromkeys(TUNED))
+
     def undo_tuning(self) -> dict | None:
         """Bring back the choices before the last remembered change; that entry, or None when
         there is nothing to undo."""

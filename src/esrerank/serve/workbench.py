@@ -24,6 +24,7 @@ from starlette.staticfiles import StaticFiles
 from ..backends.judgments import Judgment
 from ..config import DEFAULT_CANDIDATES
 from ..evaluation.judged_tuning import tune_on_judgments
+from ..evaluation.judgments import beir_files
 from ..searcher import Searcher
 from ..workbench.searches import DEFAULT_SIZE, Settings, WorkbenchSearches
 from .request_body import parse_json
@@ -115,6 +116,13 @@ def workbench_routes(
         await run_in_threadpool(lambda: store(index).put([judgment]))
         return JSONResponse({"index": index, "judged": 1})
 
+    async def export(request: Request) -> JSONResponse:
+        """The index's judgments in the BEIR layout, each file's text by its path."""
+        index = request.query_params.get("index") or started.index
+        split = request.query_params.get("split") or "test"
+        found = await run_in_threadpool(lambda: store(index).all())
+        return JSONResponse({"index": index, "files": beir_files(found, split)})
+
     async def unjudge(request: Request) -> JSONResponse:
         body = await _json_call(request, cors)
         index = _text(body, "index", started.index)
@@ -158,6 +166,7 @@ def workbench_routes(
         Route(f"{API_PATH}/compare", compare, methods=["POST"]),
         Route(f"{API_PATH}/judgments", judgments, methods=["GET", "POST"]),
         Route(f"{API_PATH}/judgments/delete", unjudge, methods=["POST"]),
+        Route(f"{API_PATH}/judgments/export", export, methods=["GET"]),
         Route(PAGE_PATH, _to_page, methods=["GET", "HEAD"]),
         Mount(PAGE_PATH, app=StaticFiles(directory=PAGE_FILES, html=True)),
     ]

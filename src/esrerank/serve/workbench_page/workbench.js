@@ -162,6 +162,22 @@ async function judge(passage, grade) {
   }
 }
 
+async function exportJudgments() {
+  try {
+    const index = $("index").value.trim();
+    const answer = await call(`judgments/export?index=${encodeURIComponent(index)}`);
+    for (const [path, text] of Object.entries(answer.files)) {
+      const link = el("a", { href: URL.createObjectURL(new Blob([text], { type: "text/plain" })),
+        download: `${index}-${path.replace("/", "-")}` });
+      document.body.append(link);
+      link.click();
+      link.remove();
+    }
+  } catch (error) {
+    failed(error);
+  }
+}
+
 async function unjudge(doc) {
   try {
     await call("judgments/delete", { index: state.asked.index, query: state.asked.query, doc_id: doc });
@@ -311,6 +327,7 @@ function render(answer) {
     : `not reranked: ${answer.rerank_reason}`;
   $("status").textContent = `${answer.fusion_described} · ${rerank} · ${answer.took_ms} ms on the server`;
   $("status").dataset.modelPairs = answer.model_pairs;
+  $("status").dataset.tookMs = answer.took_ms;
   for (const warning of answer.warnings) $("status").append(el("span", { class: "warning" }, ` ⚠ ${warning}`));
 }
 
@@ -394,6 +411,7 @@ function start() {
   $("reset").addEventListener("click", () => { if (state.answer) search(false); });
   $("tune").addEventListener("click", tuneNow);
   $("compare-go").addEventListener("click", compareNow);
+  $("export").addEventListener("click", exportJudgments);
   $("undo").addEventListener("click", undoNow);
   loadConfig();
 }
