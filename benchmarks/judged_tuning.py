@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from report import write_report
+from serve_bench import table
 
 from esrerank import Searcher
 from esrerank.backends.judgments import Judgment
@@ -89,11 +90,9 @@ def main() -> None:
         f"{sum(j.grade > 0 for j in judgments)} relevant. nDCG@10 on the "
         f"{len(test.queries)} test queries:",
         "",
-        "| tuning | " + " | ".join(strategies) + " |",
-        "|---|" + "---|" * len(strategies),
-        *(
-            f"| {name} | " + " | ".join(f"{figures[s]:.4f}" for s in strategies) + " |"
-            for name, figures in rows.items()
+        *table(
+            ["tuning", *strategies],
+            [[name, *(f"{figures[s]:.4f}" for s in strategies)] for name, figures in rows.items()],
         ),
         "",
         "What the guard did with the judgments:",
