@@ -98,6 +98,7 @@ def serve(
 
         from ..serve.app import Limits, build_app
         from ..serve.proxy import Proxy
+        from ..serve.workbench import PAGE_PATH
     except ImportError:
         raise click.UsageError("serve needs its extra: pip install 'esrerank[serve]'") from None
     if not server_api_key and not _loopback(host):
@@ -117,6 +118,7 @@ def serve(
         app = build_app(searcher, server_api_key, limits, proxy, mode, modes, tuple(cors_origins))
         logging.getLogger("esrerank.serve").setLevel(logging.INFO)
         click.echo(f"serving on http://{host}:{port}", err=True)
+        click.echo(f"the workbench: http://{host}:{port}{PAGE_PATH}/", err=True)
         # Passed-on answers keep the engine's headers: uvicorn adds no Server or Date header.
         uvicorn.run(
             app,
