@@ -85,6 +85,9 @@ def test_the_page_loads_without_the_key_and_its_calls_need_it(served):
     page = requests.get(f"{url}/_esrerank/workbench/", timeout=10)
     assert page.status_code == 200 and "esrerank workbench" in page.text
     assert "content-security-policy" in page.text.lower()
+    policy = page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy
+    assert page.headers["x-content-type-options"] == "nosniff"
     assert requests.get(f"{url}/_esrerank/workbench/workbench.js", timeout=10).status_code == 200
     moved = requests.get(f"{url}/_esrerank/workbench", allow_redirects=False, timeout=10)
     assert moved.status_code == 308 and moved.headers["location"].endswith("/workbench/")

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -34,6 +34,26 @@ PAGE_PATH = "/_esrerank/workbench"
 API_PATH = f"{PAGE_PATH}/api"
 PAGE_FILES = Path(__file__).parent / "workbench_page"
 MAX_COMPARED = 200  # queries in one comparison: each may run the cross-encoder once
+# Sent with the page's files: scripts and styles from this server only, no framing by other
+# sites (the grade buttons cannot be clicked through a page on top), no type sniffing.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+class PageFiles(StaticFiles):
+    """The page's own files, with ``PAGE_HEADERS``."""
+
+    async def get_response(self, path: str, scope) -> Response:
+        response = await super().get_response(path, scope)
+        response.headers.update(PAGE_HEADERS)
+        return response
 
 
 def page_file(path: str) -> bool:
@@ -168,7 +188,7 @@ def workbench_routes(
         Route(f"{API_PATH}/judgments/delete", unjudge, methods=["POST"]),
         Route(f"{API_PATH}/judgments/export", export, methods=["GET"]),
         Route(PAGE_PATH, _to_page, methods=["GET", "HEAD"]),
-        Mount(PAGE_PATH, app=StaticFiles(directory=PAGE_FILES, html=True)),
+        Mount(PAGE_PATH, app=PageFiles(directory=PAGE_FILES, html=True)),
     ]
 
 
