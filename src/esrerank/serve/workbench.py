@@ -4,8 +4,8 @@ page makes under ``/_esrerank/workbench/api/``.
 The page's files are code with no data in them, so they load without the API key (a browser
 cannot add a header to a page it navigates to); every call under ``api/`` carries the key like
 any other request to serve. A call that changes anything must also be JSON from a page of the
-same origin (or one listed with ``--cors-origin``): browsers send a JSON body cross-site only after a
-preflight, and say where a request comes from in ``Origin`` and ``Sec-Fetch-Site``."""
+same origin (or one listed with ``--cors-origin``): browsers send a JSON body cross-site only
+after a preflight, and say where a request comes from in ``Origin`` and ``Sec-Fetch-Site``."""
 
 from __future__ import annotations
 
