@@ -31,6 +31,7 @@ from .tune import (
     ordering_trial,
     tune,
     tune_rerank_weight,
+    verdict,
 )
 
 # Below this many judged queries the guard is not asked: each of its folds needs queries to
@@ -81,7 +82,13 @@ def tune_on_judgments(
             fusion.best_fused.spec.describe(),
             fusion.fused_kept and fusion.chosen != fusion_before,
             fusion.fused_kept,
-            fusion.reason(),
+            _why(
+                fusion.fused_kept,
+                fusion.best_fused.spec.describe(),
+                f"{fusion.best_leg} alone",
+                fusion.out_of_fold_gain,
+                fusion.t_statistic,
+            ),
             fusion.out_of_fold_gain,
             fusion.t_statistic,
             count,
@@ -120,7 +127,7 @@ def tune_on_judgments(
                 best,
                 kept and state_after != state_before,
                 kept,
-                weight.reason(),
+                _why(kept, best, "the fused order", weight.out_of_fold_gain, weight.t_statistic),
                 weight.out_of_fold_gain,
                 weight.t_statistic,
                 count,
@@ -160,6 +167,18 @@ def _apply(searcher: Searcher, record: dict, fusion, weight, count: int) -> None
         mode = ENSEMBLE if weight.chosen == ENSEMBLE else INTERPOLATE
         stored = {**why, "reranker": searcher.reranker.name, "why": weight.reason()}
         handle.store_rerank_weight(weight.weight, stored, mode)
+
+
+def _why(kept: bool, best: str, baseline: str, gain: float, t_statistic: float) -> str:
+    """The guard's verdict on ``best`` against ``baseline``; not kept, the index keeps its
+    setting (where ``eval --tune`` would fall back to the baseline)."""
+    return verdict(
+        kept,
+        f"{best} beats {baseline}",
+        f"the index keeps its setting: the gain of {best} over {baseline}",
+        gain,
+        t_statistic,
+    )
 
 
 def _change(

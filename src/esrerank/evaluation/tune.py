@@ -66,7 +66,7 @@ class Tuning:
         return self.chosen == self.best_fused.spec
 
     def reason(self) -> str:
-        return _verdict(
+        return verdict(
             self.fused_kept,
             f"fusion beats {self.best_leg} alone",
             f"{self.best_leg} alone, since fusion's gain over it",
@@ -136,7 +136,7 @@ class WeightTuning:
             if self.chosen == ENSEMBLE
             else f"reranking at weight {self.chosen:g}"
         )
-        return _verdict(
+        return verdict(
             self.chosen != 0,
             f"{winner} beats the fused order",
             "no reranking (weight 0), since the best candidate's gain over the fused order",
@@ -224,7 +224,7 @@ def tune_rerank_depth(
     return DepthTuning(int(trial.spec), best, loss, t_statistic, trials)
 
 
-def _verdict(kept: bool, winner: str, fallback: str, gain: float, t_statistic: float) -> str:
+def verdict(kept: bool, winner: str, fallback: str, gain: float, t_statistic: float) -> str:
     """Why a candidate was kept (``winner`` by its gain) or not (``fallback``'s gain is chance)."""
     gain_text = f"{gain:+.3f} nDCG@10 out of fold"
     if kept:
