@@ -18,6 +18,7 @@ LAYERS = {
     "types": 0,
     "errors": 0,
     "config": 0,
+    "digests": 0,
     "fusion": 1,
     "corpus": 1,
     "models": 1,

@@ -7,7 +7,6 @@ judging it again replaces the grade."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import tempfile
@@ -18,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from ..digests import texts_digest
 from ..errors import BackendError, ConfigError, IndexExistsError
 
 if TYPE_CHECKING:
@@ -87,16 +87,11 @@ class Judgment:
 
 
 def query_id(query: str) -> str:
-    return "q" + hashlib.blake2b(query.encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
+    return "q" + texts_digest(query, size=6).hex()
 
 
 def pair_key(query: str, doc_id: str) -> str:
-    digest = hashlib.blake2b(digest_size=16)
-    for text in (query, doc_id):
-        data = text.encode("utf-8", "surrogatepass")
-        digest.update(len(data).to_bytes(8, "little"))
-        digest.update(data)
-    return digest.hexdigest()
+    return texts_digest(query, doc_id).hex()
 
 
 class JudgmentStore(Protocol):

@@ -8,10 +8,11 @@ score is the score the model would give again: answers do not change, only their
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+
+from ..digests import texts_digest
 
 # Pairs ``esrerank serve`` keeps by default: about 150 bytes each (a 16-byte key and a float in
 # an ordered dict), so 3 MB; 20,000 pairs hold the scored pools of a few hundred recent searches.
@@ -64,11 +65,5 @@ class ScoreMemory:
 
 
 def _key(route: str, query: str, passage: str) -> bytes:
-    """A digest of the three texts, each preceded by its length so no two triples share the
-    input; a digest, not the texts, as passages run to kilobytes."""
-    digest = hashlib.blake2b(digest_size=16)
-    for text in (route, query, passage):
-        data = text.encode("utf-8", "surrogatepass")
-        digest.update(len(data).to_bytes(8, "little"))
-        digest.update(data)
-    return digest.digest()
+    """A digest of the three texts; a digest, not the texts, as passages run to kilobytes."""
+    return texts_digest(route, query, passage)
