@@ -61,6 +61,9 @@ class MemoryBackend:
     def index_exists(self, index: str) -> bool:
         return index in self.metas
 
+    def indices(self) -> list[str]:
+        return sorted(self.metas)
+
     def create_index(self, index: str, meta: IndexMeta) -> None:
         self.metas[index], self.stored[index] = meta, {}
 

@@ -25,7 +25,8 @@ def served_index(
     api_key: str | None = None,
     **searcher_options,
 ) -> Iterator[tuple[str, str, Searcher]]:
-    """serve's URL, the index's name and its searcher; the index is deleted afterwards."""
+    """serve's URL, the index's name and its searcher; the index and its judgments are
+    deleted afterwards."""
     corpus = folder / "corpus.jsonl"
     corpus.write_text("".join(json.dumps(d) + "\n" for d in documents))
     index = f"{prefix}-{uuid.uuid4().hex[:8]}"
@@ -39,4 +40,7 @@ def served_index(
     finally:
         server.stop()
         searcher.backend.delete_index(index)
+        judged = searcher.backend.judgments(index)
+        if backend_url and searcher.backend.client.exists(f"/{judged.index}"):
+            searcher.backend.client.request("DELETE", f"/{judged.index}")
         searcher.close()

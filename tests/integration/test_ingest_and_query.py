@@ -9,6 +9,7 @@ import time
 import pytest
 
 from esrerank import ChunkSpec, FusionSpec, Searcher
+from esrerank.backends.judgments import Judgment
 from esrerank.errors import ConfigError, IndexMismatchError, IndexNotFoundError, InputError
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -266,6 +267,26 @@ def test_a_rebuild_swaps_in_a_complete_copy_and_a_failed_one_changes_nothing(sea
     if backend.engine != "embedded":
         assert indices() != first_copy != [name]  # each rebuild a new copy behind the alias
     assert searcher.search("cancer risk", rerank=False).hits
+    assert name in backend.indices() and not any(  # listed by its name, not its copy's
+        listed.startswith(f"{name}-") for listed in backend.indices()
+    )
+
+
+def test_the_backend_lists_esrerank_indices_only(searcher, corpus):
+    searcher.ingest(corpus, chunking=SMALL)
+    backend, name = searcher.backend, searcher.index
+    backend.judgments(name).put([Judgment("cancer risk", "d1", 2)])  # their own index
+    plain = f"plain-{name}"
+    if backend.engine != "embedded":
+        backend.client.request("PUT", f"/{plain}", {"mappings": {"properties": {}}})
+    try:
+        listed = backend.indices()
+        assert name in listed and plain not in listed
+        assert not any("judgments" in index for index in listed)
+    finally:
+        if backend.engine != "embedded":
+            backend.client.request("DELETE", f"/{plain}")
+            backend.client.request("DELETE", f"/{backend.judgments(name).index}")
 
 
 def test_kept_fields_reach_an_older_index_and_survive_a_reembed(

@@ -96,7 +96,7 @@ def test_the_page_loads_without_the_key_and_its_calls_need_it(served):
     config = requests.get(
         f"{url}/_esrerank/workbench/api/config", headers={"x-api-key": KEY}, timeout=10
     )
-    assert config.json()["index"] == index
+    assert config.json()["index"] == index and index in config.json()["indices"]
     missing = requests.get(f"{url}/_esrerank/workbench/nothing.js", timeout=10)
     assert missing.status_code == 404 and "error" in missing.json()
 

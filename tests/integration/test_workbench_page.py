@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from esrerank import Searcher
 from esrerank.backends.judgments import Judgment
 from esrerank.fusion import FusionSpec
 
@@ -252,3 +253,44 @@ def test_indexed_markup_shows_as_text_and_never_runs(served, browser):
     assert "<b>Bold</b>" in cards[0].find_element(By.CSS_SELECTOR, ".title").text
     assert browser.execute_script("return window.pwned === undefined")
     assert not browser.find_elements(By.CSS_SELECTOR, "#columns script, #columns img, #columns b")
+
+
+def test_the_picker_lists_the_stores_indices_and_searches_the_one_picked(
+    served, browser, bi_encoder, tmp_path
+):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    url, index, searcher = served
+    other = Searcher(
+        None, f"{index}-other", data_dir=searcher.backend.data_dir, bi_encoder=bi_encoder
+    )
+    corpus = tmp_path / "other.jsonl"
+    corpus.write_text(
+        "".join(
+            json.dumps({"_id": f"other-{n}", "title": "Protein folding", "text": text}) + "\n"
+            for n, text in enumerate(
+                ["Chaperones help proteins fold.", "Misfolded proteins clump."]
+            )
+        )
+    )
+    other.ingest(corpus)
+    try:
+        browser.get(f"{url}/_esrerank/workbench/")
+        listed = lambda b: [  # noqa: E731
+            o.get_attribute("value") for o in b.find_elements(By.CSS_SELECTOR, "#indices option")
+        ]
+        WebDriverWait(browser, 30).until(lambda b: len(listed(b)) == 2)
+        assert listed(browser) == sorted([index, other.index])
+        picker = browser.find_element(By.ID, "index")
+        picker.clear()
+        picker.send_keys(other.index, Keys.TAB)
+        query = browser.find_element(By.ID, "query")
+        query.clear()
+        query.send_keys("protein folding", Keys.ENTER)
+        wait_for(browser, "search", 1)
+        assert {pid.split("#")[0] for pid in column(browser, "final")} == {"other-0", "other-1"}
+    finally:
+        other.backend.delete_index(other.index)
+        other.close()

@@ -116,6 +116,11 @@ class EmbeddedBackend:
     def index_exists(self, index: str) -> bool:
         return self._path(index).is_file()
 
+    def indices(self) -> list[str]:
+        """The names of the indices in the store's folder."""
+        found = (path.stem for path in self.data_dir.glob("*.sqlite"))
+        return sorted(name for name in found if _INDEX_NAME.match(name))
+
     def judgments(self, index: str) -> FileJudgments:
         """The judgments given ``index``'s results, in the store's folder."""
         self._path(index)  # a valid name

@@ -77,6 +77,18 @@ class RestBackend:
     def index_exists(self, index: str) -> bool:
         return self.client.exists(f"/{index}")
 
+    def indices(self) -> list[str]:
+        """The names of the cluster's indices that hold esrerank's build record (ingested or
+        attached), each by the alias a rebuild gave it where it has one."""
+        built = self.client.request(
+            "GET", "/_mapping", params={"filter_path": f"*.mappings._meta.{META_KEY}.model"}
+        )
+        aliases = self.client.request("GET", "/_alias", params={"filter_path": "*.aliases"})
+        names: set[str] = set()
+        for concrete in built:
+            names.update(aliases.get(concrete, {}).get("aliases") or [concrete])
+        return sorted(names)
+
     def judgments(self, index: str) -> EngineJudgments:
         """The judgments given ``index``'s results, in an index of their own."""
         return EngineJudgments(self.client, index)

@@ -74,7 +74,9 @@ def workbench_routes(
     searches = WorkbenchSearches(open_searcher)
 
     async def config(request: Request) -> JSONResponse:
-        return JSONResponse({"index": started.index, "page_size": DEFAULT_SIZE})
+        """serve's index, and every esrerank index its backend holds, for the picker."""
+        indices = await run_in_threadpool(started.backend.indices)
+        return JSONResponse({"index": started.index, "indices": indices, "page_size": DEFAULT_SIZE})
 
     async def search(request: Request) -> JSONResponse:
         body = await _json_call(request, cors)

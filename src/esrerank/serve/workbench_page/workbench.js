@@ -385,7 +385,7 @@ async function loadConfig() {
   try {
     const config = await call("config");
     if (!$("index").value) $("index").value = config.index;
-    $("indices").replaceChildren(el("option", { value: config.index }));
+    $("indices").replaceChildren(...config.indices.map((name) => el("option", { value: name })));
     $("size").value = config.page_size;
     await loadTuning();
     await loadJudgedQueries();
@@ -413,6 +413,7 @@ function start() {
   $("compare-go").addEventListener("click", compareNow);
   $("export").addEventListener("click", exportJudgments);
   $("undo").addEventListener("click", undoNow);
+  $("index").addEventListener("change", () => Promise.all([loadTuning(), loadJudgedQueries()]).catch(failed));
   loadConfig();
 }
 
