@@ -72,6 +72,16 @@ from .options import open_searcher, reranker_option, store_options
     help="Let browser pages on ORIGIN (e.g. http://localhost:3000, or *) query serve "
     "(repeatable) [default: CORS off].",
 )
+@click.option(
+    "--shutdown-timeout",
+    type=click.FloatRange(min=0),
+    default=30,
+    show_default=True,
+    metavar="SECONDS",
+    help="On SIGTERM or Ctrl-C, serve stops accepting connections at once and finishes the "
+    "requests in flight for up to this long; then it drops the rest (a model call already "
+    "running ends first) and exits.",
+)
 def serve(
     url,
     index,
@@ -88,6 +98,7 @@ def serve(
     mode,
     index_modes,
     cors_origins,
+    shutdown_timeout,
 ):
     """Serve an application's relevance searches (_search, _msearch) hybrid and reranked, each
     answered as the engine would with its hits reordered (every other request goes to the
@@ -128,6 +139,7 @@ def serve(
             access_log=False,
             server_header=False,
             date_header=False,
+            timeout_graceful_shutdown=shutdown_timeout,
         )
 
 
