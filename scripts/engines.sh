@@ -9,8 +9,14 @@
 #   scripts/engines.sh start  [ENGINE...]   fetch if needed, start, wait for yellow
 #   scripts/engines.sh stop   [ENGINE...]   stop (pidfiles) and wait for exit
 #   scripts/engines.sh status [ENGINE...]   root endpoint of each, or "down"
+#   scripts/engines.sh kill-node ENGINE N   SIGKILL node N (1-3) of a cluster engine
+#   scripts/engines.sh start-node ENGINE N  start node N again, with its data, and wait until
+#                                           the cluster has all three nodes
 #
-# Engines: opensearch, elasticsearch (the default: both), and secured: OpenSearch with the
+# Engines: opensearch, elasticsearch (the default: both), opensearch-cluster and
+# elasticsearch-cluster (three nodes of the same install on loopback, one cluster, each node its
+# own HTTP and transport port, data and log folders under $ESRERANK_ENGINES_DIR/run; the first
+# node's HTTP port is the cluster's URL), and secured: OpenSearch with the
 # security plugin and k-NN, HTTPS only, on its own port. Each `start secured` makes a fresh CA and
 # writes, readable by all, to $ESRERANK_ENGINES_DIR/run/secured-certs/: root-ca.pem (+ its key
 # root-ca-key.pem), node.pem / node-key.pem (SAN localhost, 127.0.0.1), admin.pem / admin-key.pem
@@ -27,6 +33,9 @@
 #   ESRERANK_OS_PORT [9201]        ESRERANK_ES_PORT [9202]
 #   ESRERANK_ENGINES_DIR [~/.cache/esrerank/engines]   ESRERANK_ENGINE_USER [esrerank]
 #   ESRERANK_HEAP [1g]             ESRERANK_START_TIMEOUT [240] seconds
+#   ESRERANK_OS_CLUSTER_PORT [9221]   ESRERANK_ES_CLUSTER_PORT [9231]   the clusters' first
+#       nodes' HTTP ports (the next two are the other nodes'; transport ports are these + 100)
+#   ESRERANK_CLUSTER_HEAP [512m]   each cluster node's heap
 #   ESRERANK_OS_KNN_VERSION [<os version>.0]
 #   ESRERANK_OS_JAVA_HOME / ESRERANK_ES_JAVA_HOME   force a JDK (else picked per engine version)
 #   ESRERANK_OS_NEURAL [1]   install the neural-search plugin (native hybrid query, search pipelines
@@ -56,6 +65,10 @@ ES_VERSION="${ESRERANK_ES_VERSION:-8.19.21}"
 OS_KNN_VERSION="${ESRERANK_OS_KNN_VERSION:-${OS_VERSION}.0}"
 OS_PORT="${ESRERANK_OS_PORT:-9201}"
 ES_PORT="${ESRERANK_ES_PORT:-9202}"
+OS_CLUSTER_PORT="${ESRERANK_OS_CLUSTER_PORT:-9221}"
+ES_CLUSTER_PORT="${ESRERANK_ES_CLUSTER_PORT:-9231}"
+CLUSTER_HEAP="${ESRERANK_CLUSTER_HEAP:-512m}"
+CLUSTER_NODES=3
 ENGINES_DIR="${ESRERANK_ENGINES_DIR:-$HOME/.cache/esrerank/engines}"
 ENGINE_USER="${ESRERANK_ENGINE_USER:-esrerank}"
 HEAP="${ESRERANK_HEAP:-1g}"
@@ -226,7 +239,7 @@ SECURED_STAMP="os=$SECURED_VERSION knn=$SECURED_VERSION.0 painless=1 reindex=1"
 SECURED_STAMP+=" security=$SECURED_VERSION.0 roles=2"
 SECURED_STAMP+=" password=$(printf %s "$SECURED_PASSWORD" | sha256sum | cut -c1-16)"
 stamp_of() {
-  case $1 in
+  case ${1%-cluster} in
     opensearch) echo "$OS_STAMP" ;;
     elasticsearch) echo "$ES_STAMP" ;;
     secured) echo "$SECURED_STAMP" ;;
@@ -662,9 +675,10 @@ ossl() {  # ossl ARGS...: openssl, quiet unless it fails
 fetch() {  # fetch ENGINE...: download what is not installed yet (mvn), install it
   local e todo=() specs=() dl="$ENGINES_DIR/downloads"
   for e in "$@"; do
+    e=${e%-cluster}  # a cluster's nodes run the single node's install
     if installed "$e"; then
       log "$e already installed in $(home_of "$e")"
-    else
+    elif [[ " ${todo[*]} " != *" $e "* ]]; then
       todo+=("$e")
     fi
   done
@@ -697,10 +711,23 @@ port_of() {
     opensearch) echo "$OS_PORT" ;;
     elasticsearch) echo "$ES_PORT" ;;
     secured) echo "$SECURED_PORT" ;;
+    opensearch-cluster) echo "$OS_CLUSTER_PORT" ;;
+    elasticsearch-cluster) echo "$ES_CLUSTER_PORT" ;;
   esac
 }
+is_cluster() { [[ $1 == *-cluster ]]; }
+node_port() { echo $(( $(port_of "$1") + $2 - 1 )); }  # node_port ENGINE N: node N's HTTP port
+transport_port() { echo $(( $(port_of "$1") + 99 + $2 )); }  # ... and its transport port
+units_of() {  # the processes an engine runs: itself, or its nodes ENGINE-1 .. ENGINE-3
+  local n
+  if is_cluster "$1"; then
+    for (( n = 1; n <= CLUSTER_NODES; n++ )); do echo "$1-$n"; done
+  else
+    echo "$1"
+  fi
+}
 home_of() {
-  case $1 in
+  case ${1%-cluster} in
     opensearch) echo "$OS_HOME" ;;
     elasticsearch) echo "$ES_HOME" ;;
     secured) echo "$SECURED_HOME" ;;
@@ -713,7 +740,7 @@ pid_of() {  # pid of a running engine, or nothing
   [[ -n "$p" ]] && kill -0 "$p" 2>/dev/null && echo "$p"
   return 0
 }
-url_of() {
+url_of() {  # an engine's URL (a cluster's: its first node's)
   if [[ $1 == secured ]]; then echo "https://127.0.0.1:$SECURED_PORT"
   else echo "http://127.0.0.1:$(port_of "$1")"; fi
 }
@@ -739,9 +766,13 @@ engine_log_tail() {
   tail -n 40 "$RUN_DIR/$e.out" >&2 2>/dev/null || true
 }
 
-declare -A LAUNCHER=()  # engine -> pid of the launcher this run started
-launch() {  # launch ENGINE: start the node in the background (returns at once)
-  local e=$1 home port java_home version label
+declare -A LAUNCHER=()  # engine (or cluster node) -> pid of the launcher this run started
+launch() {  # launch ENGINE: start the node, or a cluster's nodes, in the background
+  local e=$1 home port java_home version label n
+  if is_cluster "$e"; then
+    for (( n = 1; n <= CLUSTER_NODES; n++ )); do launch_node "$e" "$n"; done
+    return
+  fi
   home=$(home_of "$e")
   port=$(port_of "$e")
   if [[ -n "$(pid_of "$e")" ]]; then
@@ -795,6 +826,68 @@ launch() {  # launch ENGINE: start the node in the background (returns at once)
   LAUNCHER[$e]=$!
 }
 
+launch_node() {  # launch_node ENGINE N: start node N of a cluster engine (returns at once)
+  local e=$1 n=$2 unit="$1-$2" home port java_home i seeds="" names="" opts
+  home=$(home_of "$e")
+  port=$(node_port "$e" "$n")
+  if [[ -n "$(pid_of "$unit")" ]]; then
+    log "$unit already running (pid $(pid_of "$unit"))"
+    return
+  fi
+  if port_in_use "$port"; then
+    die "port $port is already in use by another process"
+  fi
+  for (( i = 1; i <= CLUSTER_NODES; i++ )); do
+    seeds+="127.0.0.1:$(transport_port "$e" "$i"),"
+    names+="$e-$i,"
+  done
+  mkdir -p "$RUN_DIR/$unit/data" "$RUN_DIR/$unit/logs" "$ENGINES_DIR/tmp/$unit"
+  own "$RUN_DIR" "$ENGINES_DIR/tmp"
+  rm -f "$RUN_DIR/$unit.pid"
+  opts=(-p "$RUN_DIR/$unit.pid" -E "cluster.name=esrerank-$e" -E "node.name=$unit"
+    -E network.host=127.0.0.1 -E "http.port=$port" -E "transport.port=$(transport_port "$e" "$n")"
+    -E "discovery.seed_hosts=${seeds%,}" -E "path.data=$RUN_DIR/$unit/data"
+    -E "path.logs=$RUN_DIR/$unit/logs" -E cluster.routing.allocation.disk.threshold_enabled=false)
+  if [[ $e == opensearch-cluster ]]; then
+    java_home=$(java_for opensearch "$OS_VERSION")
+    log "starting opensearch $OS_VERSION node $unit on port $port"
+    setsid "${AS_USER[@]}" env OPENSEARCH_JAVA_HOME="$java_home" JAVA_HOME= \
+      OPENSEARCH_TMPDIR="$ENGINES_DIR/tmp/$unit" \
+      OPENSEARCH_JAVA_OPTS="-Xms$CLUSTER_HEAP -Xmx$CLUSTER_HEAP" \
+      "$home/bin/opensearch" "${opts[@]}" -E "cluster.initial_cluster_manager_nodes=${names%,}" \
+      >"$RUN_DIR/$unit.out" 2>&1 </dev/null &
+  else
+    java_home=$(java_for elasticsearch "$ES_VERSION")
+    log "starting elasticsearch $ES_VERSION node $unit on port $port"
+    setsid "${AS_USER[@]}" env ES_JAVA_HOME="$java_home" JAVA_HOME= \
+      ES_JAVA_OPTS="-Xms$CLUSTER_HEAP -Xmx$CLUSTER_HEAP" \
+      "$home/bin/elasticsearch" -d "${opts[@]}" -E "cluster.initial_master_nodes=${names%,}" \
+      -E xpack.security.enabled=false >"$RUN_DIR/$unit.out" 2>&1 </dev/null &
+  fi
+  LAUNCHER[$unit]=$!
+}
+
+wait_cluster() {  # wait_cluster ENGINE: until all its nodes have joined and it is yellow
+  local e=$1 url deadline unit
+  url=$(url_of "$e")
+  deadline=$(( SECONDS + START_TIMEOUT ))
+  while (( SECONDS < deadline )); do
+    if curl -sf --max-time 5 \
+        "$url/_cluster/health?wait_for_status=yellow&wait_for_nodes=$CLUSTER_NODES&timeout=2s" \
+        >/dev/null 2>&1; then
+      return 0
+    fi
+    for unit in $(units_of "$e"); do
+      if [[ -z "$(pid_of "$unit")" ]] && ! kill -0 "${LAUNCHER[$unit]:-0}" 2>/dev/null; then
+        tail -n 60 "$RUN_DIR/$unit/logs/esrerank-$e.log" "$RUN_DIR/$unit.out" >&2 2>/dev/null
+        die "$unit exited during startup (see the logs above)"
+      fi
+    done
+    sleep 1
+  done
+  die "$e did not gather $CLUSTER_NODES nodes on $url within ${START_TIMEOUT}s"
+}
+
 wait_yellow() {  # wait_yellow ENGINE
   local e=$1 url deadline launcher rc
   url=$(url_of "$e")
@@ -829,14 +922,16 @@ start() {
   local e t0=$SECONDS
   fetch "$@"
   for e in "$@"; do launch "$e"; done
-  for e in "$@"; do wait_yellow "$e"; done
+  for e in "$@"; do
+    if is_cluster "$e"; then wait_cluster "$e"; else wait_yellow "$e"; fi
+  done
   log "ready after $(( SECONDS - t0 ))s"
   for e in "$@"; do echo "$e: $(url_of "$e")"; done
 }
 
 stop() {
   local e p i
-  for e in "$@"; do
+  for e in $(for e in "$@"; do units_of "$e"; done); do
     p=$(pid_of "$e")
     if [[ -z "$p" ]]; then
       log "$e is not running"
@@ -866,6 +961,7 @@ status() {
       pid=$(pid_of "$e")
       echo "$e: $(url_of "$e")${pid:+ (pid $pid)}"
       echo "$body"
+      if is_cluster "$e"; then curl -s --max-time 3 "$(url_of "$e")/_cat/nodes?v"; fi
     else
       echo "$e: down"
     fi
@@ -885,12 +981,32 @@ engines=("$@")
 if [[ ${#engines[@]} -eq 0 ]]; then engines=(opensearch elasticsearch); fi
 for e in "${engines[@]}"; do
   case "$e" in
-    opensearch | elasticsearch | secured) ;;
-    *) die "unknown engine '$e' (expected opensearch, elasticsearch or secured)" ;;
+    opensearch | elasticsearch | secured | opensearch-cluster | elasticsearch-cluster) ;;
+    [1-9]) [[ $cmd == *-node ]] || die "unknown engine '$e'" ;;
+    *) die "unknown engine '$e' (expected opensearch, elasticsearch, opensearch-cluster," \
+      "elasticsearch-cluster or secured)" ;;
   esac
 done
 
+node_command() {  # node_command kill|start ENGINE N
+  local e=$2 n=${3:-} p
+  is_cluster "$e" && [[ $n =~ ^[1-9]$ ]] && (( n <= CLUSTER_NODES )) ||
+    die "usage: $0 $1-node opensearch-cluster|elasticsearch-cluster 1-$CLUSTER_NODES"
+  if [[ $1 == kill ]]; then
+    p=$(pid_of "$e-$n")
+    [[ -n "$p" ]] || die "$e-$n is not running"
+    log "killing $e-$n (pid $p) with SIGKILL"
+    kill -KILL "$p"
+  else
+    launch_node "$e" "$n"
+    wait_cluster "$e"
+    log "$e has its $CLUSTER_NODES nodes again"
+  fi
+}
+
 case "$cmd" in
+  kill-node) node_command kill "${engines[@]}" ;;
+  start-node) node_command start "${engines[@]}" ;;
   fetch) fetch "${engines[@]}" ;;
   start) start "${engines[@]}" ;;
   stop) stop "${engines[@]}" ;;

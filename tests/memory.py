@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from esrerank.backends.base import BulkResult, IndexMeta, rank_hits
+from esrerank.backends.base import BulkResult, IndexMeta, Shards, rank_hits
 from esrerank.backends.judgments import Judgment, pair_key
 from esrerank.errors import IndexNotFoundError
 from esrerank.models.pool import ModelPool
@@ -64,7 +64,7 @@ class MemoryBackend:
     def indices(self) -> list[str]:
         return sorted(self.metas)
 
-    def create_index(self, index: str, meta: IndexMeta) -> None:
+    def create_index(self, index: str, meta: IndexMeta, shards: Shards = Shards()) -> None:
         self.metas[index], self.stored[index] = meta, {}
 
     def delete_index(self, index: str) -> None:

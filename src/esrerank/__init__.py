@@ -1,6 +1,7 @@
 """esrerank: hybrid BM25 + kNN retrieval with cross-encoder reranking for Elasticsearch,
 OpenSearch and an embedded on-disk store."""
 
+from .backends.base import Shards
 from .backends.connection import Cluster
 from .corpus import ChunkSpec, Fields
 from .errors import (
@@ -43,5 +44,6 @@ __all__ = [
     "Runtime",
     "SearchResult",
     "Searcher",
+    "Shards",
     "StageScore",
 ]

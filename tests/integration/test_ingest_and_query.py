@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from esrerank import ChunkSpec, FusionSpec, Searcher
+from esrerank import ChunkSpec, FusionSpec, Searcher, Shards
 from esrerank.backends.judgments import Judgment
 from esrerank.errors import ConfigError, IndexMismatchError, IndexNotFoundError, InputError
 
@@ -313,3 +313,28 @@ def test_kept_fields_reach_an_older_index_and_survive_a_reembed(
         lab = documents[0]["lab"]
         hits = later.search("cancer", rerank=False, filter={"term": {"lab": lab}}).hits
         assert hits and all(hit.passage.fields["lab"] == lab for hit in hits)
+
+
+def test_an_index_is_spread_as_asked_and_a_rebuild_keeps_its_layout(searcher, corpus):
+    backend, name = searcher.backend, searcher.index
+    if backend.engine == "embedded":
+        pytest.skip("one file: the embedded store has no shards")
+    searcher.ingest(corpus, chunking=SMALL, shards=Shards(3, 0))
+    assert backend.shards(name) == Shards(3, 0)
+    answer = searcher.search("cancer risk", rerank=False, top_k=3, candidates=12)
+    assert len(answer.legs["bm25"]) == len(answer.legs["dense"]) == 12  # across the shards
+    meta, passages = backend.get_meta(name), list(backend.passages(name))
+    backend.rebuild(name, meta, passages, searcher.encoder.encode([p.content for p in passages]))
+    assert backend.shards(name) == Shards(3, 0)  # the copy is spread as the index was
+
+
+def test_a_new_index_has_a_replica_only_where_a_node_can_hold_it(searcher, corpus):
+    backend, name = searcher.backend, searcher.index
+    if backend.engine == "embedded":
+        pytest.skip("one file: the embedded store has no shards")
+    searcher.ingest(corpus, chunking=SMALL)
+    assert backend.shards(name) == Shards(1, None)  # auto: 0 on one node, 1 with two
+    health = backend.client.request("GET", f"/_cluster/health/{name}")
+    assert health["status"] == "green"
+    nodes = backend.client.request("GET", "/_cluster/health")["number_of_data_nodes"]
+    assert health["active_shards"] == min(nodes, 2)

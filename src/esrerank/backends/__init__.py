@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import BackendError, ConfigError
-from .base import Backend, BulkResult, IndexMeta
+from .base import Backend, BulkResult, IndexMeta, Shards
 from .connection import Cluster
 from .elasticsearch import ElasticsearchBackend
 from .embedded import EmbeddedBackend
@@ -19,6 +19,7 @@ __all__ = [
     "EmbeddedBackend",
     "IndexMeta",
     "OpenSearchBackend",
+    "Shards",
     "open_backend",
 ]
 

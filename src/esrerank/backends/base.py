@@ -83,6 +83,41 @@ class IndexMeta:
 
 
 @dataclass(frozen=True)
+class Shards:
+    """How a cluster spreads a new index: ``primaries`` (None: the cluster's default, one
+    unless an index template says otherwise) and ``replicas`` of each (None: one when the
+    cluster has a second node to hold it, none on a single node, so the index stays green
+    either way). The embedded store keeps one file and ignores both."""
+
+    primaries: int | None = None
+    replicas: int | None = None
+
+    def __post_init__(self) -> None:
+        for name, least in (("primaries", 1), ("replicas", 0)):
+            value = getattr(self, name)
+            if value is not None and (type(value) is not int or value < least):
+                raise ConfigError(f"`{name}` is {value!r}: give a whole number from {least}.")
+
+    def settings(self) -> dict[str, Any]:
+        """The index settings that give this layout."""
+        chosen: dict[str, Any] = {}
+        if self.primaries is not None:
+            chosen["number_of_shards"] = self.primaries
+        if self.replicas is None:
+            chosen["auto_expand_replicas"] = "0-1"
+        else:
+            chosen["number_of_replicas"] = self.replicas
+        return chosen
+
+    @classmethod
+    def of(cls, settings: dict[str, Any]) -> Shards:
+        """The layout an existing index has, from its ``index`` settings."""
+        expand = settings.get("auto_expand_replicas")
+        replicas = None if expand == "0-1" else int(settings.get("number_of_replicas", 1))
+        return cls(int(settings.get("number_of_shards", 1)), replicas)
+
+
+@dataclass(frozen=True)
 class BulkResult:
     """Outcome of one bulk upsert: ids stored, and ``(id, reason)`` for each failure."""
 
@@ -102,7 +137,7 @@ class Backend(Protocol):
     def index_exists(self, index: str) -> bool: ...
     def indices(self) -> list[str]: ...
     def judgments(self, index: str) -> JudgmentStore: ...
-    def create_index(self, index: str, meta: IndexMeta) -> None: ...
+    def create_index(self, index: str, meta: IndexMeta, shards: Shards = Shards()) -> None: ...
     def delete_index(self, index: str) -> None: ...
     def writer(self, index: str) -> AbstractContextManager[None]: ...
     def get_meta(self, index: str) -> IndexMeta: ...

@@ -31,7 +31,7 @@ import numpy as np
 from ..errors import BackendError, ConfigError, IndexNotFoundError
 from ..types import LegHit, Passage
 from .analysis import term_frequencies
-from .base import BulkResult, IndexMeta
+from .base import BulkResult, IndexMeta, Shards
 from .embedded_scoring import (
     Snapshot,
     bm25_best,
@@ -198,7 +198,8 @@ class EmbeddedBackend:
             ) from None
 
     @_serialized
-    def create_index(self, index: str, meta: IndexMeta) -> None:
+    def create_index(self, index: str, meta: IndexMeta, shards: Shards = Shards()) -> None:
+        """A new database file (one file: ``shards`` has no meaning here)."""
         path = self._path(index)
         self._make_data_dir()
         if path.exists():

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 GRADES = (0, 1, 2, 3)
 ENGINE_PREFIX = "esrerank-judgments-"
 _MAPPING = {
-    "settings": {"index": {"hidden": True, "number_of_shards": 1}},
+    "settings": {"index": {"hidden": True, "number_of_shards": 1, "auto_expand_replicas": "0-1"}},
     "mappings": {
         "dynamic": "strict",
         "properties": {

@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import BackendError, IndexExistsError
 from ..types import LegHit, LegHits, Passage
 from .analysis import analyzer
-from .base import BulkResult, IndexMeta, rank_hits
+from .base import BulkResult, IndexMeta, Shards, rank_hits
 from .bulk import bulk_results, write
 from .filters import Filter
 from .http import HttpClient
@@ -23,6 +23,7 @@ from .judgments import EngineJudgments
 from .schema import TERMS_FIELD, IndexSchema
 
 META_KEY = "esrerank"
+Search = tuple[dict[str, Any], dict[str, Any]]  # one search of an _msearch: header, body
 PAGE = 1000
 SCROLL = "2m"  # how long a scroll waits for its next page
 MSEARCH_QUERIES = 50  # searches per _msearch request
@@ -93,8 +94,9 @@ class RestBackend:
         """The judgments given ``index``'s results, in an index of their own."""
         return EngineJudgments(self.client, index)
 
-    def create_index(self, index: str, meta: IndexMeta) -> None:
+    def create_index(self, index: str, meta: IndexMeta, shards: Shards = Shards()) -> None:
         body = load_mapping(self.engine)
+        body["settings"]["index"].update(shards.settings())
         body["mappings"]["properties"]["embedding"] = self.vector_mapping(meta.dimension)
         body["mappings"]["_meta"] = {META_KEY: meta.to_dict()}
         body["mappings"]["dynamic_templates"] = [STRINGS_AS_KEYWORDS]
@@ -119,6 +121,11 @@ class RestBackend:
             for concrete in self.concrete(index):
                 self.client.request("DELETE", f"/{concrete}")
 
+    def shards(self, index: str) -> Shards:
+        """How ``index`` (or the index behind it) is spread over the cluster."""
+        answer = self.client.request("GET", f"/{index}/_settings")
+        return Shards.of(next(iter(answer.values()))["settings"]["index"])
+
     def concrete(self, index: str) -> list[str]:
         """The indices ``index`` names: itself, or the ones behind it when it is an alias."""
         return sorted(self.client.request("GET", f"/{index}/_alias"))
@@ -131,7 +138,7 @@ class RestBackend:
         then searches use the old one; a failure removes the copy and leaves the old as it was.
         """
         copy = f"{index}-{time.strftime('%Y%m%d%H%M%S')}-{time.perf_counter_ns() % 10**6}"
-        self.create_index(copy, meta)
+        self.create_index(copy, meta, self.shards(index))
         try:
             result = self.upsert(copy, passages, embeddings)
             if result.failures:
@@ -299,54 +306,57 @@ class RestBackend:
         return int(self.client.request("POST", f"/{index}/_count", body)["count"])
 
     def bm25(self, index: str, text: str, k: int, filter: Filter = ()) -> list[LegHit]:
-        return self._msearch(index, [self._bm25_body(index, text, k, filter)])[0]
+        return self._msearch(index, [self._bm25_search(index, text, k, filter)])[0]
 
     def dense(self, index: str, vector: np.ndarray, k: int, filter: Filter = ()) -> list[LegHit]:
-        schema = self._schema(index)
-        return self._msearch(index, [self.dense_body(schema, _floats(vector), k, filter)])[0]
+        return self._msearch(index, [self._dense_search(index, vector, k, filter)])[0]
 
     def both_legs(
         self, index: str, text: str, vector: np.ndarray, k: int, filter: Filter = ()
     ) -> tuple[list[LegHit], list[LegHit]]:
         """The BM25 and kNN legs of one query in one round trip."""
-        schema = self._schema(index)
         bm25, dense = self._msearch(
             index,
             [
-                self._bm25_body(index, text, k, filter),
-                self.dense_body(schema, _floats(vector), k, filter),
+                self._bm25_search(index, text, k, filter),
+                self._dense_search(index, vector, k, filter),
             ],
         )
         return bm25, dense
 
     def bm25_many(self, index: str, texts: Sequence[str], k: int) -> list[list[LegHit]]:
         """One BM25 search per text, sent together through ``_msearch``."""
-        return self._msearch(index, [self._bm25_body(index, text, k, ()) for text in texts])
+        return self._msearch(index, [self._bm25_search(index, text, k, ()) for text in texts])
 
     def dense_many(self, index: str, vectors: np.ndarray, k: int) -> list[list[LegHit]]:
         """One kNN search per vector, sent together through ``_msearch``."""
-        schema = self._schema(index)
-        return self._msearch(
-            index, [self.dense_body(schema, _floats(row), k, ()) for row in vectors]
-        )
+        return self._msearch(index, [self._dense_search(index, row, k, ()) for row in vectors])
 
-    def _bm25_body(self, index: str, text: str, k: int, filter: Filter) -> dict[str, Any]:
-        """A ``match`` on the index's BM25 field; with a filter, in a ``bool`` beside it."""
+    def _bm25_search(self, index: str, text: str, k: int, filter: Filter) -> Search:
+        """A ``match`` on the index's BM25 field; with a filter, in a ``bool`` beside it. It
+        runs ``dfs_query_then_fetch``: scored with the whole index's term statistics, not each
+        shard's own, so the leg's order does not depend on how many primaries the index has
+        (benchmarks/shard_quality.py measures both); on one shard the engines skip the extra
+        phase."""
         analyze = self._client_analyzer(index)
         terms = text if analyze is None else " ".join(analyze(text))
         query: dict[str, Any] = {"match": {self._schema(index).match_field: terms}}
         if filter:
             query = {"bool": {"must": [query], "filter": list(filter)}}
-        return {"size": k, "query": query}
+        return {"search_type": "dfs_query_then_fetch"}, {"size": k, "query": query}
 
-    def _msearch(self, index: str, bodies: list[dict[str, Any]]) -> list[list[LegHit]]:
+    def _dense_search(self, index: str, vector: np.ndarray, k: int, filter: Filter) -> Search:
+        return {}, self.dense_body(self._schema(index), _floats(vector), k, filter)
+
+    def _msearch(self, index: str, searches: list[Search]) -> list[list[LegHit]]:
+        """Each search's hits: ``searches`` are (header, body) pairs, sent 50 to a request."""
         schema = self._schema(index)
         results: list[list[LegHit]] = []
-        for begin in range(0, len(bodies), MSEARCH_QUERIES):
+        for begin in range(0, len(searches), MSEARCH_QUERIES):
             lines: list[dict[str, Any]] = []
-            for body in bodies[begin : begin + MSEARCH_QUERIES]:
+            for header, body in searches[begin : begin + MSEARCH_QUERIES]:
                 lines += [
-                    {"index": index},
+                    {"index": index, **header},
                     {**body, "_source": {"excludes": [schema.vectors]}},
                 ]
             answer = self.client.request("POST", "/_msearch", ndjson=lines)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from ..backends import Shards
 from ..config import (
     DEFAULT_RERANK_WEIGHT,
     DEFAULT_TOP_K,
@@ -72,6 +73,24 @@ from .options import (
     is_flag=True,
     help="Also remove documents the index holds that FILE no longer has (counted as removed=).",
 )
+@click.option(
+    "--shards",
+    type=click.IntRange(min=1),
+    envvar="ESRERANK_SHARDS",
+    show_envvar=True,
+    default=None,
+    help="Primary shards of a new index on a cluster [default: the cluster's, 1 unless an "
+    "index template says otherwise].",
+)
+@click.option(
+    "--replicas",
+    type=click.IntRange(min=0),
+    envvar="ESRERANK_REPLICAS",
+    show_envvar=True,
+    default=None,
+    help="Replicas of each shard of a new index [default: 1 when the cluster has a second "
+    "node, else 0].",
+)
 @click.pass_context
 def ingest(
     ctx,
@@ -92,6 +111,8 @@ def ingest(
     batch_size,
     recreate,
     sync,
+    shards,
+    replicas,
 ):
     """Read FILE, chunk it into passages, embed them and upsert them into the index.
 
@@ -110,6 +131,7 @@ def ingest(
             recreate=recreate,
             sync=sync,
             progress=show_progress(progress),
+            shards=Shards(shards, replicas),
         )
     report_ingest(
         report, f"{location_of(searcher)} index '{index}', bi-encoder {searcher.encoder.label}: "

@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from tqdm.auto import tqdm
 
-from ..backends import IndexMeta
+from ..backends import IndexMeta, Shards
 from ..backends.analysis import analyzer as analyze_with
 from ..corpus import ChunkSpec, Fields, chunk_record, open_corpus
 from ..errors import IngestInterrupted
@@ -51,6 +51,7 @@ class Ingester:
         recreate: bool = False,
         sync: bool = False,
         progress: bool = False,
+        shards: Shards = Shards(),
     ) -> IngestReport:
         """Read, chunk, embed and upsert a corpus file; unchanged passages are not re-embedded.
 
@@ -74,6 +75,8 @@ class Ingester:
             recreate: Delete the index first and build it anew.
             sync: Also remove the documents the index holds and the file no longer has.
             progress: Show progress bars.
+            shards: How a cluster spreads a new index (``Shards``: primaries and replicas);
+                an index that exists keeps its own.
 
         Returns:
             An ``IngestReport``: documents, passages, indexed, unchanged, deleted and failed,
@@ -115,7 +118,7 @@ class Ingester:
             creates = recreate or not self.handle.exists()
             progress_so_far = _Progress()
             try:
-                self._prepare_index(meta, recreate)
+                self._prepare_index(meta, recreate, shards)
                 self.handle.forget_meta()
                 totals, in_file = self._index_corpus(
                     corpus,
@@ -267,13 +270,13 @@ class Ingester:
             embed_seconds=embed_seconds,
         )
 
-    def _prepare_index(self, meta: IndexMeta, recreate: bool) -> None:
-        """Create the index, then check that ``meta`` fits it (another ingest on an engine may
-        have created it meanwhile)."""
+    def _prepare_index(self, meta: IndexMeta, recreate: bool, shards: Shards) -> None:
+        """Create the index (spread as ``shards`` says), then check that ``meta`` fits it
+        (another ingest on an engine may have created it meanwhile)."""
         if recreate:
             self.backend.delete_index(self.handle.name)
         if not self.handle.exists():
-            self.backend.create_index(self.handle.name, meta)
+            self.backend.create_index(self.handle.name, meta, shards)
         stored = self.backend.get_meta(self.handle.name)
         stored.check_not_attached(self.handle.name)
         stored.check_model(self.handle.name, meta.model, meta.dimension)
