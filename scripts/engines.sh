@@ -768,7 +768,7 @@ engine_log_tail() {
 
 declare -A LAUNCHER=()  # engine (or cluster node) -> pid of the launcher this run started
 launch() {  # launch ENGINE: start the node, or a cluster's nodes, in the background
-  local e=$1 home port java_home version label n
+  local e=$1 home port version=$OS_VERSION label=opensearch n
   if is_cluster "$e"; then
     for (( n = 1; n <= CLUSTER_NODES; n++ )); do launch_node "$e" "$n"; done
     return
@@ -782,53 +782,27 @@ launch() {  # launch ENGINE: start the node, or a cluster's nodes, in the backgr
   if port_in_use "$port"; then
     die "port $port is already in use by another process"
   fi
-  mkdir -p "$RUN_DIR"
-  own "$RUN_DIR"
-  rm -f "$RUN_DIR/$e.pid"
-  local common=(-p "$RUN_DIR/$e.pid"
-    -E discovery.type=single-node -E network.host=127.0.0.1 -E "http.port=$port"
-    -E cluster.routing.allocation.disk.threshold_enabled=false)
-  # OpenSearch runs in the foreground of a detached session (its -d returns before the JVM is
-  # up, so a failure would go unseen); Elasticsearch's -d waits until the node is started and
-  # exits non-zero when it fails, and saves the memory of its launcher JVM.
-  if [[ $e == opensearch || $e == secured ]]; then
-    version=$OS_VERSION label=opensearch
-    if [[ $e == secured ]]; then
-      version=$SECURED_VERSION label="secured opensearch"
-      log "making a CA and certificates in $CERTS_DIR"
-      make_certs "$CERTS_DIR"
-      mkdir -p "$home/config/certs"
-      cp "$CERTS_DIR/root-ca.pem" "$CERTS_DIR/node.pem" "$CERTS_DIR/node-key.pem" \
-        "$home/config/certs/"
-      chmod 700 "$home/config/certs"
-      chmod 600 "$home/config/certs"/*.pem
-      own "$home/config/certs"
-    fi
-    java_home=$(java_for opensearch "$version")
-    log "starting $label $version on port $port (java: $java_home)"
-    # a fixed OPENSEARCH_TMPDIR spares the launcher one JVM run (seconds on two cores)
-    mkdir -p "$ENGINES_DIR/tmp/$e"
-    own "$ENGINES_DIR/tmp"
-    setsid "${AS_USER[@]}" env OPENSEARCH_JAVA_HOME="$java_home" JAVA_HOME= \
-      OPENSEARCH_TMPDIR="$ENGINES_DIR/tmp/$e" OPENSEARCH_JAVA_OPTS="-Xms$HEAP -Xmx$HEAP" \
-      "$home/bin/opensearch" "${common[@]}" \
-      >"$RUN_DIR/$e.out" 2>&1 </dev/null &
-  else
-    java_home=$(java_for elasticsearch "$ES_VERSION")
-    log "starting elasticsearch $ES_VERSION on port $port (java: $java_home)"
-    # The integ-test-zip has no ingest-geoip or ml modules, so their settings do not exist
-    # (and passing e.g. ingest.geoip.downloader.enabled would be an "unknown setting" error).
-    setsid "${AS_USER[@]}" env ES_JAVA_HOME="$java_home" JAVA_HOME= \
-      ES_JAVA_OPTS="-Xms$HEAP -Xmx$HEAP" \
-      "$home/bin/elasticsearch" -d "${common[@]}" -E xpack.security.enabled=false \
-      >"$RUN_DIR/$e.out" 2>&1 </dev/null &
+  if [[ $e == secured ]]; then
+    version=$SECURED_VERSION label="secured opensearch"
+    log "making a CA and certificates in $CERTS_DIR"
+    make_certs "$CERTS_DIR"
+    mkdir -p "$home/config/certs"
+    cp "$CERTS_DIR/root-ca.pem" "$CERTS_DIR/node.pem" "$CERTS_DIR/node-key.pem" \
+      "$home/config/certs/"
+    chmod 700 "$home/config/certs"
+    chmod 600 "$home/config/certs"/*.pem
+    own "$home/config/certs"
+  elif [[ $e == elasticsearch ]]; then
+    version=$ES_VERSION label=elasticsearch
   fi
-  LAUNCHER[$e]=$!
+  log "starting $label $version on port $port"
+  run_node "$home" "$version" "$e" "$HEAP" \
+    -E discovery.type=single-node -E "http.port=$port"
 }
 
 launch_node() {  # launch_node ENGINE N: start node N of a cluster engine (returns at once)
-  local e=$1 n=$2 unit="$1-$2" home port java_home i seeds="" names="" opts
-  home=$(home_of "$e")
+  local e=$1 n=$2 unit="$1-$2" port i seeds="" names="" version=$OS_VERSION
+  local first=cluster.initial_cluster_manager_nodes
   port=$(node_port "$e" "$n")
   if [[ -n "$(pid_of "$unit")" ]]; then
     log "$unit already running (pid $(pid_of "$unit"))"
@@ -841,28 +815,42 @@ launch_node() {  # launch_node ENGINE N: start node N of a cluster engine (retur
     seeds+="127.0.0.1:$(transport_port "$e" "$i"),"
     names+="$e-$i,"
   done
-  mkdir -p "$RUN_DIR/$unit/data" "$RUN_DIR/$unit/logs" "$ENGINES_DIR/tmp/$unit"
+  if [[ $e == elasticsearch-cluster ]]; then
+    version=$ES_VERSION first=cluster.initial_master_nodes
+  fi
+  mkdir -p "$RUN_DIR/$unit/data" "$RUN_DIR/$unit/logs"
+  log "starting ${e%-cluster} $version node $unit on port $port"
+  run_node "$(home_of "$e")" "$version" "$unit" "$CLUSTER_HEAP" \
+    -E "cluster.name=esrerank-$e" -E "node.name=$unit" -E "http.port=$port" \
+    -E "transport.port=$(transport_port "$e" "$n")" -E "discovery.seed_hosts=${seeds%,}" \
+    -E "$first=${names%,}" -E "path.data=$RUN_DIR/$unit/data" -E "path.logs=$RUN_DIR/$unit/logs"
+}
+
+run_node() {  # run_node HOME VERSION UNIT HEAP SETTINGS...: one engine process, detached
+  local home=$1 version=$2 unit=$3 heap=$4 java_home
+  shift 4
+  mkdir -p "$RUN_DIR" "$ENGINES_DIR/tmp/$unit"
   own "$RUN_DIR" "$ENGINES_DIR/tmp"
   rm -f "$RUN_DIR/$unit.pid"
-  opts=(-p "$RUN_DIR/$unit.pid" -E "cluster.name=esrerank-$e" -E "node.name=$unit"
-    -E network.host=127.0.0.1 -E "http.port=$port" -E "transport.port=$(transport_port "$e" "$n")"
-    -E "discovery.seed_hosts=${seeds%,}" -E "path.data=$RUN_DIR/$unit/data"
-    -E "path.logs=$RUN_DIR/$unit/logs" -E cluster.routing.allocation.disk.threshold_enabled=false)
-  if [[ $e == opensearch-cluster ]]; then
-    java_home=$(java_for opensearch "$OS_VERSION")
-    log "starting opensearch $OS_VERSION node $unit on port $port"
+  local common=(-p "$RUN_DIR/$unit.pid" -E network.host=127.0.0.1
+    -E cluster.routing.allocation.disk.threshold_enabled=false "$@")
+  # OpenSearch runs in the foreground of a detached session (its -d returns before the JVM is
+  # up, so a failure would go unseen); Elasticsearch's -d waits until the node is started and
+  # exits non-zero when it fails, and saves the memory of its launcher JVM.
+  if [[ -x "$home/bin/opensearch" ]]; then
+    java_home=$(java_for opensearch "$version")
+    # a fixed OPENSEARCH_TMPDIR spares the launcher one JVM run (seconds on two cores)
     setsid "${AS_USER[@]}" env OPENSEARCH_JAVA_HOME="$java_home" JAVA_HOME= \
-      OPENSEARCH_TMPDIR="$ENGINES_DIR/tmp/$unit" \
-      OPENSEARCH_JAVA_OPTS="-Xms$CLUSTER_HEAP -Xmx$CLUSTER_HEAP" \
-      "$home/bin/opensearch" "${opts[@]}" -E "cluster.initial_cluster_manager_nodes=${names%,}" \
-      >"$RUN_DIR/$unit.out" 2>&1 </dev/null &
+      OPENSEARCH_TMPDIR="$ENGINES_DIR/tmp/$unit" OPENSEARCH_JAVA_OPTS="-Xms$heap -Xmx$heap" \
+      "$home/bin/opensearch" "${common[@]}" >"$RUN_DIR/$unit.out" 2>&1 </dev/null &
   else
-    java_home=$(java_for elasticsearch "$ES_VERSION")
-    log "starting elasticsearch $ES_VERSION node $unit on port $port"
+    java_home=$(java_for elasticsearch "$version")
+    # The integ-test-zip has no ingest-geoip or ml modules, so their settings do not exist
+    # (and passing e.g. ingest.geoip.downloader.enabled would be an "unknown setting" error).
     setsid "${AS_USER[@]}" env ES_JAVA_HOME="$java_home" JAVA_HOME= \
-      ES_JAVA_OPTS="-Xms$CLUSTER_HEAP -Xmx$CLUSTER_HEAP" \
-      "$home/bin/elasticsearch" -d "${opts[@]}" -E "cluster.initial_master_nodes=${names%,}" \
-      -E xpack.security.enabled=false >"$RUN_DIR/$unit.out" 2>&1 </dev/null &
+      ES_JAVA_OPTS="-Xms$heap -Xmx$heap" \
+      "$home/bin/elasticsearch" -d "${common[@]}" -E xpack.security.enabled=false \
+      >"$RUN_DIR/$unit.out" 2>&1 </dev/null &
   fi
   LAUNCHER[$unit]=$!
 }
