@@ -5,13 +5,22 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
+import subprocess
+import sys
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+import requests
+
 from esrerank import Cluster, Searcher
 from esrerank.serve.app import Limits, build_app
 from esrerank.serve.proxy import Proxy
+from tests.cli import start_cli
 
 from .test_serve import Server
 
@@ -44,3 +53,32 @@ def served_index(
         if backend_url and searcher.backend.client.exists(f"/{judged.index}"):
             searcher.backend.client.request("DELETE", f"/{judged.index}")
         searcher.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serve_process(
+    store: Path, index: str, *options: str, port: int | None = None
+) -> tuple[subprocess.Popen, str]:
+    """The real ``esrerank serve`` command on the embedded store's ``index``, once it answers
+    /healthz: the process and its URL."""
+    port = port or free_port()
+    command = [sys.executable, "-m", "esrerank", "serve", "--index", index, "--port", str(port)]
+    process = start_cli([*command, *options], data_dir=store)
+    process.log = []  # its stderr lines (read as they come, so a busy serve never blocks on it)
+    threading.Thread(target=lambda: process.log.extend(process.stderr), daemon=True).start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
+                return process, url
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    process.kill()
+    process.wait()
+    pytest.fail(f"serve did not start: {''.join(process.log)[-2000:]}")

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
-import sys
 import threading
 import time
 
 import pytest
 import requests
 
-from tests.cli import run_cli, start_cli
+from tests.cli import run_cli
+
+from .served import serve_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -38,24 +38,6 @@ def abstracts(sample_dir) -> list[str]:
     return [json.loads(line)["text"] for line in lines]
 
 
-def serve(store, *options: str):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "esrerank", "serve", "--index", INDEX, "--port", str(port)]
-    process = start_cli([*command, *options], data_dir=store)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
-                return process, url
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    process.kill()
-    pytest.fail(f"serve did not start: {process.communicate()[1][-2000:]}")
-
-
 class Rerank(threading.Thread):
     """One rerank request in the background: its status (or the error) and when it ended."""
 
@@ -75,7 +57,7 @@ class Rerank(threading.Thread):
 
 
 def test_sigterm_refuses_new_connections_and_answers_the_request_in_flight(store, abstracts):
-    process, url = serve(store)
+    process, url = serve_process(store, INDEX)
     in_flight = Rerank(url, "colorectal cancer risk", abstracts)
     time.sleep(1.0)  # the model is scoring it
     stopped = time.monotonic()
@@ -86,11 +68,12 @@ def test_sigterm_refuses_new_connections_and_answers_the_request_in_flight(store
     in_flight.join()
     assert in_flight.status == 200 and in_flight.ended > stopped
     assert process.wait(timeout=60) == -signal.SIGTERM  # the conventional exit: 143 in a shell
-    assert "Traceback" not in process.communicate()[1]
+    time.sleep(0.5)  # its last lines read
+    assert "Traceback" not in "".join(process.log)
 
 
 def test_the_rest_is_dropped_after_the_shutdown_timeout(store, abstracts):
-    process, url = serve(store, "--shutdown-timeout", "1")
+    process, url = serve_process(store, INDEX, "--shutdown-timeout", "1")
     started = time.monotonic()
     one = Rerank(url, "a first question", abstracts)
     one.join()
