@@ -20,7 +20,7 @@ import requests
 from esrerank import Cluster, Searcher
 from esrerank.serve.app import Limits, build_app
 from esrerank.serve.proxy import Proxy
-from tests.cli import start_cli
+from tests.cli import run_cli, start_cli
 
 from .test_serve import Server
 
@@ -82,3 +82,14 @@ def serve_process(
     process.kill()
     process.wait()
     pytest.fail(f"serve did not start: {''.join(process.log)[-2000:]}")
+
+
+def ingested_store(folder: Path, sample_dir: Path, index: str, documents: int) -> Path:
+    """An embedded store holding ``index``: the sample's first ``documents``, ingested by the
+    command line (so serve processes open it with the models they load themselves)."""
+    corpus = folder / "corpus.jsonl"
+    lines = (sample_dir / "corpus.jsonl").read_text().splitlines()[:documents]
+    corpus.write_text("\n".join(lines) + "\n")
+    result = run_cli("ingest", str(corpus), "--index", index, data_dir=folder / "store")
+    assert result.returncode == 0, result.stderr
+    return folder / "store"

@@ -15,9 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.cli import run_cli
-
-from .served import free_port, serve_process
+from .served import free_port, ingested_store, serve_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -38,12 +36,7 @@ def haproxy() -> str:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory, sample_dir):
-    folder = tmp_path_factory.mktemp("balanced")
-    corpus = folder / "corpus.jsonl"
-    corpus.write_text("\n".join((sample_dir / "corpus.jsonl").read_text().splitlines()[:40]) + "\n")
-    result = run_cli("ingest", str(corpus), "--index", INDEX, data_dir=folder / "store")
-    assert result.returncode == 0, result.stderr
-    return folder / "store"
+    return ingested_store(tmp_path_factory.mktemp("balanced"), sample_dir, INDEX, 40)
 
 
 def served_by(process) -> int:

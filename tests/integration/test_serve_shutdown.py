@@ -12,9 +12,7 @@ import time
 import pytest
 import requests
 
-from tests.cli import run_cli
-
-from .served import serve_process
+from .served import ingested_store, serve_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -23,12 +21,7 @@ INDEX = "served"
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory, sample_dir):
-    folder = tmp_path_factory.mktemp("shutdown")
-    corpus = folder / "corpus.jsonl"
-    corpus.write_text("\n".join((sample_dir / "corpus.jsonl").read_text().splitlines()[:3]) + "\n")
-    result = run_cli("ingest", str(corpus), "--index", INDEX, data_dir=folder / "store")
-    assert result.returncode == 0, result.stderr
-    return folder / "store"
+    return ingested_store(tmp_path_factory.mktemp("shutdown"), sample_dir, INDEX, 3)
 
 
 @pytest.fixture(scope="module")
