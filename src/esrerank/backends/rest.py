@@ -81,10 +81,13 @@ class RestBackend:
     def indices(self) -> list[str]:
         """The names of the cluster's indices that hold esrerank's build record (ingested or
         attached), each by the alias a rebuild gave it where it has one."""
+        every = "/*,-.*"  # not the engine's own dot indices, which OpenSearch warns about
         built = self.client.request(
-            "GET", "/_mapping", params={"filter_path": f"*.mappings._meta.{META_KEY}.model"}
+            "GET",
+            f"{every}/_mapping",
+            params={"filter_path": f"*.mappings._meta.{META_KEY}.model"},
         )
-        aliases = self.client.request("GET", "/_alias", params={"filter_path": "*.aliases"})
+        aliases = self.client.request("GET", f"{every}/_alias", params={"filter_path": "*.aliases"})
         names: set[str] = set()
         for concrete in built:
             names.update(aliases.get(concrete, {}).get("aliases") or [concrete])
