@@ -7,6 +7,7 @@ import json
 import re
 import signal
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -322,25 +323,30 @@ def test_follow_embeds_documents_the_application_adds_until_ctrl_c(
 ):
     backend, index, write = app
     running = start_attach(engine, index, tmp_path, "--follow", "1")
+    lines: list[str] = []  # its report lines, read as they come
+    threading.Thread(target=lambda: lines.extend(running.stdout), daemon=True).start()
 
-    def wait_for(count: int) -> None:
+    def wait_for(count: int, reported: str) -> None:
+        """Until ``count`` documents hold vectors and the round that stored them reported."""
         deadline = time.monotonic() + 120
         while running.poll() is None and time.monotonic() < deadline:
             backend.refresh(index)
-            if backend.count(index, WITH_VECTORS) == count:
+            if backend.count(index, WITH_VECTORS) == count and any(
+                reported in line for line in lines
+            ):
                 return
             time.sleep(0.2)
-        raise AssertionError(f"{count} documents with vectors not reached")
+        raise AssertionError(f"{count} documents with vectors, {reported!r}, not reached: {lines}")
 
     try:
-        wait_for(30)
+        wait_for(30, " embedded=30 ")
         write(app_documents(sample_dir, 3, start=30))
-        wait_for(33)
+        wait_for(33, " embedded=3 ")
     finally:
         running.send_signal(signal.SIGINT)
-        stdout, stderr = running.communicate(timeout=60)
+        running.wait(timeout=60)
+    stderr = running.stderr.read()
     assert running.returncode == 130 and "Traceback" not in stderr, stderr
-    assert " embedded=30 " in stdout and " embedded=3 " in stdout
 
 
 def test_korean_documents_get_the_multilingual_bi_encoder(engine, tmp_path):

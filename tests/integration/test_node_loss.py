@@ -4,9 +4,9 @@ replica: an ingest or attach finishes on the replicas or ends in one line, a run
 exactly what a clean one does, serve never answers 500, and the cluster is green again once the
 node is back.
 
-These run in scripts/test.sh's cluster pass (``ESRERANK_TEST_CLUSTERS=1``), against the clusters
-``scripts/engines.sh start opensearch-cluster elasticsearch-cluster`` runs; the node killed is
-the third (the client talks to the first)."""
+These run with ``ESRERANK_TEST_CLUSTERS=1`` against the clusters ``scripts/engines.sh start
+opensearch-cluster elasticsearch-cluster`` runs (docs/testing.md); the node killed is the third
+(the client talks to the first)."""
 
 from __future__ import annotations
 
@@ -36,8 +36,7 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
         os.environ.get("ESRERANK_TEST_CLUSTERS") != "1",
-        reason="needs the three-node clusters (scripts/test.sh's cluster pass sets "
-        "ESRERANK_TEST_CLUSTERS=1)",
+        reason="needs the three-node clusters and ESRERANK_TEST_CLUSTERS=1 (docs/testing.md)",
     ),
 ]
 
