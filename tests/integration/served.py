@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from esrerank import Cluster, Searcher
+from esrerank import Cluster, Searcher, Shards
 from esrerank.serve.app import Limits, build_app
 from esrerank.serve.proxy import Proxy
 from tests.cli import run_cli, start_cli
@@ -32,15 +32,16 @@ def served_index(
     documents: list[dict],
     prefix: str,
     api_key: str | None = None,
+    shards: Shards = Shards(),
     **searcher_options,
 ) -> Iterator[tuple[str, str, Searcher]]:
-    """serve's URL, the index's name and its searcher; the index and its judgments are
-    deleted afterwards."""
+    """serve's URL, the index's name (laid out as ``shards`` says, else the default) and its
+    searcher; the index and its judgments are deleted afterwards."""
     corpus = folder / "corpus.jsonl"
     corpus.write_text("".join(json.dumps(d) + "\n" for d in documents))
     index = f"{prefix}-{uuid.uuid4().hex[:8]}"
     searcher = Searcher(backend_url, index, data_dir=folder / "store", **searcher_options)
-    searcher.ingest(corpus)
+    searcher.ingest(corpus, shards=shards)
     searcher.warm_up()  # as esrerank serve does before it listens
     proxy = Proxy(Cluster(backend_url)) if backend_url else None
     server = Server(build_app(searcher, api_key, Limits(), proxy))

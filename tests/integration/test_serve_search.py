@@ -11,7 +11,7 @@ import pytest
 import requests
 from opensearchpy import OpenSearch
 
-from esrerank import Cluster, Searcher
+from esrerank import Cluster, Searcher, Shards
 from esrerank.serve.app import Limits, build_app
 from esrerank.serve.proxy import Proxy
 
@@ -110,6 +110,54 @@ def test_an_unchanged_client_gets_hybrid_reranked_answers(served, backend_url):
         else explained["esrerank"]["hits"][0]["scores"]
     )
     assert set(scores) >= {"bm25", "dense", "rerank"}
+
+
+def test_an_index_of_several_shards_is_scored_as_the_python_api_scores_it(
+    backend_url, tmp_path, sample_dir, bi_encoder, tiny_reranker
+):
+    """The lexical leg serve sends scores BM25 with the whole index's statistics, as the
+    Python API's does: on three primaries, each shard's own would give other scores (and, on
+    a bigger index, another order) than ``esrerank query``."""
+    if backend_url is None:
+        pytest.skip("one file: the embedded store has no shards")
+    lines = (sample_dir / "corpus.jsonl").read_text().splitlines()[:60]
+    documents = [json.loads(line) for line in lines]
+    with served_index(
+        backend_url,
+        tmp_path,
+        documents,
+        "sharded",
+        shards=Shards(3, 0),
+        bi_encoder=bi_encoder,
+        reranker=tiny_reranker,
+    ) as (url, index, searcher):
+        query = {"query": {"match": {"content": "cancer surgery"}}, "size": 5}
+        served = requests.post(f"{url}/{index}/_search?esrerank_explain=true", json=query).json()
+        own = searcher.search("cancer surgery", top_k=5, candidates=100)
+        assert [h["_id"] for h in served["hits"]["hits"]] == [h.passage_id for h in own.hits]
+        bm25 = {h.passage.passage_id: h.score for h in own.legs["bm25"]}
+        assert lexical_scores(served) == pytest.approx(bm25_of(bm25, served))
+        chosen = requests.post(
+            f"{url}/{index}/_search?esrerank_explain=true&search_type=query_then_fetch",
+            json=query,
+        ).json()  # the application's own choice is kept: each shard's statistics
+        assert lexical_scores(chosen) != pytest.approx(bm25_of(bm25, chosen))
+
+
+def lexical_scores(explained: dict) -> dict[str, float]:
+    """The BM25 score of each hit (by ``_id``) of serve's explained answer that the lexical
+    leg found."""
+    hits = explained["esrerank"]["hits"]
+    return {
+        h["passage_id"].partition("/")[2]: h["scores"]["bm25"]
+        for h in hits
+        if h["scores"]["bm25"] is not None
+    }
+
+
+def bm25_of(scores: dict[str, float], explained: dict) -> dict[str, float | None]:
+    """``scores`` of the hits ``lexical_scores`` gives."""
+    return {key: scores.get(key) for key in lexical_scores(explained)}
 
 
 def document(documents: dict, hit_id: str) -> dict:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from esrerank.serve.filter_path import apply_filter_path
+from esrerank.serve.hybrid import whole_index_scored
 from esrerank.serve.relevance import relevance_search
 from esrerank.serve.reordered import reordered_answer
 
@@ -193,3 +194,16 @@ def test_collapse_on_a_field_is_applied_to_the_final_order():
         "doc_id"
     )
     assert read({"query": {"match": {"text": "x"}}}).collapse is None
+
+
+@pytest.mark.parametrize(
+    ("params", "sent"),
+    [
+        ("", "?search_type=dfs_query_then_fetch"),
+        ("?routing=a", "?routing=a&search_type=dfs_query_then_fetch"),
+        ("?search_type=query_then_fetch", "?search_type=query_then_fetch"),
+        ("?pretty&search%5Ftype=query_then_fetch", "?pretty&search%5Ftype=query_then_fetch"),
+    ],
+)
+def test_the_lexical_leg_scores_with_the_whole_index_unless_the_application_chose(params, sent):
+    assert whole_index_scored(params) == sent

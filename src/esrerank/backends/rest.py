@@ -27,6 +27,9 @@ Search = tuple[dict[str, Any], dict[str, Any]]  # one search of an _msearch: hea
 PAGE = 1000
 SCROLL = "2m"  # how long a scroll waits for its next page
 MSEARCH_QUERIES = 50  # searches per _msearch request
+# The search type of every lexical leg: BM25 with the whole index's term statistics rather than
+# each shard's own, one extra round to the shards (skipped by the engines on one shard).
+WHOLE_INDEX_SCORING = "dfs_query_then_fetch"
 # A document's other fields (esrerank.backends.schema) are mapped as the engine sees them, strings
 # as keywords: filters test them whole, as the embedded store does.
 STRINGS_AS_KEYWORDS = {
@@ -346,7 +349,7 @@ class RestBackend:
         query: dict[str, Any] = {"match": {self._schema(index).match_field: terms}}
         if filter:
             query = {"bool": {"must": [query], "filter": list(filter)}}
-        return {"search_type": "dfs_query_then_fetch"}, {"size": k, "query": query}
+        return {"search_type": WHOLE_INDEX_SCORING}, {"size": k, "query": query}
 
     def _dense_search(self, index: str, vector: np.ndarray, k: int, filter: Filter) -> Search:
         return {}, self.dense_body(self._schema(index), _floats(vector), k, filter)

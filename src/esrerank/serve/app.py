@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..backends.rest import WHOLE_INDEX_SCORING
 from ..config import DEFAULT_CANDIDATES
 from ..errors import BackendError, EsrerankError, IndexNotFoundError
 from ..searcher import Searcher
@@ -181,6 +182,8 @@ def build_app(
                 lines += [dumps(header), dumps(body)]
                 continue
             target, schema, wanted = found
+            if "search_type" not in header and "search_type" not in request.query_params:
+                header = {**header, "search_type": WHOLE_INDEX_SCORING}  # as _search's leg
             lines += [dumps(header), dumps(wanted.widened(body))]
             lexical = asyncio.get_running_loop().create_future()
             path = "/" + quote(index, safe="")

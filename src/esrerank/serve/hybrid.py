@@ -1,7 +1,9 @@
 """An application's relevance search made hybrid on a cluster.
 
 The lexical leg is the application's own request, sent as it wrote it (query, filters, aggs,
-highlight, suggest, field options, URL parameters) with its page widened to the rerank window.
+highlight, suggest, field options, URL parameters) with its page widened to the rerank window,
+and scored with the whole index's term statistics unless the application chose a
+``search_type`` itself (as ``esrerank query`` scores it, whatever the index's shard count).
 The dense leg is kNN over the text of its full-text clauses under its filters. Both legs are
 fused and reranked by the same ``SearchPipeline.rank`` as ``esrerank query``; the answer is the
 engine's own with its hits reordered and re-scored (``esrerank.serve.reordered``). Every call
@@ -17,7 +19,9 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import unquote_plus
 
+from ..backends.rest import WHOLE_INDEX_SCORING
 from ..backends.schema import IndexSchema
 from ..errors import BackendError
 from ..search.pipeline import SearchResult
@@ -133,7 +137,8 @@ class HybridSearches:
 
     async def lexical(self, wanted: AppSearch) -> Lexical:
         """The application's search, widened to the window, as the engine answers it."""
-        path, widened = wanted.path + wanted.params, wanted.search.widened(wanted.body)
+        path = wanted.path + whole_index_scored(wanted.params)
+        widened = wanted.search.widened(wanted.body)
         exchange = await self.proxy.exchange("POST", path, wanted.headers, dumps(widened))
         return Lexical(exchange, parsed(exchange))
 
@@ -260,6 +265,15 @@ class HybridSearches:
             if hit_key(hit) in missing:
                 found[hit_key(hit)] = hit
         return found
+
+
+def whole_index_scored(params: str) -> str:
+    """URL parameters (``?...`` or empty) with ``search_type`` set to score with the whole
+    index's term statistics, unless they set one already."""
+    names = {unquote_plus(part.partition("=")[0]) for part in params.lstrip("?").split("&")}
+    if "search_type" in names:
+        return params
+    return (f"{params}&" if params else "?") + f"search_type={WHOLE_INDEX_SCORING}"
 
 
 def leg_hits(
