@@ -38,15 +38,20 @@ def load_wire():
     return module
 
 
+def ml_cluster() -> OpenSearch:
+    """A client of the test OpenSearch, which must have ml-commons."""
+    client = OpenSearch(hosts=[require_backend("opensearch")], timeout=60)
+    plugins = client.cat.plugins(format="json")
+    if "opensearch-ml" not in {p["component"] for p in plugins}:
+        pytest.fail("ml-commons is not installed: restart with scripts/engines.sh start opensearch")
+    return client
+
+
 @pytest.fixture(scope="module")
 def wired(tmp_path_factory, sample_dir, bi_encoder, tiny_reranker):
     """A plain application index of 30 sample abstracts, esrerank serve with an API key, and
     the connector, model and pipelines made by wire.py."""
-    url = require_backend("opensearch")
-    client = OpenSearch(hosts=[url])
-    plugins = client.cat.plugins(format="json")
-    if "opensearch-ml" not in {p["component"] for p in plugins}:
-        pytest.fail("ml-commons is not installed: restart with scripts/engines.sh start opensearch")
+    client = ml_cluster()
     index = f"app-{uuid.uuid4().hex[:8]}"
     client.indices.create(
         index=index,

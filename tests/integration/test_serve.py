@@ -106,6 +106,10 @@ def test_cohere_and_tei_rerank_and_embed(serve, searcher):
     vectors = requests.post(f"{url}/embed", json={"inputs": ["a fox", "a dog"]}).json()
     local = searcher.encoder.encode_queries(["a fox", "a dog"])
     assert np.allclose(np.array(vectors), local, atol=1e-5)
+    passages = requests.post(
+        f"{url}/embed", json={"inputs": ["a fox"], "prompt_name": "passage"}
+    ).json()
+    assert np.allclose(np.array(passages), searcher.encoder.encode(["a fox"]), atol=1e-5)
     single = requests.post(f"{url}/embed", json={"inputs": "a fox"}).json()
     assert len(single) == 1 and len(single[0]) == local.shape[1]
 
@@ -143,6 +147,13 @@ def test_cohere_and_tei_rerank_and_embed(serve, searcher):
         ),
         ("/rerank", b"[]", 400, "illegal_argument_exception", "JSON object"),
         ("/embed", b"{}", 400, "illegal_argument_exception", "[inputs]"),
+        (
+            "/embed",
+            b'{"inputs": "a", "prompt_name": "title"}',
+            400,
+            "illegal_argument_exception",
+            "[prompt_name]",
+        ),
         (
             "/nowhere",
             b"{}",

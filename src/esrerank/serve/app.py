@@ -299,8 +299,10 @@ def build_app(
         )
 
     async def embed(request: Request) -> JSONResponse:
-        texts = rerank_api.embed_inputs(await body_of(request))
-        vectors = await encoding.run(searcher.encoder.encode_queries, list(texts))
+        wanted = rerank_api.embed_request(await body_of(request))
+        encoder = searcher.encoder
+        embed = encoder.encode if wanted.passages else encoder.encode_queries
+        vectors = await encoding.run(embed, list(wanted.texts))
         return JSONResponse(vectors.tolist())
 
     async def health(request: Request) -> JSONResponse:

@@ -83,13 +83,28 @@ def tei_request(payload: Any) -> RerankRequest:
     )
 
 
-def embed_inputs(payload: Any) -> tuple[str, ...]:
-    """TEI's ``{inputs: str | [str]}``."""
+@dataclass(frozen=True)
+class EmbedRequest:
+    texts: tuple[str, ...]
+    passages: bool  # embedded as passages are at ingest, else as queries are
+
+
+# TEI's ``prompt_name`` picks a side of the bi-encoder (an e5 model's "query: " / "passage: ").
+PROMPT_NAMES = {"query": False, "passage": True, "document": True}
+
+
+def embed_request(payload: Any) -> EmbedRequest:
+    """TEI's ``{inputs: str | [str], prompt_name?}``: the query side unless ``prompt_name``
+    says ``passage`` (or ``document``), as an ingest pipeline embedding documents does."""
     body = _body(payload)
     if "inputs" not in body:
         raise bad_request("[inputs] is missing")
     inputs = body["inputs"]
-    return (_text(inputs, "inputs"),) if isinstance(inputs, str) else _texts(inputs, "inputs")
+    texts = (_text(inputs, "inputs"),) if isinstance(inputs, str) else _texts(inputs, "inputs")
+    name = body.get("prompt_name") or "query"
+    if name not in PROMPT_NAMES:
+        raise bad_request(f"[prompt_name] must be one of {', '.join(PROMPT_NAMES)}, got [{name}]")
+    return EmbedRequest(texts, PROMPT_NAMES[name])
 
 
 def ranked(request: RerankRequest, scores: Sequence[float]) -> list[tuple[int, float]]:
