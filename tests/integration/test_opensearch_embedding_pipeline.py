@@ -21,7 +21,7 @@ from esrerank.backends.schema import ATTACHED_VECTOR
 from esrerank.serve.app import Limits, build_app
 
 from .conftest import require_backend
-from .test_opensearch_rerank_processor import load_wire, ml_cluster
+from .test_opensearch_rerank_processor import load_wire, ml_cluster, remove_models
 from .test_serve import Server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -62,16 +62,9 @@ def wired(tmp_path_factory, sample_dir):
     wired = wire.wire_embedding(client, server.url, index, "text", ATTACHED_VECTOR, KEY, name)
     yield client, index, searcher, documents[ATTACHED:], wired
     server.stop()
-    ml = "/_plugins/_ml"
-    call = client.transport.perform_request
     client.indices.delete(index=index)
-    call("DELETE", f"/_ingest/pipeline/{wired['pipeline']}")
-    for side in ("passage", "query"):
-        model_id = wired[f"{side}_model_id"]
-        connector_id = call("GET", f"{ml}/models/{model_id}")["connector_id"]
-        call("POST", f"{ml}/models/{model_id}/_undeploy")
-        call("DELETE", f"{ml}/models/{model_id}")
-        call("DELETE", f"{ml}/connectors/{connector_id}")
+    client.transport.perform_request("DELETE", f"/_ingest/pipeline/{wired['pipeline']}")
+    remove_models(client, wired["passage_model_id"], wired["query_model_id"])
     searcher.close()
 
 

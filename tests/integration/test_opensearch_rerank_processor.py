@@ -47,6 +47,19 @@ def ml_cluster() -> OpenSearch:
     return client
 
 
+def remove_models(client: OpenSearch, *model_ids: str) -> None:
+    """Undeploy and delete remote models, then their connectors. Every model goes first:
+    ml-commons refuses a connector's delete while a model's ``connector_id`` merely shares
+    words with it (it matches the ids as text), as two of one cluster's ids do."""
+    call, ml = client.transport.perform_request, "/_plugins/_ml"
+    connectors = [call("GET", f"{ml}/models/{m}")["connector_id"] for m in model_ids]
+    for model_id in model_ids:
+        call("POST", f"{ml}/models/{model_id}/_undeploy")
+        call("DELETE", f"{ml}/models/{model_id}")
+    for connector_id in connectors:
+        call("DELETE", f"{ml}/connectors/{connector_id}")
+
+
 @pytest.fixture(scope="module")
 def wired(tmp_path_factory, sample_dir, bi_encoder, tiny_reranker):
     """A plain application index of 30 sample abstracts, esrerank serve with an API key, and
@@ -77,13 +90,7 @@ def wired(tmp_path_factory, sample_dir, bi_encoder, tiny_reranker):
     server.stop()
     for pipeline in wire.PIPELINES:
         client.transport.perform_request("DELETE", f"/_search/pipeline/{pipeline}")
-    ml = "/_plugins/_ml"
-    connector_id = client.transport.perform_request("GET", f"{ml}/models/{model_id}")[
-        "connector_id"
-    ]
-    client.transport.perform_request("POST", f"{ml}/models/{model_id}/_undeploy")
-    client.transport.perform_request("DELETE", f"{ml}/models/{model_id}")
-    client.transport.perform_request("DELETE", f"{ml}/connectors/{connector_id}")
+    remove_models(client, model_id)
     client.indices.delete(index=index)
     searcher.close()
 

@@ -254,7 +254,7 @@ class HybridSearches:
             query["bool"]["should"] = [body["query"]]
         asked = {k: v for k, v in body.items() if k not in NOT_FETCHED}
         asked.update(query=query, size=len(ids) * 4, track_total_hits=False)
-        path = wanted.path + wanted.params
+        path = wanted.path + whole_index_scored(wanted.params)  # explained as the leg's hits
         exchange = await self.proxy.exchange("POST", path, wanted.headers, dumps(asked))
         answer = parsed(exchange)
         if answer is None:
