@@ -977,7 +977,7 @@ for e in "${engines[@]}"; do
 done
 
 node_command() {  # node_command kill|start ENGINE N
-  local e=$2 n=${3:-} p
+  local e=$2 n=${3:-} p i
   is_cluster "$e" && [[ $n =~ ^[1-9]$ ]] && (( n <= CLUSTER_NODES )) ||
     die "usage: $0 $1-node opensearch-cluster|elasticsearch-cluster 1-$CLUSTER_NODES"
   if [[ $1 == kill ]]; then
@@ -985,6 +985,12 @@ node_command() {  # node_command kill|start ENGINE N
     [[ -n "$p" ]] || die "$e-$n is not running"
     log "killing $e-$n (pid $p) with SIGKILL"
     kill -KILL "$p"
+    # gone before this returns: a start right after must not meet the dead node's lock or port
+    for (( i = 0; i < 300; i++ )); do
+      kill -0 "$p" 2>/dev/null || return 0
+      sleep 0.1
+    done
+    die "$e-$n (pid $p) is still there 30 s after SIGKILL"
   else
     launch_node "$e" "$n"
     wait_cluster "$e"
