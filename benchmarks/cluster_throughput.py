@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 import requests
+from report import write_report
 
 HERE = Path(__file__).parent
 HAPROXY_CONFIG = HERE.parent / "examples" / "haproxy.cfg"
@@ -251,12 +252,9 @@ def write(args, results: dict, documents: int) -> None:
     ]
     for name, times in results["search"].items():
         lines.append(f"| {name} | {statistics.median(times):.0f} | {percentile(times, 0.95):.0f} |")
-    command = " ".join(["python", "benchmarks/cluster_throughput.py", *sys.argv[1:]])
-    lines += ["", f"Command: `{command}`", ""]
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".md").write_text("\n".join(lines))
+    write_report(lines, args.out.with_suffix(".md"))
     args.out.with_suffix(".json").write_text(json.dumps(results, indent=1))
-    print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -29,30 +29,15 @@ import time
 from pathlib import Path
 
 import requests
+from report import write_report
 
 from esrerank.backends import open_backend
 
-ROOT = Path(__file__).parents[1]
-VICTIM = "3"
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests/ is the repository's
 SPREAD = ("--shards", "3", "--replicas", "1")
 
-
-def node(action: str, engine: str) -> None:
-    """``scripts/engines.sh kill-node|start-node ENGINE-cluster 3``."""
-    command = [str(ROOT / "scripts" / "engines.sh"), f"{action}-node", f"{engine}-cluster", VICTIM]
-    subprocess.run(command, check=True, capture_output=True, timeout=600)
-
-
-def seconds_to_green(url: str) -> float:
-    started = time.monotonic()
-    health = requests.get(
-        f"{url}/_cluster/health",
-        params={"wait_for_status": "green", "timeout": "300s"},
-        timeout=320,
-    ).json()
-    if health["status"] != "green":
-        raise RuntimeError(f"{url} is {health['status']} 300 s after the node came back")
-    return time.monotonic() - started
+from tests.integration.test_node_loss import node, seconds_to_green  # noqa: E402
 
 
 def environment(data_dir: Path, url: str) -> dict[str, str]:
@@ -83,6 +68,18 @@ def finished(process: subprocess.Popen) -> dict:
     }
 
 
+def killed_under(args, running: subprocess.Popen) -> dict:
+    """Kill the node under a run, let the run end, start the node again: how the run ended,
+    how long after the kill, and how long the cluster took to be green again."""
+    killed_at = time.monotonic()
+    node("kill", args.engine)
+    outcome = finished(running)
+    outcome["seconds_after_kill"] = round(time.monotonic() - killed_at, 1)
+    node("start", args.engine)
+    outcome["seconds_to_green"] = round(seconds_to_green(args.url), 1)
+    return outcome
+
+
 def stored(backend, index: str) -> dict[str, str]:
     backend.refresh(index)
     return {p.passage_id: p.content_hash for p in backend.passages(index)}
@@ -99,12 +96,7 @@ def ingest_run(args, folder: Path, corpus: Path) -> dict:
     running = esrerank(folder / "store", args.url, "ingest", str(corpus), "--index", index, *SPREAD)
     while running.poll() is None and not (backend.index_exists(index) and backend.count(index)):
         time.sleep(0.05)
-    killed_at = time.monotonic()
-    node("kill", args.engine)
-    outcome = finished(running)
-    outcome["seconds_after_kill"] = round(time.monotonic() - killed_at, 1)
-    node("start", args.engine)
-    outcome["seconds_to_green"] = round(seconds_to_green(args.url), 1)
+    outcome = killed_under(args, running)
     again = finished(esrerank(folder / "store", args.url, "ingest", str(corpus), "--index", index))
     got = stored(backend, index)
     backend.refresh(index)
@@ -143,12 +135,7 @@ def attach_run(args, folder: Path, documents: list[dict]) -> dict:
         if backend.count(index, embedded) > 0:
             break
         time.sleep(0.05)
-    killed_at = time.monotonic()
-    node("kill", args.engine)
-    outcome = finished(running)
-    outcome["seconds_after_kill"] = round(time.monotonic() - killed_at, 1)
-    node("start", args.engine)
-    outcome["seconds_to_green"] = round(seconds_to_green(args.url), 1)
+    outcome = killed_under(args, running)
     again = finished(esrerank(folder / "store", args.url, *attach))
     third = finished(esrerank(folder / "store", args.url, *attach))
     backend.refresh(index)
@@ -323,12 +310,9 @@ def write(args, results: dict) -> None:
             f"| {phase} | {row['searches']} | {statuses} | {row['partial']} | "
             f"{row['p50_ms']} | {row['max_ms']} |"
         )
-    command = " ".join(["python", "benchmarks/node_loss.py", *sys.argv[1:]])
-    lines += ["", f"Command: `{command}`", ""]
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".md").write_text("\n".join(lines))
+    write_report(lines, args.out.with_suffix(".md"))
     args.out.with_suffix(".json").write_text(json.dumps(results, indent=1))
-    print("\n".join(lines))
 
 
 if __name__ == "__main__":
