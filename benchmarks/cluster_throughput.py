@@ -24,7 +24,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,7 +35,11 @@ from pathlib import Path
 import requests
 from report import write_report
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # tests/ is the repository's
+
+from tests.integration.served import free_port  # noqa: E402
+
 HAPROXY_CONFIG = HERE.parent / "examples" / "haproxy.cfg"
 INGESTED = re.compile(r"passages=(\d+) indexed=(\d+).* seconds=([\d.]+) \(embedding ([\d.]+)\)")
 ATTACHED = re.compile(r"documents=(\d+) embedded=(\d+).* seconds=([\d.]+)")
@@ -90,12 +93,6 @@ def attach(data_dir: Path, url: str, documents: list[dict], index: str) -> dict:
     found, embedded, seconds = ATTACHED.search(output).groups()
     drop(url, index)
     return {"documents": int(found), "seconds": float(seconds)}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_serve(data_dir: Path, url: str, index: str) -> tuple[subprocess.Popen, str]:

@@ -20,7 +20,6 @@ import collections
 import itertools
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests/ is the repository's
 SPREAD = ("--shards", "3", "--replicas", "1")
 
+from cluster_throughput import wait_ready  # noqa: E402
+
+from tests.integration.served import free_port  # noqa: E402
 from tests.integration.test_node_loss import node, seconds_to_green  # noqa: E402
 
 
@@ -155,12 +157,6 @@ def fields(document: dict) -> dict:
     return {"title": document["title"], "text": document["text"]}
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def search_run(args, folder: Path, corpus: Path, claims: list[str]) -> dict:
     """Two clients search through serve for 10 s, through the kill, 20 s more, the node's
     return and 5 s after the cluster is green."""
@@ -174,13 +170,7 @@ def search_run(args, folder: Path, corpus: Path, claims: list[str]) -> dict:
     port = free_port()
     serve = esrerank(folder / "store", args.url, "serve", "--index", index, "--port", str(port))
     front = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{front}/healthz", timeout=2).status_code == 200:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.5)
+    wait_ready(f"127.0.0.1:{port}")
     answers: list[tuple[str, float, int, bool]] = []  # phase, ms, status, partial
     phase = ["before"]
     stop = threading.Event()
