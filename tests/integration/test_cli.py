@@ -129,12 +129,13 @@ def test_wiki_dump_ingests_and_finds_korean(searcher):  # on every backend
     assert hit.title == first["title"]
 
 
-def test_train_bi_encoder_then_reembed(cli, sample_dir, tmp_path):
+@pytest.fixture(scope="module")
+def trained_bi_encoder(sample_dir, tmp_path_factory):
+    """A bi-encoder ``esrerank train`` fine-tunes on 12 title/text triples, and its output
+    (training needs no backend, so every backend's test shares one run)."""
     docs = [json.loads(line) for line in (sample_dir / "corpus.jsonl").read_text().splitlines()]
-    corpus = tmp_path / "corpus.jsonl"
-    corpus.write_text("\n".join(json.dumps(d) for d in docs[:8]) + "\n")
-    assert cli("ingest", str(corpus)).returncode == 0
-    triples = tmp_path / "triples.jsonl"
+    folder = tmp_path_factory.mktemp("bi")
+    triples = folder / "triples.jsonl"
     triples.write_text(
         "\n".join(
             json.dumps(
@@ -143,8 +144,8 @@ def test_train_bi_encoder_then_reembed(cli, sample_dir, tmp_path):
             for d, o in zip(docs[8:20], docs[20:32], strict=True)
         )
     )
-    model = tmp_path / "bi"
-    trained = cli(
+    model = folder / "bi"
+    trained = run_cli(
         "train",
         "--encoder",
         "bi",
@@ -158,13 +159,28 @@ def test_train_bi_encoder_then_reembed(cli, sample_dir, tmp_path):
         "4",
         "--dev-fraction",
         "0.25",
+        data_dir=folder / "store",
     )
+    return model, trained
+
+
+def test_train_bi_encoder_names_its_base_and_dev_score(trained_bi_encoder):
+    _, trained = trained_bi_encoder
     assert trained.returncode == 0, trained.stderr
     assert (
         "trained bi-encoder from sentence-transformers/all-MiniLM-L6-v2 on 9 examples"
         in (trained.stdout)
         and "best dev mrr@10=" in trained.stdout
     )
+
+
+def test_reembed_with_a_trained_bi_encoder(cli, sample_dir, tmp_path, trained_bi_encoder):
+    model, trained = trained_bi_encoder
+    assert trained.returncode == 0, trained.stderr
+    docs = (sample_dir / "corpus.jsonl").read_text().splitlines()[:8]
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("\n".join(docs) + "\n")
+    assert cli("ingest", str(corpus)).returncode == 0
 
     rebuilt = cli("reembed", "--bi-encoder", str(model))
     assert rebuilt.returncode == 0, rebuilt.stderr
