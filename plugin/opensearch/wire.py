@@ -50,6 +50,10 @@ HERE = Path(__file__).parent
 ML = "/_plugins/_ml"
 PIPELINES = ("esrerank-rerank", "esrerank-hybrid-rerank")
 DEPLOY_TIMEOUT = 180  # seconds: a busy cluster of several nodes deploys to each
+# A node can fail its part of a deploy for a while (one that just rejoined: "Fetching master key
+# timed out" while ml-commons' config index recovers); deploying again completes it there.
+DEPLOY_AGAIN = {"PARTIALLY_DEPLOYED", "DEPLOY_FAILED"}
+DEPLOY_RETRY_SECONDS = 3
 
 
 def connector_body(esrerank_url: str, api_key: str | None, name: str) -> dict:
@@ -163,7 +167,11 @@ def deployed_model(client: OpenSearch, connector: dict, name: str) -> str:
                 f"model {model_id} was not deployed in {DEPLOY_TIMEOUT} s (state {state}): "
                 "see GET /_plugins/_ml/tasks and the nodes' logs"
             )
-        time.sleep(0.5)
+        if state in DEPLOY_AGAIN:
+            time.sleep(DEPLOY_RETRY_SECONDS)
+            call("POST", f"{ML}/models/{model_id}/_deploy")
+        else:
+            time.sleep(0.5)
     return model_id
 
 

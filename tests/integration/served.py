@@ -24,6 +24,10 @@ from tests.cli import run_cli, start_cli
 
 from .test_serve import Server
 
+# Tokens of a pair the cross-encoder reads behind these serves: what serve does with its scores
+# is under test, not how much of an abstract the model reads (a quarter of the default's cost).
+SERVED_RERANK_TOKENS = 64
+
 
 @contextlib.contextmanager
 def served_index(
@@ -37,6 +41,7 @@ def served_index(
 ) -> Iterator[tuple[str, str, Searcher]]:
     """serve's URL, the index's name (laid out as ``shards`` says, else the default) and its
     searcher; the index and its judgments are deleted afterwards."""
+    searcher_options.setdefault("rerank_max_length", SERVED_RERANK_TOKENS)
     corpus = folder / "corpus.jsonl"
     corpus.write_text("".join(json.dumps(d) + "\n" for d in documents))
     index = f"{prefix}-{uuid.uuid4().hex[:8]}"

@@ -24,6 +24,7 @@ from esrerank.serve.filter_path import apply_filter_path
 from esrerank.serve.proxy import Proxy
 
 from .conftest import require_backend
+from .served import SERVED_RERANK_TOKENS
 from .test_serve import Server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -57,7 +58,14 @@ def replayed(request, tmp_path_factory, sample_dir, bi_encoder, tiny_reranker):
     corpus = folder / "corpus.jsonl"
     corpus.write_text("".join(json.dumps(d) + "\n" for d in seeded(list(map(json.loads, lines)))))
     index = f"replay-{uuid.uuid4().hex[:8]}"
-    searcher = Searcher(url, index, data_dir=folder, bi_encoder=bi_encoder, reranker=tiny_reranker)
+    searcher = Searcher(
+        url,
+        index,
+        data_dir=folder,
+        bi_encoder=bi_encoder,
+        reranker=tiny_reranker,
+        rerank_max_length=SERVED_RERANK_TOKENS,
+    )
     searcher.ingest(corpus)
     searcher.warm_up()  # as esrerank serve does before it listens
     server = Server(build_app(searcher, None, Limits(), Proxy(Cluster(url))))
