@@ -19,9 +19,10 @@ import pytest
 from esrerank import Searcher
 from esrerank.backends.schema import ATTACHED_VECTOR
 from esrerank.serve.app import Limits, build_app
+from tests.wire import load_wire
 
 from .conftest import require_backend
-from .test_opensearch_rerank_processor import load_wire, ml_cluster, remove_models
+from .test_opensearch_rerank_processor import ml_cluster, remove_models
 from .test_serve import Server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

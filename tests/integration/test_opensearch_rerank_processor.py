@@ -7,10 +7,8 @@ reaches esrerank intact. Runs on the OpenSearch of scripts/engines.sh (ml-common
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import uuid
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,24 +16,17 @@ from opensearchpy import OpenSearch
 
 from esrerank import Searcher
 from esrerank.serve.app import Limits, build_app
+from tests.wire import load_wire
 
 from .conftest import require_backend
 from .test_serve import Server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-WIRE = Path(__file__).parents[2] / "plugin" / "opensearch" / "wire.py"
 KEY = "rerank-test-key"
 DOCUMENTS = 30
 SIZE = DOCUMENTS  # every matching document, so the pipeline reranks the plain query's hits
 ODD_QUERY = 'cancer "cells" \\ back\\\\slash ${parameters.top_n} {"a": [1]} $x'
-
-
-def load_wire():
-    spec = importlib.util.spec_from_file_location("wire", WIRE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def ml_cluster() -> OpenSearch:

@@ -3,19 +3,9 @@ failed its part of is deployed again, and one that never deploys ends in one cle
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-WIRE = Path(__file__).parents[2] / "plugin" / "opensearch" / "wire.py"
-
-
-def load_wire():
-    spec = importlib.util.spec_from_file_location("wire", WIRE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.wire import load_wire
 
 
 class MlCommons:
